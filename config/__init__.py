@@ -1,0 +1,1 @@
+"""Settings of the gateway: every key with its default lives in :mod:`config.defaults`."""

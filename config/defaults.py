@@ -1,0 +1,68 @@
+"""Every setting of the gateway, with its default and why it is what it is.
+
+Each key can be overridden by an environment variable ``GATEWAY_<KEY>`` (for example
+``GATEWAY_DATABASE_URL``). Values from the environment are parsed to the type of the default:
+integers, booleans (``1/true/yes/on``) and strings. ``gateway.settings`` refuses an insecure
+combination when ``ENV`` is ``production``. docs/configuration.md mirrors this file.
+"""
+
+# --- deployment -------------------------------------------------------------------------
+# "development" (default) or "production". Production refuses a development secret, a
+# non-https issuer and SQLite, and turns on Secure cookies and HSTS.
+ENV = "development"
+
+# Signs the CSRF tokens and session cookies. Production needs ≥ 32 random characters.
+SECRET_KEY = "dev-insecure-secret-change-me"
+
+# The OpenID issuer identifier: the public base URL of the gateway, no trailing slash.
+ISSUER = "http://127.0.0.1:8000"
+
+# SQLAlchemy URL. Empty means the embedded default: a SQLite file under instance/.
+# Production: postgresql+psycopg://user@host/db
+DATABASE_URL = ""
+
+# Redis URL for ephemeral state (flows, throttling counters, revocation look-ups).
+# Empty means the embedded default: the same store interface kept in the SQL database.
+REDIS_URL = ""
+
+# Where the development SMS provider appends every message it "sends" (JSON lines).
+# Empty means instance/sms-outbox.jsonl.
+SMS_OUTBOX = ""
+
+# How many reverse proxies' X-Forwarded-For entries to trust. 0: use the socket address.
+# Every per-address limit uses the address this yields.
+TRUSTED_PROXIES = 0
+
+# --- keys ---------------------------------------------------------------------------------
+# Signing algorithm of new keys: ES256 (default) or RS256. Both are published in JWKS.
+SIGNING_ALG = "ES256"
+
+# Encrypts private signing keys at rest (AES-256-GCM under a key derived with HKDF).
+# Empty: derived from SECRET_KEY. Set it separately to rotate SECRET_KEY independently.
+KEY_ENCRYPTION_KEY = ""
+
+# --- lifetimes (seconds) ------------------------------------------------------------------
+AUTHORIZATION_CODE_TTL = 60          # RFC 9700: short-lived, single use
+ACCESS_TOKEN_TTL = 300               # RFC 9068 JWTs; short because JWTs are checked offline
+ID_TOKEN_TTL = 600
+REFRESH_TOKEN_TTL = 30 * 24 * 3600   # absolute lifetime of a refresh-token family
+SESSION_TTL = 8 * 3600               # SSO session in the browser
+LOGIN_FLOW_TTL = 600                 # a pending /authorize request waiting for the login page
+CLIENT_ASSERTION_LEEWAY = 30         # clock skew allowed on private_key_jwt exp/nbf/iat
+CLIENT_ASSERTION_MAX_AGE = 300       # an assertion whose exp is further away is refused
+
+# --- access tokens ------------------------------------------------------------------------
+# The audience of access tokens when the client names no `resource` (RFC 8707).
+# Empty: the issuer itself (userinfo and introspection are served by the issuer).
+DEFAULT_RESOURCE = ""
+
+# --- people -------------------------------------------------------------------------------
+DEFAULT_LOCALE = "vi"                # Vietnamese first; ?lang=en switches to English
+SESSION_COOKIE_NAME = "vssid_sso"
+
+# --- operations ---------------------------------------------------------------------------
+LOG_LEVEL = "INFO"
+# Serve the demo relying party at /demo. Always off in production.
+DEMO_ENABLED = True
+# Largest request body accepted, in bytes (oversized parameters get 413, never 500).
+MAX_CONTENT_LENGTH = 64 * 1024

@@ -1,0 +1,34 @@
+"""Operator commands (`flask --app wsgi --help`). Their JSON output is a contract: other
+tooling parses it. Bad input: one line naming the field on stderr, exit status 2, nothing
+written."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from gateway.errors import GatewayError
+from gateway.extensions import db
+
+
+def fail(exc: GatewayError) -> None:
+    field = exc.field or "input"
+    click.echo(f"error: {field}: {exc.code}" + (f" ({exc.detail})" if exc.detail else ""),
+               err=True)
+    db.session.rollback()
+    sys.exit(2)
+
+
+def emit_json(data: dict) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False))
+
+
+def register_cli(app) -> None:
+    from gateway.cli import accounts, clients, demo, keys
+
+    app.cli.add_command(clients.group)
+    app.cli.add_command(accounts.group)
+    app.cli.add_command(keys.group)
+    app.cli.add_command(demo.group)

@@ -1,0 +1,1 @@
+"""Interactive flows: stored records moved by explicit transitions."""

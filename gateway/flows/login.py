@@ -1,0 +1,54 @@
+"""The browser login flow: an /authorize request parked while the person signs in.
+
+States: ``pending`` (created by /authorize) → ``authenticated`` (the login page proved who it
+is, recording the new session's sid) → consumed by /authorize, once. The record holds the
+original query so the person returns to exactly the request the client made.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+from flask import current_app
+
+from gateway.clock import clock
+from gateway.store.access import store
+
+
+def _key(flow_id: str) -> str:
+    return f"flow:login:{flow_id}"
+
+
+def _valid_id(flow_id) -> bool:
+    return isinstance(flow_id, str) and 16 <= len(flow_id) <= 64 and flow_id.isascii()
+
+
+def start(query: list[tuple[str, str]]) -> str:
+    flow_id = secrets.token_urlsafe(24)
+    record = {"state": "pending", "query": query, "created": clock().timestamp()}
+    store().put(_key(flow_id), json.dumps(record), current_app.config["LOGIN_FLOW_TTL"])
+    return flow_id
+
+
+def load(flow_id) -> dict | None:
+    if not _valid_id(flow_id):
+        return None
+    raw = store().get(_key(flow_id))
+    return json.loads(raw) if raw else None
+
+
+def authenticated(flow_id: str, record: dict, sid: str) -> None:
+    record = {**record, "state": "authenticated", "sid": sid}
+    store().put(_key(flow_id), json.dumps(record), current_app.config["LOGIN_FLOW_TTL"])
+
+
+def consume(flow_id) -> dict | None:
+    """The authenticated record, once; a second call (or a pending flow) gets None."""
+    if not _valid_id(flow_id):
+        return None
+    raw = store().take(_key(flow_id))
+    if not raw:
+        return None
+    record = json.loads(raw)
+    return record if record.get("state") == "authenticated" else None

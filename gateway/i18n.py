@@ -1,0 +1,100 @@
+"""The message catalogue: Vietnamese first, English on request (?lang=en, remembered in a
+cookie). Programs read codes; people read these texts. Every key exists in both languages
+(tests/unit/test_i18n.py checks)."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+
+LANGUAGES = ("vi", "en")
+LANG_COOKIE = "vssid_lang"
+
+MESSAGES = {
+    "vi": {
+        "app_name": "VssID – Bảo hiểm xã hội số",
+        "login_title": "Đăng nhập",
+        "username_label": "Mã số BHXH",
+        "username_hint": "10 chữ số",
+        "password_label": "Mật khẩu",
+        "submit": "Đăng nhập",
+        "switch_language": "English",
+        "invalid_credentials": "Mã số BHXH hoặc mật khẩu không đúng.",
+        "csrf_failed": "Phiên làm việc đã hết hạn. Vui lòng thử lại.",
+        "flow_expired": "Yêu cầu đăng nhập đã hết hạn. Vui lòng quay lại dịch vụ và thử lại.",
+        "error_title": "Không thể tiếp tục",
+        "invalid_request": "Yêu cầu không hợp lệ.",
+        "invalid_client": "Ứng dụng không được đăng ký với cổng định danh.",
+        "invalid_redirect_uri": "Địa chỉ quay lại không được đăng ký cho ứng dụng này.",
+        "temporarily_unavailable": "Hệ thống đang bận. Vui lòng thử lại sau ít phút.",
+        "not_found": "Không tìm thấy trang.",
+        "logout_title": "Đăng xuất",
+        "logout_confirm": "Bạn có muốn đăng xuất khỏi VssID trên trình duyệt này?",
+        "logout_submit": "Đăng xuất",
+        "logged_out": "Bạn đã đăng xuất.",
+        "demo_title": "Dịch vụ thử nghiệm",
+        "demo_intro": "Trang này đăng nhập qua cổng định danh bằng luồng mã + PKCE.",
+        "demo_login": "Đăng nhập bằng VssID",
+        "demo_logout": "Đăng xuất",
+        "demo_id_token": "Thông tin trong ID token",
+        "demo_userinfo": "Thông tin người dùng (userinfo)",
+        "request_id": "Mã yêu cầu",
+    },
+    "en": {
+        "app_name": "VssID – Digital Social Insurance",
+        "login_title": "Sign in",
+        "username_label": "Social insurance number",
+        "username_hint": "10 digits",
+        "password_label": "Password",
+        "submit": "Sign in",
+        "switch_language": "Tiếng Việt",
+        "invalid_credentials": "The social insurance number or password is incorrect.",
+        "csrf_failed": "Your session expired. Please try again.",
+        "flow_expired": "The sign-in request expired. Please go back to the service and retry.",
+        "error_title": "Cannot continue",
+        "invalid_request": "The request is not valid.",
+        "invalid_client": "The application is not registered with the identity gateway.",
+        "invalid_redirect_uri": "The return address is not registered for this application.",
+        "temporarily_unavailable": "The system is busy. Please try again in a few minutes.",
+        "not_found": "Page not found.",
+        "logout_title": "Sign out",
+        "logout_confirm": "Do you want to sign out of VssID in this browser?",
+        "logout_submit": "Sign out",
+        "logged_out": "You are signed out.",
+        "demo_title": "Demo relying service",
+        "demo_intro": "This page signs in through the identity gateway with code + PKCE.",
+        "demo_login": "Sign in with VssID",
+        "demo_logout": "Sign out",
+        "demo_id_token": "ID token claims",
+        "demo_userinfo": "User info",
+        "request_id": "Request id",
+    },
+}
+
+
+def current_language() -> str:
+    if "lang" in g:
+        return g.lang
+    wanted = request.args.get("lang") or request.form.get("lang") or request.cookies.get(
+        LANG_COOKIE
+    )
+    if wanted not in LANGUAGES:
+        ui = (request.args.get("ui_locales") or "").split()
+        wanted = next((x for x in ui if x in LANGUAGES), None) or current_app.config[
+            "DEFAULT_LOCALE"
+        ]
+    g.lang = wanted
+    return wanted
+
+
+def t(key: str) -> str:
+    lang = current_language()
+    return MESSAGES[lang].get(key) or MESSAGES["vi"].get(key) or key
+
+
+def remember_language(response):
+    """Keep an explicit ?lang= choice for the following pages."""
+    wanted = request.args.get("lang")
+    if wanted in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, wanted, max_age=365 * 86400, samesite="Lax",
+                            httponly=True)
+    return response

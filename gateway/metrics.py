@@ -1,0 +1,53 @@
+"""Prometheus metrics: requests and latency by endpoint, logins and grants by outcome.
+
+A private registry per process keeps repeated create_app() calls (tests) from colliding.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Response, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+
+REGISTRY = CollectorRegistry()
+REQUESTS = Counter("gateway_http_requests_total", "HTTP requests", ["endpoint", "method", "status"],
+                   registry=REGISTRY)
+LATENCY = Histogram("gateway_http_request_seconds", "HTTP request latency", ["endpoint"],
+                    registry=REGISTRY)
+LOGINS = Counter("gateway_logins_total", "Sign-in attempts", ["method", "outcome"],
+                 registry=REGISTRY)
+GRANTS = Counter("gateway_token_grants_total", "Token endpoint answers", ["grant_type", "outcome"],
+                 registry=REGISTRY)
+
+
+def init_metrics(app) -> None:
+    @app.before_request
+    def _start_timer():
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _record(response):
+        endpoint = request.endpoint or "unknown"
+        REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+        if "started" in g:
+            LATENCY.labels(endpoint).observe(time.perf_counter() - g.started)
+        if endpoint == "oauth.token":
+            grant_type = request.form.get("grant_type", "")
+            if grant_type not in ("authorization_code", "refresh_token", "client_credentials"):
+                grant_type = "other"
+            GRANTS.labels(grant_type, "issued" if response.status_code == 200 else "refused").inc()
+        if endpoint == "login.login" and request.method == "POST":
+            outcome = "succeeded" if response.status_code == 302 else "failed"
+            LOGINS.labels("pwd", outcome).inc()
+        return response
+
+
+def metrics_response() -> Response:
+    return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,20 @@
+"""SQLAlchemy models. The schema changes only through the Alembic migrations beside them."""
+
+from gateway.models.account import Account
+from gateway.models.client import Client
+from gateway.models.event import Event
+from gateway.models.session import LoginSession, SessionClient
+from gateway.models.signing_key import SigningKey
+from gateway.models.store_entry import StoreEntry
+from gateway.models.token import RefreshToken
+
+__all__ = [
+    "Account",
+    "Client",
+    "Event",
+    "LoginSession",
+    "RefreshToken",
+    "SessionClient",
+    "SigningKey",
+    "StoreEntry",
+]

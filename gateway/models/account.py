@@ -1,0 +1,45 @@
+"""A person's VssID account. The social-insurance number is the login name, never the `sub`."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, DateTime, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.extensions import db
+
+
+def new_subject() -> str:
+    """An opaque, stable, random subject: nothing personal can be derived from it."""
+    return secrets.token_urlsafe(24)
+
+
+class Account(db.Model):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sub: Mapped[str] = mapped_column(String(64), unique=True, default=new_subject)
+    bhxh: Mapped[str] = mapped_column(String(10), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    dob: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(6))
+    cccd: Mapped[str | None] = mapped_column(String(12), index=True)
+    phone: Mapped[str] = mapped_column(String(16))
+    email: Mapped[str | None] = mapped_column(String(254))
+    # active | locked | disabled
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    level: Mapped[int] = mapped_column(Integer, default=1)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    # Authlib calls this to fill `sub`.
+    def get_user_id(self) -> str:
+        return self.sub
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"

@@ -1,0 +1,1 @@
+"""The protocol: Authlib server wiring, grants, endpoints, tokens, keys. No login UI here."""

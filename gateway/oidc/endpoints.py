@@ -1,0 +1,72 @@
+"""Introspection (RFC 7662), revocation (RFC 7009) and the userinfo token check (RFC 6750)."""
+
+from __future__ import annotations
+
+from authlib.oauth2.rfc6750 import BearerTokenValidator as _BearerTokenValidator
+from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
+from authlib.oidc.core import UserInfoEndpoint as _UserInfoEndpoint
+from flask import current_app
+
+from gateway.clock import clock
+from gateway.oidc.claims import user_claims
+from gateway.oidc.token_views import AccessToken, find_token
+from gateway.services.events import emit
+from gateway.services.revocation import revoke_access_token, revoke_family
+
+CONFIDENTIAL_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+
+
+class IntrospectionEndpoint(_IntrospectionEndpoint):
+    CLIENT_AUTH_METHODS = CONFIDENTIAL_METHODS
+
+    def query_token(self, token_string, token_type_hint):
+        return find_token(token_string, token_type_hint)
+
+    def check_permission(self, token, client, request):
+        # Relying services verify any access token presented to them; a client may also
+        # inspect its own refresh tokens. Public clients never reach here.
+        if isinstance(token, AccessToken):
+            return True
+        return token.check_client(client)
+
+    def introspect_token(self, token):
+        return token.introspection()
+
+
+class RevocationEndpoint(_RevocationEndpoint):
+    CLIENT_AUTH_METHODS = [*CONFIDENTIAL_METHODS, "none"]
+
+    def query_token(self, token_string, token_type_hint):
+        return find_token(token_string, token_type_hint)
+
+    def revoke_token(self, token, request):
+        if isinstance(token, AccessToken):
+            c = token.claims
+            revoke_access_token(c["jti"], c["exp"], clock().timestamp())
+            emit("token.revoked", client_id=c["client_id"], kind="access_token", commit=True)
+        else:
+            # RFC 7009 §2.1: revoking a refresh token revokes its whole grant.
+            revoke_family(token.row.family_id, "revoked_by_client")
+            emit("token.revoked", account_id=token.row.account_id,
+                 client_id=token.row.client_id, kind="refresh_token", commit=True)
+
+
+class BearerTokenValidator(_BearerTokenValidator):
+    def authenticate_token(self, token_string):
+        token = find_token(token_string, "access_token")
+        if not isinstance(token, AccessToken):
+            return None
+        aud = token.claims.get("aud")
+        audiences = aud if isinstance(aud, list) else [aud]
+        if current_app.config["DEFAULT_RESOURCE"] not in audiences:
+            return None
+        return token
+
+
+class UserInfoEndpoint(_UserInfoEndpoint):
+    def get_issuer(self):
+        return current_app.config["ISSUER"]
+
+    def generate_user_info(self, user, scope):
+        return user_claims(user, scope)

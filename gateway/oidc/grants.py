@@ -1,0 +1,235 @@
+"""Authlib grants with the storage hooks filled in and the weak defaults overridden.
+
+* codes live in the store for ≤ 60 s and are claimed with an atomic set-if-absent; a second
+  redemption revokes what the first one issued (RFC 6749 §4.1.2, RFC 9700 §4.2.4);
+* refresh tokens rotate on every use; claiming is one conditional UPDATE, and presenting a
+  used token revokes the whole family (RFC 9700 §4.14.2);
+* every client may use every authentication method it registered, and only that one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc6749.models import AuthorizationCodeMixin
+from flask import current_app
+from sqlalchemy import update
+
+from gateway.clock import as_utc, utcnow
+from gateway.extensions import db
+from gateway.models import Account, LoginSession, RefreshToken
+from gateway.oidc.errors import (
+    InvalidGrantWithReason,
+    InvalidTargetError,
+    RequestNotSupportedError,
+    RequestUriNotSupportedError,
+)
+from gateway.oidc.tokens import GrantContext, mint_access_token, mint_refresh_token
+from gateway.services.events import emit
+from gateway.services.revocation import revocation_reason, revoke_family
+from gateway.services.secrets import hash_secret
+from gateway.store.access import store
+
+ALL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+CODE_USED_TTL = 24 * 3600
+MAX_CODE_LENGTH = 256
+
+
+def check_resource(request) -> str:
+    """RFC 8707: one resource, and only one this gateway issues tokens for."""
+    values = request.payload.datalist.get("resource", [])
+    default = current_app.config["DEFAULT_RESOURCE"]
+    if not values:
+        return default
+    if len(values) > 1 or values[0] != default:
+        raise InvalidTargetError("Unknown or multiple 'resource'.")
+    return default
+
+
+class TokenIssuingMixin:
+    """Replaces Authlib's generator call: our tokens need the grant's context."""
+
+    def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None,
+                       include_refresh_token=True):
+        client = self.request.client
+        ctx: GrantContext = self.request.grant_context
+        scope = scope or ""
+        sub = user.sub if user is not None else client.client_id
+        access, ttl = mint_access_token(client_id=client.client_id, sub=sub, scope=scope, ctx=ctx)
+        token = {"token_type": "Bearer", "access_token": access, "expires_in": ttl}
+        if scope:
+            token["scope"] = scope
+        offline = "offline_access" in scope.split()
+        if include_refresh_token and user is not None and offline:
+            token["refresh_token"] = mint_refresh_token(
+                client_id=client.client_id, scope=scope, ctx=ctx
+            )
+        return token
+
+
+class StoredCode(AuthorizationCodeMixin):
+    def __init__(self, data: dict):
+        self.data = data
+        self.code_challenge = data["code_challenge"]
+        self.code_challenge_method = data["code_challenge_method"]
+
+    def get_redirect_uri(self):
+        return self.data["redirect_uri"]
+
+    def get_scope(self):
+        return self.data["scope"]
+
+
+class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
+
+    def validate_authorization_request(self):
+        data = self.request.payload.data
+        if "request" in data:
+            raise RequestNotSupportedError()
+        if "request_uri" in data:
+            raise RequestUriNotSupportedError()
+        redirect_uri = super().validate_authorization_request()
+        try:
+            if data.get("response_mode", "query") != "query":
+                raise InvalidRequestError("Only response_mode=query is supported.")
+            max_age = data.get("max_age")
+            if max_age is not None and (not max_age.isdigit() or len(max_age) > 9):
+                raise InvalidRequestError("Invalid 'max_age'.")
+            prompts = (data.get("prompt") or "").split()
+            if "none" in prompts and len(prompts) > 1:
+                raise InvalidRequestError("'prompt=none' cannot be combined.")
+            check_resource(self.request)
+        except Exception as error:
+            if hasattr(error, "redirect_uri"):
+                error.redirect_uri = redirect_uri
+            raise
+        return redirect_uri
+
+    def save_authorization_code(self, code, request):
+        session: LoginSession = request.login_session
+        ctx = GrantContext(
+            account_id=request.user.id,
+            sid=session.sid,
+            auth_time=int(as_utc(session.auth_time).timestamp()),
+            acr=session.acr,
+            amr=list(session.amr),
+            resource=check_resource(request),
+            nonce=request.payload.data.get("nonce"),
+        )
+        data = {
+            "client_id": request.client.client_id,
+            "redirect_uri": request.payload.redirect_uri,
+            "scope": request.scope,
+            "code_challenge": request.payload.data.get("code_challenge"),
+            "code_challenge_method": request.payload.data.get("code_challenge_method"),
+            "ctx": asdict(ctx),
+        }
+        ttl = current_app.config["AUTHORIZATION_CODE_TTL"]
+        store().put(f"code:{hash_secret(code)}", json.dumps(data), ttl)
+
+    def query_authorization_code(self, code, client):
+        if not isinstance(code, str) or not code or len(code) > MAX_CODE_LENGTH:
+            return None
+        digest = hash_secret(code)
+        raw = store().get(f"code:{digest}")
+        if raw is None:
+            family = store().get(f"code-used:{digest}")
+            if family:
+                self._replayed(family, client)
+            return None
+        data = json.loads(raw)
+        family = data["ctx"]["family_id"]
+        if not store().add(f"code-used:{digest}", family, CODE_USED_TTL):
+            self._replayed(family, client)
+            return None
+        store().delete(f"code:{digest}")
+        if data["client_id"] != client.client_id:
+            return None
+        self.request.grant_context = GrantContext(**data["ctx"])
+        return StoredCode(data)
+
+    def _replayed(self, family: str, client) -> None:
+        revoked = revoke_family(family, "code_replay")
+        emit("code.replayed", client_id=client.client_id, revoked_tokens=revoked, commit=True)
+
+    def delete_authorization_code(self, authorization_code):
+        """Nothing left to delete: the code was consumed when it was claimed."""
+
+    def authenticate_user(self, authorization_code):
+        ctx: GrantContext = self.request.grant_context
+        account = db.session.get(Account, ctx.account_id)
+        if account is None or not account.is_active:
+            return None
+        if revocation_reason(family_id=ctx.family_id, sid=ctx.sid):
+            return None
+        return account
+
+
+class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token):
+        if not isinstance(refresh_token, str) or len(refresh_token) > 256:
+            return None
+        row = RefreshToken.query.filter_by(token_hash=hash_secret(refresh_token)).first()
+        client = self.request.client
+        if row is None or row.client_id != client.client_id:
+            return None
+        if row.revoked_at is not None:
+            raise InvalidGrantWithReason(row.revoked_reason or "revoked")
+        now = utcnow()
+        if as_utc(row.expires_at) <= now:
+            raise InvalidGrantWithReason("expired")
+        claimed = db.session.execute(
+            update(RefreshToken)
+            .where(
+                RefreshToken.id == row.id,
+                RefreshToken.used_at.is_(None),
+                RefreshToken.revoked_at.is_(None),
+            )
+            .values(used_at=now)
+        ).rowcount
+        db.session.commit()
+        if claimed != 1:
+            revoked = revoke_family(row.family_id, "refresh_reuse")
+            emit("refresh_token.reused", account_id=row.account_id, client_id=row.client_id,
+                 revoked_tokens=revoked, commit=True)
+            raise InvalidGrantWithReason("refresh_token_reused")
+        reason = revocation_reason(family_id=row.family_id, sid=row.sid)
+        if reason:
+            raise InvalidGrantWithReason(reason)
+        self.request.grant_context = GrantContext(
+            account_id=row.account_id,
+            sid=row.sid,
+            auth_time=int(as_utc(row.auth_time).timestamp()),
+            acr=row.acr,
+            amr=row.amr.split(),
+            family_id=row.family_id,
+            resource=row.resource,
+        )
+        return row
+
+    def authenticate_user(self, refresh_token):
+        account = db.session.get(Account, refresh_token.account_id)
+        if account is None or not account.is_active:
+            raise InvalidGrantWithReason("account_inactive")
+        return account
+
+    def revoke_old_credential(self, refresh_token):
+        """Already consumed atomically in authenticate_refresh_token."""
+
+
+class ClientCredentialsGrant(TokenIssuingMixin, grants.ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+
+    def validate_token_request(self):
+        super().validate_token_request()
+        requested = set((self.request.payload.scope or "").split())
+        if not requested <= set(self.request.client.scopes):
+            raise InvalidScopeError("The client may not ask for this scope.")
+        self.request.grant_context = GrantContext(resource=check_resource(self.request))

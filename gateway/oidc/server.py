@@ -1,0 +1,77 @@
+"""Builds the Authlib authorization server with the gateway's grants, endpoints and hooks."""
+
+from __future__ import annotations
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
+from authlib.oauth2.rfc9207 import IssuerParameter
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from gateway.extensions import db
+from gateway.models import Client, SessionClient
+from gateway.oidc.client_auth import PrivateKeyJWT
+from gateway.oidc.endpoints import (
+    BearerTokenValidator,
+    IntrospectionEndpoint,
+    RevocationEndpoint,
+    UserInfoEndpoint,
+)
+from gateway.oidc.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
+from gateway.oidc.logout import EndSessionEndpoint
+from gateway.oidc.openid import OpenIDCode
+from gateway.oidc.pkce import S256CodeChallenge
+from gateway.services.events import emit
+
+
+def query_client(client_id):
+    if not isinstance(client_id, str) or not client_id or len(client_id) > 64:
+        return None
+    return Client.query.filter_by(client_id=client_id).first()
+
+
+def save_token(token, request):
+    """Refresh-token rows were added by the grant; commit them with the session link."""
+    ctx = getattr(request, "grant_context", None)
+    client = request.client
+    if ctx is not None and ctx.sid:
+        exists = SessionClient.query.filter_by(sid=ctx.sid, client_id=client.client_id).first()
+        if exists is None:
+            db.session.add(SessionClient(sid=ctx.sid, client_id=client.client_id))
+    emit(
+        "token.issued",
+        account_id=ctx.account_id if ctx else None,
+        client_id=client.client_id,
+        grant_type=request.payload.grant_type,
+        refresh=bool(token.get("refresh_token")),
+    )
+    try:
+        db.session.commit()
+    except IntegrityError:  # two grants racing to link the same session: one link is enough
+        db.session.rollback()
+
+
+class GatewayIssuer(IssuerParameter):
+    def get_issuer(self):
+        return current_app.config["ISSUER"]
+
+
+authorization_server = AuthorizationServer()
+resource_protector = ResourceProtector()
+
+
+def init_oauth(app) -> None:
+    server = authorization_server
+    server.init_app(app, query_client=query_client, save_token=save_token)
+    if getattr(server, "_gateway_ready", False):
+        return
+    server.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT())
+    server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(), OpenIDCode()])
+    server.register_grant(RefreshTokenGrant)
+    server.register_grant(ClientCredentialsGrant)
+    server.register_endpoint(IntrospectionEndpoint)
+    server.register_endpoint(RevocationEndpoint)
+    resource_protector.register_token_validator(BearerTokenValidator())
+    server.register_endpoint(UserInfoEndpoint(resource_protector=resource_protector))
+    server.register_endpoint(EndSessionEndpoint)
+    server.register_extension(GatewayIssuer())
+    server._gateway_ready = True

@@ -1,0 +1,43 @@
+"""Emits `noun.past_verb` events: one audit row each, plus a structured log line.
+
+Subscribers (metrics, notifications) register with `subscribe`. Data must never hold a
+secret, an OTP or a full personal number: callers pass ids and masked values only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+
+from flask import g, has_request_context
+
+from gateway.clock import utcnow
+from gateway.extensions import db
+from gateway.models import Event
+
+log = logging.getLogger("gateway.events")
+_subscribers: dict[str, list[Callable]] = defaultdict(list)
+
+
+def subscribe(name: str, handler: Callable) -> None:
+    _subscribers[name].append(handler)
+
+
+def emit(name: str, *, account_id=None, client_id=None, commit=False, **data) -> Event:
+    request_id = g.get("request_id") if has_request_context() else None
+    event = Event(
+        name=name,
+        at=utcnow(),
+        account_id=account_id,
+        client_id=client_id,
+        request_id=request_id,
+        data=data,
+    )
+    db.session.add(event)
+    if commit:
+        db.session.commit()
+    log.info(name, extra={"event": name, "account_id": account_id, "client_id": client_id, **data})
+    for handler in _subscribers.get(name, []):
+        handler(event)
+    return event

@@ -1,0 +1,70 @@
+"""Revoking sessions, refresh-token families and single access tokens, effective at once.
+
+Each revocation is written twice: in SQL (authoritative for refresh tokens and sessions) and as
+a marker in the store, which introspection and userinfo read for self-contained JWT access
+tokens. Marker keys: ``rv:jti:<jti>``, ``rv:fam:<family>``, ``rv:sid:<sid>``.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import update
+
+from gateway.clock import utcnow
+from gateway.extensions import db
+from gateway.models import LoginSession, RefreshToken
+from gateway.store.access import store
+
+MARKER_SLACK = 120  # seconds beyond the longest-lived thing a marker must outlive
+
+
+def _marker_ttl() -> int:
+    cfg = current_app.config
+    return cfg["REFRESH_TOKEN_TTL"] + MARKER_SLACK
+
+
+def revoke_family(family_id: str, reason: str) -> int:
+    store().put(f"rv:fam:{family_id}", reason, _marker_ttl())
+    result = db.session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+def revoke_session(sid: str, reason: str) -> None:
+    store().put(f"rv:sid:{sid}", reason, _marker_ttl())
+    now = utcnow()
+    db.session.execute(
+        update(LoginSession)
+        .where(LoginSession.sid == sid, LoginSession.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+    )
+    db.session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.sid == sid, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+    )
+    db.session.commit()
+
+
+def revoke_access_token(jti: str, exp: int, now: int) -> None:
+    ttl = max(1, exp - now + MARKER_SLACK)
+    store().put(f"rv:jti:{jti}", "revoked", ttl)
+
+
+def revocation_reason(*, jti=None, family_id=None, sid=None) -> str | None:
+    """The first reason found among the markers, in one store round trip; None if live."""
+    keys = []
+    if jti:
+        keys.append(f"rv:jti:{jti}")
+    if family_id:
+        keys.append(f"rv:fam:{family_id}")
+    if sid:
+        keys.append(f"rv:sid:{sid}")
+    for value in store().get_many(keys):
+        if value is not None:
+            return value
+    return None

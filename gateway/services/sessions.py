@@ -1,0 +1,75 @@
+"""Browser SSO sessions: created at sign-in, found from the cookie, ended at logout."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from flask import current_app, request
+
+from gateway.clock import as_utc, utcnow
+from gateway.extensions import db
+from gateway.models import Account, LoginSession
+from gateway.services.events import emit
+from gateway.services.revocation import revoke_session
+from gateway.services.secrets import hash_secret, new_secret
+from policies.assurance import acr_for
+
+
+def start_session(account: Account, *, amr: list[str], kind: str = "browser"):
+    """Returns (cookie handle, session). The handle is shown once; only its hash is kept."""
+    handle = new_secret()
+    now = utcnow()
+    session = LoginSession(
+        sid=secrets.token_urlsafe(16),
+        handle_hash=hash_secret(handle),
+        account_id=account.id,
+        kind=kind,
+        auth_time=now,
+        amr=amr,
+        acr=acr_for(account.level, amr),
+        created_at=now,
+        expires_at=now + timedelta(seconds=current_app.config["SESSION_TTL"]),
+    )
+    db.session.add(session)
+    emit("session.started", account_id=account.id, sid=session.sid, kind=kind)
+    db.session.commit()
+    return handle, session
+
+
+def current_session() -> tuple[LoginSession, Account] | tuple[None, None]:
+    handle = request.cookies.get(current_app.config["SESSION_COOKIE_NAME"])
+    if not handle or len(handle) > 128:
+        return None, None
+    session = LoginSession.query.filter_by(handle_hash=hash_secret(handle)).first()
+    if session is None or session.revoked_at is not None:
+        return None, None
+    if as_utc(session.expires_at) <= utcnow():
+        return None, None
+    account = db.session.get(Account, session.account_id)
+    if account is None or not account.is_active:
+        return None, None
+    return session, account
+
+
+def end_session(session: LoginSession, reason: str = "logout") -> None:
+    revoke_session(session.sid, reason)
+    emit("session.ended", account_id=session.account_id, sid=session.sid, reason=reason,
+         commit=True)
+
+
+def set_cookie(response, handle: str) -> None:
+    cfg = current_app.config
+    response.set_cookie(
+        cfg["SESSION_COOKIE_NAME"],
+        handle,
+        max_age=cfg["SESSION_TTL"],
+        httponly=True,
+        samesite="Lax",
+        secure=cfg["ENV"] == "production",
+        path="/",
+    )
+
+
+def clear_cookie(response) -> None:
+    response.delete_cookie(current_app.config["SESSION_COOKIE_NAME"], path="/")

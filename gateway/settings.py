@@ -1,0 +1,99 @@
+"""Loads settings: defaults from config.defaults, then GATEWAY_* variables, then overrides.
+
+Production refuses to start on an insecure combination, naming the setting, because a
+gateway that starts half-secure is worse than one that does not start.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from config import defaults
+
+PREFIX = "GATEWAY_"
+DEV_SECRET = defaults.SECRET_KEY
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing, malformed or insecure; the message names it."""
+
+    def __init__(self, setting: str, problem: str):
+        super().__init__(f"{PREFIX}{setting}: {problem}")
+        self.setting = setting
+
+
+def default_settings() -> dict:
+    return {k: getattr(defaults, k) for k in dir(defaults) if k.isupper()}
+
+
+def _coerce(name: str, raw: str, default):
+    if isinstance(default, bool):
+        value = raw.strip().lower()
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
+        raise ConfigError(name, f"expected a boolean, got {raw!r}")
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(name, f"expected an integer, got {raw!r}") from None
+    return raw
+
+
+def load_settings(overrides: dict | None = None, environ=None, instance_path: str = "instance"):
+    environ = os.environ if environ is None else environ
+    settings = default_settings()
+    for name, default in list(settings.items()):
+        raw = environ.get(PREFIX + name)
+        if raw is not None:
+            settings[name] = _coerce(name, raw, default)
+    settings.update(overrides or {})
+    instance = Path(instance_path)
+    if not settings["DATABASE_URL"]:
+        settings["DATABASE_URL"] = f"sqlite:///{(instance / 'gateway.sqlite3').resolve()}"
+    if not settings["SMS_OUTBOX"]:
+        settings["SMS_OUTBOX"] = str((instance / "sms-outbox.jsonl").resolve())
+    settings["ISSUER"] = settings["ISSUER"].rstrip("/")
+    if not settings["DEFAULT_RESOURCE"]:
+        settings["DEFAULT_RESOURCE"] = settings["ISSUER"]
+    validate(settings)
+    return settings
+
+
+def is_production(settings) -> bool:
+    return settings["ENV"] == "production"
+
+
+def validate(settings: dict) -> None:
+    if settings["ENV"] not in ("development", "production"):
+        raise ConfigError("ENV", "must be 'development' or 'production'")
+    if settings["SIGNING_ALG"] not in ("ES256", "RS256"):
+        raise ConfigError("SIGNING_ALG", "must be ES256 or RS256")
+    if settings["TRUSTED_PROXIES"] < 0:
+        raise ConfigError("TRUSTED_PROXIES", "must be 0 or more")
+    issuer = urlsplit(settings["ISSUER"])
+    if issuer.scheme not in ("http", "https") or not issuer.hostname:
+        raise ConfigError("ISSUER", "must be an absolute http(s) URL")
+    if issuer.query or issuer.fragment:
+        raise ConfigError("ISSUER", "must not have a query or fragment")
+    if settings["AUTHORIZATION_CODE_TTL"] > 60 or settings["AUTHORIZATION_CODE_TTL"] < 1:
+        raise ConfigError("AUTHORIZATION_CODE_TTL", "must be between 1 and 60 seconds")
+    if not is_production(settings):
+        return
+    secret = settings["SECRET_KEY"]
+    if secret == DEV_SECRET or len(secret) < 32:
+        raise ConfigError("SECRET_KEY", "production needs a random secret of 32+ characters")
+    if issuer.scheme != "https":
+        raise ConfigError("ISSUER", "production needs an https issuer")
+    if settings["DATABASE_URL"].startswith("sqlite"):
+        raise ConfigError("DATABASE_URL", "production needs PostgreSQL, not SQLite")
+    key = settings["KEY_ENCRYPTION_KEY"]
+    if key and len(key) < 32:
+        raise ConfigError("KEY_ENCRYPTION_KEY", "needs 32+ characters")
+    settings["DEMO_ENABLED"] = False

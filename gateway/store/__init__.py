@@ -1,0 +1,48 @@
+"""One small interface for ephemeral and hot state: flows, one-time values, counters,
+revocation look-ups.
+
+Production keeps it in Redis; the embedded default keeps it in the SQL database. Both honour
+the same contract (tests/unit/test_store_contract.py runs against each):
+
+* ``put(key, value, ttl)``      set, replacing any value
+* ``add(key, value, ttl)``      set only if absent; True when this call set it
+* ``get(key)``                  the live value or None
+* ``get_many(keys)``            live values, None where absent (one round trip)
+* ``take(key)``                 get and delete in one atomic step (one winner among racers)
+* ``delete(*keys)``
+* ``incr(key, ttl)``            atomic counter; the ttl starts at the first increment
+* ``ping()``
+
+Exceptions::
+
+    StoreUnavailableError   the backing service cannot be reached; callers fail closed (503)
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class StoreUnavailableError(RuntimeError):
+    """The store could not be reached; nothing was decided."""
+
+
+class Store(Protocol):
+    def put(self, key: str, value: str, ttl: int) -> None: ...
+    def add(self, key: str, value: str, ttl: int) -> bool: ...
+    def get(self, key: str) -> str | None: ...
+    def get_many(self, keys: list[str]) -> list[str | None]: ...
+    def take(self, key: str) -> str | None: ...
+    def delete(self, *keys: str) -> None: ...
+    def incr(self, key: str, ttl: int) -> int: ...
+    def ping(self) -> None: ...
+
+
+def create_store(redis_url: str, engine_getter) -> Store:
+    if redis_url:
+        from gateway.store.redis_store import RedisStore
+
+        return RedisStore.from_url(redis_url)
+    from gateway.store.sql_store import SqlStore
+
+    return SqlStore(engine_getter)

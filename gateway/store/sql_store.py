@@ -1,0 +1,147 @@
+"""The store in the SQL database, for the embedded default (and any deployment without Redis).
+
+Every operation runs in its own short transaction on its own connection, so a one-time value
+is consumed (``DELETE … RETURNING``) or claimed (``INSERT … ON CONFLICT DO NOTHING``) by
+exactly one caller, whatever the request around it does later.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import time
+
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from gateway.store import StoreUnavailableError
+
+_SWEEP_PROBABILITY = 0.01
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _guard(method):
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except OperationalError as exc:
+            raise StoreUnavailableError(f"sql store: {exc.__class__.__name__}") from exc
+
+    return wrapper
+
+
+class SqlStore:
+    def __init__(self, engine_getter):
+        self._engine_getter = engine_getter
+
+    def _begin(self):
+        return self._engine_getter().begin()
+
+    @_guard
+    def put(self, key, value, ttl):
+        now = _now_ms()
+        with self._begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO store_entries (key, value, counter, expires_at) "
+                    "VALUES (:k, :v, 0, :e) ON CONFLICT (key) DO UPDATE "
+                    "SET value = excluded.value, counter = 0, expires_at = excluded.expires_at"
+                ),
+                {"k": key, "v": value, "e": now + ttl * 1000},
+            )
+            self._maybe_sweep(conn, now)
+
+    @_guard
+    def add(self, key, value, ttl):
+        now = _now_ms()
+        with self._begin() as conn:
+            conn.execute(
+                text("DELETE FROM store_entries WHERE key = :k AND expires_at <= :n"),
+                {"k": key, "n": now},
+            )
+            row = conn.execute(
+                text(
+                    "INSERT INTO store_entries (key, value, counter, expires_at) "
+                    "VALUES (:k, :v, 0, :e) ON CONFLICT (key) DO NOTHING RETURNING key"
+                ),
+                {"k": key, "v": value, "e": now + ttl * 1000},
+            ).first()
+            self._maybe_sweep(conn, now)
+            return row is not None
+
+    @_guard
+    def get(self, key):
+        with self._begin() as conn:
+            row = conn.execute(
+                text("SELECT value FROM store_entries WHERE key = :k AND expires_at > :n"),
+                {"k": key, "n": _now_ms()},
+            ).first()
+        return row[0] if row else None
+
+    @_guard
+    def get_many(self, keys):
+        if not keys:
+            return []
+        params = {f"k{i}": k for i, k in enumerate(keys)}
+        names = ", ".join(f":k{i}" for i in range(len(keys)))
+        with self._begin() as conn:
+            rows = conn.execute(
+                text(
+                    f"SELECT key, value FROM store_entries WHERE key IN ({names}) "  # noqa: S608
+                    "AND expires_at > :n"
+                ),
+                {**params, "n": _now_ms()},
+            ).all()
+        found = dict(rows)
+        return [found.get(k) for k in keys]
+
+    @_guard
+    def take(self, key):
+        with self._begin() as conn:
+            row = conn.execute(
+                text("DELETE FROM store_entries WHERE key = :k RETURNING value, expires_at"),
+                {"k": key},
+            ).first()
+        if row is None or row[1] <= _now_ms():
+            return None
+        return row[0]
+
+    @_guard
+    def delete(self, *keys):
+        if not keys:
+            return
+        with self._begin() as conn:
+            for key in keys:
+                conn.execute(text("DELETE FROM store_entries WHERE key = :k"), {"k": key})
+
+    @_guard
+    def incr(self, key, ttl):
+        now = _now_ms()
+        with self._begin() as conn:
+            row = conn.execute(
+                text(
+                    "INSERT INTO store_entries (key, value, counter, expires_at) "
+                    "VALUES (:k, NULL, 1, :e) ON CONFLICT (key) DO UPDATE SET "
+                    "counter = CASE WHEN store_entries.expires_at <= :n THEN 1 "
+                    "ELSE store_entries.counter + 1 END, "
+                    "expires_at = CASE WHEN store_entries.expires_at <= :n THEN :e "
+                    "ELSE store_entries.expires_at END "
+                    "RETURNING counter"
+                ),
+                {"k": key, "n": now, "e": now + ttl * 1000},
+            ).first()
+        return int(row[0])
+
+    @_guard
+    def ping(self):
+        with self._begin() as conn:
+            conn.execute(text("SELECT 1"))
+
+    @staticmethod
+    def _maybe_sweep(conn, now):
+        if random.random() < _SWEEP_PROBABILITY:
+            conn.execute(text("DELETE FROM store_entries WHERE expires_at <= :n"), {"n": now})

@@ -1,0 +1,1 @@
+"""Thin HTTP layers: parse, call a service or the protocol server, render or redirect."""

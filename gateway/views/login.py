@@ -1,0 +1,44 @@
+"""The login page: a plain form posting `username` and `password`, CSRF-protected."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Blueprint, redirect, request
+
+from gateway.flows import login as login_flow
+from gateway.methods.password import check_password
+from gateway.services import sessions
+from gateway.services.events import emit
+from gateway.views.pages import csrf_ok, csrf_token, error_page, render
+
+bp = Blueprint("login", __name__)
+
+
+def _form(flow_id: str, status: int = 200, error: str | None = None, username: str = ""):
+    return render("login.html", status=status, flow=flow_id, csrf_token=csrf_token(),
+                  error=error, username=username if username.isdigit() else "")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    flow_id = request.values.get("flow", "")
+    record = login_flow.load(flow_id)
+    if record is None:
+        return error_page("flow_expired", "flow_expired", 400)
+    if request.method == "GET":
+        return _form(flow_id)
+    if not csrf_ok():
+        return _form(flow_id, 400, "csrf_failed")
+    username = request.form.get("username", "")[:64].strip()
+    password = request.form.get("password", "")
+    account = check_password(username, password)
+    if account is None:
+        return _form(flow_id, 401, "invalid_credentials", username)
+    handle, session = sessions.start_session(account, amr=["pwd"])
+    emit("login.succeeded", account_id=account.id, method="pwd", sid=session.sid, commit=True)
+    login_flow.authenticated(flow_id, record, session.sid)
+    query = [*record["query"], ("login_flow", flow_id)]
+    response = redirect("/authorize?" + urlencode(query), 302)
+    sessions.set_cookie(response, handle)
+    return response

@@ -1,0 +1,44 @@
+"""Rendering people's pages: language, CSRF token, and errors that never redirect blindly."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from urllib.parse import urlencode
+
+from flask import g, make_response, render_template, request, session
+
+from gateway.i18n import current_language, remember_language, t
+
+CSRF_KEY = "csrf"
+
+
+def csrf_token() -> str:
+    token = session.get(CSRF_KEY)
+    if not token:
+        token = secrets.token_urlsafe(24)
+        session[CSRF_KEY] = token
+    return token
+
+
+def csrf_ok() -> bool:
+    sent = request.form.get("csrf_token", "")
+    expected = session.get(CSRF_KEY, "")
+    return bool(expected) and hmac.compare_digest(sent.encode(), expected.encode())
+
+
+def render(template: str, status: int = 200, **context):
+    lang = current_language()
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    args.append(("lang", "en" if lang == "vi" else "vi"))
+    body = render_template(
+        template, lang=lang, t=t, lang_switch_query=urlencode(args), **context
+    )
+    response = remember_language(make_response(body, status))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def error_page(message: str, code: str, status: int = 400):
+    return render("error.html", status=status, message=message, code=code,
+                  request_id=g.get("request_id"))

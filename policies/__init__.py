@@ -1,0 +1,1 @@
+"""Pure security decisions (identifiers, redirect URIs) without I/O, so they test exhaustively."""
