@@ -27,6 +27,7 @@ from gateway.oidc.errors import (
     RequestNotSupportedError,
     RequestUriNotSupportedError,
 )
+from gateway.oidc.token_views import RefreshTokenView
 from gateway.oidc.tokens import GrantContext, mint_access_token, mint_refresh_token
 from gateway.services.events import emit
 from gateway.services.revocation import revocation_reason, revoke_family
@@ -212,10 +213,10 @@ class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
             family_id=row.family_id,
             resource=row.resource,
         )
-        return row
+        return RefreshTokenView(row)
 
     def authenticate_user(self, refresh_token):
-        account = db.session.get(Account, refresh_token.account_id)
+        account = db.session.get(Account, refresh_token.row.account_id)
         if account is None or not account.is_active:
             raise InvalidGrantWithReason("account_inactive")
         return account

@@ -38,7 +38,7 @@ def login():
     handle, session = sessions.start_session(account, amr=["pwd"])
     emit("login.succeeded", account_id=account.id, method="pwd", sid=session.sid, commit=True)
     login_flow.authenticated(flow_id, record, session.sid)
-    query = [*record["query"], ("login_flow", flow_id)]
+    query = [*map(tuple, record["query"]), ("login_flow", flow_id)]
     response = redirect("/authorize?" + urlencode(query), 302)
     sessions.set_cookie(response, handle)
     return response

@@ -1,0 +1,89 @@
+"""Small drivers for the protocol used across tests: they do what a client and a person do."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from gateway.extensions import db
+from gateway.services.accounts import create_account
+from gateway.services.clients import create_client
+
+PASSWORD = "Mật-khẩu-đủ-dài-2026"
+REDIRECT = "https://portal.example.vn/callback"
+
+
+def s256(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+def new_account(bhxh="0123456789", password=PASSWORD, **kw):
+    spec = dict(bhxh=bhxh, name="Nguyễn Văn An", dob="1985-04-12", phone="0912345623",
+                password=password, level=2)
+    spec.update(kw)
+    account = create_account(**spec)
+    db.session.commit()
+    return account
+
+
+def new_client(type="web", redirect_uris=(REDIRECT,), **kw):
+    client, secret = create_client(name=f"{type} client", type=type,
+                                   redirect_uris=redirect_uris if type != "service" else (), **kw)
+    db.session.commit()
+    return client.client_id, secret
+
+
+def authorize_params(client_id, verifier, **extra):
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": REDIRECT,
+        "scope": "openid profile offline_access",
+        "state": secrets.token_urlsafe(8),
+        "nonce": secrets.token_urlsafe(8),
+        "code_challenge": s256(verifier),
+        "code_challenge_method": "S256",
+    }
+    params.update(extra)
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def login(client, location: str, username="0123456789", password=PASSWORD):
+    """Follows the login page the gateway redirected to; returns the next response."""
+    page = client.get(location)
+    assert page.status_code == 200, page.data
+    html = page.get_data(as_text=True)
+    flow = re.search(r'name="flow" value="([^"]+)"', html).group(1)
+    return client.post("/login", data={"csrf_token": csrf_of(html), "flow": flow,
+                                       "username": username, "password": password})
+
+
+def get_code(client, client_id, verifier=None, username="0123456789", password=PASSWORD, **extra):
+    verifier = verifier or secrets.token_urlsafe(48)
+    params = authorize_params(client_id, verifier, **extra)
+    response = client.get("/authorize?" + urlencode(params))
+    if response.status_code == 302 and response.location.startswith("/login"):
+        response = login(client, response.location, username, password)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        response = client.get(response.location)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    query = parse_qs(urlsplit(response.location).query)
+    return {k: v[0] for k, v in query.items()}, verifier, params
+
+
+def basic(client_id, secret):
+    raw = f"{client_id}:{secret}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+
+def exchange(client, client_id, secret, code, verifier, redirect_uri=REDIRECT):
+    return client.post("/token", data={"grant_type": "authorization_code", "code": code,
+                                       "code_verifier": verifier, "redirect_uri": redirect_uri},
+                       headers=basic(client_id, secret))
