@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from gateway.cli import emit_json
-from gateway.oidc.keys import create_key, published_rows
+from gateway.oidc.keys import create_key, ensure_signing_key, published_rows
 from gateway.services.events import emit
 
 
@@ -24,6 +24,13 @@ def group():
 def rotate(alg):
     row = create_key(alg or current_app.config["SIGNING_ALG"])
     emit("key.rotated", kid=row.kid, alg=row.alg, commit=True)
+    emit_json({"kid": row.kid, "alg": row.alg})
+
+
+@group.command("ensure", help="Create a signing key if there is none (idempotent).")
+@with_appcontext
+def ensure():
+    row = ensure_signing_key()
     emit_json({"kid": row.kid, "alg": row.alg})
 
 

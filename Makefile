@@ -1,0 +1,59 @@
+# Two commands set up a fresh machine: `make run` and `make test`. See README.md.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+FLASK  := $(BIN)/flask --app wsgi
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: install run test test-production test-embedded services test-deps lint bench clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: embedded default (SQLite under instance/, no Redis) on http://127.0.0.1:8000
+run: $(STAMP)
+	$(FLASK) db upgrade
+	$(FLASK) keys ensure
+	$(FLASK) demo seed
+	@echo "Serving on http://127.0.0.1:8000 — open http://127.0.0.1:8000/demo/"
+	$(FLASK) run --host 127.0.0.1 --port 8000
+
+## make test: the whole suite on PostgreSQL + Redis, then on the embedded default
+test: $(STAMP) test-deps services
+	GATEWAY_TEST_BACKEND=production $(BIN)/pytest -q
+	GATEWAY_TEST_BACKEND=embedded $(BIN)/pytest -q
+
+test-production: $(STAMP) test-deps services
+	GATEWAY_TEST_BACKEND=production $(BIN)/pytest -q
+
+test-embedded: $(STAMP) test-deps
+	GATEWAY_TEST_BACKEND=embedded $(BIN)/pytest -q
+
+services:
+	scripts/services.sh
+
+# Debian's Chromium for the Playwright tests (never a downloaded browser) and the Node
+# relying party for the interop tests.
+test-deps:
+	@test -x $(CHROMIUM) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); } || \
+	  { echo "test-deps: $(CHROMIUM) is missing: install Debian's chromium package" >&2; exit 1; }
+	@test -x $(CHROMIUM) || { echo "test-deps: $(CHROMIUM) is missing" >&2; exit 1; }
+	@command -v node >/dev/null || { echo "test-deps: node (20+) is missing" >&2; exit 1; }
+	@test -d tests/interop/node_modules || (cd tests/interop && npm ci --no-audit --no-fund --silent)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP) services
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis
