@@ -12,7 +12,7 @@ combination when ``ENV`` is ``production``. docs/configuration.md mirrors this f
 ENV = "development"
 
 # Signs the CSRF tokens and session cookies. Production needs ≥ 32 random characters.
-SECRET_KEY = "dev-insecure-secret-change-me"
+SECRET_KEY = "dev-insecure-secret-change-me"  # noqa: S105 (refused in production)
 
 # The OpenID issuer identifier: the public base URL of the gateway, no trailing slash.
 ISSUER = "http://127.0.0.1:8000"

@@ -47,7 +47,9 @@ def _sign(header_typ: str | None, claims: dict) -> str:
     return jwt.encode(header, claims, key, algorithms=[alg])
 
 
-def mint_access_token(*, client_id: str, sub: str, scope: str, ctx: GrantContext) -> tuple[str, int]:
+def mint_access_token(
+    *, client_id: str, sub: str, scope: str, ctx: GrantContext
+) -> tuple[str, int]:
     cfg = current_app.config
     now = clock().timestamp()
     ttl = cfg["ACCESS_TOKEN_TTL"]

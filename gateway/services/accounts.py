@@ -58,7 +58,8 @@ def create_account(
         MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH
     ):
         raise ValidationError(
-            "invalid_password", field="password", detail=f"at least {MIN_PASSWORD_LENGTH} characters"
+            "invalid_password", field="password",
+            detail=f"at least {MIN_PASSWORD_LENGTH} characters",
         )
     if Account.query.filter_by(bhxh=bhxh).first() is not None:
         raise ConflictError("account_exists", field="bhxh", detail="an account exists for it")

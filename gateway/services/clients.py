@@ -80,7 +80,9 @@ def create_client(
     if type in ("app", "web") and not redirect_uris:
         raise ValidationError("missing_redirect_uri", field="redirect-uri", detail="required")
     if type == "service" and redirect_uris:
-        raise ValidationError("invalid_redirect_uri", field="redirect-uri", detail="not for services")
+        raise ValidationError(
+            "invalid_redirect_uri", field="redirect-uri", detail="not for services"
+        )
     scopes = list(dict.fromkeys(scopes)) or list(DEFAULT_SCOPES[type])
     unknown = [s for s in scopes if s not in SUPPORTED_SCOPES]
     if unknown:
@@ -100,7 +102,9 @@ def create_client(
     if jwks_uri:
         _uris([jwks_uri], "jwks-uri")
     if method == "private_key_jwt" and not (jwks or jwks_uri):
-        raise ValidationError("missing_jwks", field="jwks-file", detail="private_key_jwt needs keys")
+        raise ValidationError(
+            "missing_jwks", field="jwks-file", detail="private_key_jwt needs keys"
+        )
     grant_types = (
         ["client_credentials"] if type == "service" else ["authorization_code", "refresh_token"]
     )

@@ -30,3 +30,21 @@ def test_code_flow_issues_tokens_and_userinfo(app, client):
                             headers=basic(client_id, secret))
     assert refreshed.status_code == 200, refreshed.json
     assert refreshed.json["refresh_token"] != body["refresh_token"]
+
+
+def test_metrics_count_logins_and_grants(app, client):
+    new_account()
+    client_id, secret = new_client()
+    result, verifier, _ = get_code(client, client_id)
+    exchange(client, client_id, secret, result["code"], verifier)
+    exchange(client, client_id, secret, result["code"], verifier)  # replay: refused
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'gateway_logins_total{method="pwd",outcome="succeeded"}' in text
+    assert 'gateway_token_grants_total{grant_type="authorization_code",outcome="issued"}' in text
+    assert 'gateway_token_grants_total{grant_type="authorization_code",outcome="refused"}' in text
+
+
+def test_health_and_readiness(client):
+    assert client.get("/healthz").json == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json["checks"] == {"database": "ok", "store": "ok"}

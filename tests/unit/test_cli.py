@@ -1,0 +1,86 @@
+"""The operator CLI contracts: JSON output, one-line errors naming the field, exit status 2."""
+
+import json
+
+import pytest
+
+from gateway.extensions import db
+from gateway.models import Account, Client
+from gateway.services.secrets import hash_secret
+
+
+def run(app, *args):
+    return app.test_cli_runner().invoke(args=list(args))
+
+
+def test_clients_create_web_prints_id_and_secret_and_stores_hash(app):
+    result = run(app, "clients", "create", "--name", "Cổng DVC", "--type", "web",
+                 "--redirect-uri", "https://dvc.example.vn/cb", "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    client = Client.query.filter_by(client_id=out["client_id"]).one()
+    assert client.secret_hash == hash_secret(out["client_secret"])
+    assert out["client_secret"] not in json.dumps(client.redirect_uris)
+
+
+def test_clients_create_app_has_no_secret(app):
+    result = run(app, "clients", "create", "--name", "VssID", "--type", "app",
+                 "--redirect-uri", "http://127.0.0.1:7000/cb", "--json")
+    assert result.exit_code == 0, result.output
+    assert set(json.loads(result.output)) == {"client_id"}
+
+
+@pytest.mark.parametrize("uri", ["javascript:alert(1)", "https://*.example.vn/cb",
+                                 "https://dvc.example.vn/cb#frag", "http://dvc.example.vn/cb"])
+def test_clients_create_refuses_bad_redirect_uris(app, uri):
+    result = run(app, "clients", "create", "--name", "x", "--type", "web",
+                 "--redirect-uri", uri, "--json")
+    assert result.exit_code == 2
+    assert "redirect-uri" in result.output and len(result.output.strip().splitlines()) == 1
+    assert Client.query.count() == 0
+
+
+def test_accounts_create_prints_id_and_opaque_sub(app):
+    result = run(app, "accounts", "create", "--bhxh", "0123456789", "--name", "Lê Thị Hoa",
+                 "--dob", "1990-01-02", "--phone", "0912345678", "--cccd", "001190012345",
+                 "--sex", "female", "--password", "mot-mat-khau-dai", "--level", "2",
+                 "--must-change-password", "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    account = db.session.get(Account, out["id"])
+    assert out["sub"] == account.sub and "0123456789" not in account.sub
+    assert account.must_change_password and account.level == 2
+    assert account.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "field"),
+    [("--bhxh", "12345", "bhxh"), ("--phone", "12345", "phone"), ("--dob", "1990-13-40", "dob"),
+     ("--cccd", "999190012345", "cccd"), ("--password", "short", "password")],
+)
+def test_accounts_create_bad_input_exit_2_naming_field(app, flag, value, field):
+    args = {"--bhxh": "0123456789", "--name": "A", "--dob": "1990-01-02",
+            "--phone": "0912345678", "--password": "mot-mat-khau-dai"}
+    args[flag] = value
+    flat = [x for kv in args.items() for x in kv]
+    result = run(app, "accounts", "create", *flat, "--json")
+    assert result.exit_code == 2, result.output
+    assert field in result.output
+    assert Account.query.count() == 0
+
+
+def test_accounts_create_duplicate_refused(app):
+    base = ["accounts", "create", "--bhxh", "0123456789", "--name", "A", "--dob", "1990-01-02",
+            "--phone", "0912345678", "--password", "mot-mat-khau-dai", "--json"]
+    assert run(app, *base).exit_code == 0
+    again = run(app, *base)
+    assert again.exit_code == 2 and "bhxh" in again.output
+    assert Account.query.count() == 1
+
+
+def test_keys_rotate_adds_a_signing_key(app):
+    first = json.loads(run(app, "keys", "ensure").output)
+    rotated = json.loads(run(app, "keys", "rotate", "--alg", "RS256").output)
+    assert rotated["kid"] != first["kid"] and rotated["alg"] == "RS256"
+    listed = json.loads(run(app, "keys", "list").output)["keys"]
+    assert [k["signing"] for k in listed] == [True, False]

@@ -1,0 +1,41 @@
+"""Logs are JSON, carry the request id, and never show a full personal number or a secret."""
+
+import json
+import logging
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gateway.logs import JsonFormatter, mask_text
+
+
+def _format(msg, **extra):
+    record = logging.makeLogRecord({"msg": msg, "levelno": 20, "levelname": "INFO",
+                                    "name": "t", **extra})
+    return json.loads(JsonFormatter().format(record))
+
+
+def test_personal_numbers_are_masked_in_message_and_fields():
+    entry = _format("login 0123456789 from phone +84912345623 cccd 001085012345",
+                    bhxh="0123456789", nested={"phone": "0912345623"})
+    text = json.dumps(entry)
+    for secret in ("0123456789", "912345623", "001085012345"):
+        assert secret not in text
+    assert entry["bhxh"].endswith("89")
+
+
+def test_secret_fields_are_redacted():
+    entry = _format("token issued", password="hunter22", refresh_token="abc", otp="123456")
+    assert entry["password"] == entry["refresh_token"] == entry["otp"] == "[redacted]"
+
+
+@given(st.from_regex(r"[0-9]{9,12}", fullmatch=True))
+def test_any_long_digit_run_is_masked(number):
+    assert number not in mask_text(f"value={number};")
+
+
+def test_request_id_is_in_log_lines_and_response(client, app, capsys):
+    response = client.get("/healthz", headers={"X-Request-Id": "req-12345678"})
+    assert response.headers["X-Request-Id"] == "req-12345678"
+    bad = client.get("/healthz", headers={"X-Request-Id": "<script>"})
+    assert bad.headers["X-Request-Id"] != "<script>"
