@@ -58,11 +58,26 @@ DEFAULT_RESOURCE = ""
 
 # --- people -------------------------------------------------------------------------------
 DEFAULT_LOCALE = "vi"                # Vietnamese first; ?lang=en switches to English
-SESSION_COOKIE_NAME = "vssid_sso"
+# The SSO session cookie. Not SESSION_COOKIE_NAME: that is Flask's key for its own signed
+# session cookie (CSRF tokens, the demo's state), and sharing one name made each overwrite
+# the other.
+SSO_COOKIE_NAME = "vssid_sso"
+
+# --- lockout and throttling (policies/lockout.py explains the design) -------------------
+LOCKOUT_THRESHOLD = 5                    # consecutive failures that lock a login name
+LOCKOUT_DURATIONS = "60,300,900"         # seconds of the 1st, 2nd, 3rd+ lock within 24 h
+ADDRESS_FAILURE_LIMIT = 50               # failures one source address may cause per window
+ADDRESS_FAILURE_LIMIT_UNDER_ATTACK = 10  # ... while the global alarm is on
+ADDRESS_FAILURE_WINDOW = 600             # seconds
+GLOBAL_FAILURE_ALARM_PER_MINUTE = 1000   # failures per minute that switch the alarm on
 
 # --- operations ---------------------------------------------------------------------------
 LOG_LEVEL = "INFO"
 # Serve the demo relying party at /demo. Always off in production.
 DEMO_ENABLED = True
+# The demo relying party's credentials (JSON: client_id, client_secret), written by
+# `flask demo seed` and read by /demo. Empty means instance/demo-client.json; tests point it
+# at a temporary file so they never touch the instance folder.
+DEMO_CLIENT_FILE = ""
 # Largest request body accepted, in bytes (oversized parameters get 413, never 500).
 MAX_CONTENT_LENGTH = 64 * 1024

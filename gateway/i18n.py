@@ -5,6 +5,7 @@ cookie). Programs read codes; people read these texts. Every key exists in both 
 from __future__ import annotations
 
 from flask import current_app, g, request
+from werkzeug.exceptions import HTTPException
 
 LANGUAGES = ("vi", "en")
 LANG_COOKIE = "vssid_lang"
@@ -20,6 +21,9 @@ MESSAGES = {
         "switch_language": "English",
         "invalid_credentials": "Mã số BHXH hoặc mật khẩu không đúng.",
         "csrf_failed": "Phiên làm việc đã hết hạn. Vui lòng thử lại.",
+        "account_locked": "Đăng nhập tạm khoá do nhập sai nhiều lần. Vui lòng thử lại sau "
+                          "{minutes} phút.",
+        "too_many_attempts": "Quá nhiều lần thử từ địa chỉ này. Vui lòng thử lại sau.",
         "flow_expired": "Yêu cầu đăng nhập đã hết hạn. Vui lòng quay lại dịch vụ và thử lại.",
         "error_title": "Không thể tiếp tục",
         "invalid_request": "Yêu cầu không hợp lệ.",
@@ -49,6 +53,9 @@ MESSAGES = {
         "switch_language": "Tiếng Việt",
         "invalid_credentials": "The social insurance number or password is incorrect.",
         "csrf_failed": "Your session expired. Please try again.",
+        "account_locked": "Sign-in is locked after too many wrong tries. Please try again in "
+                          "{minutes} minute(s).",
+        "too_many_attempts": "Too many attempts from this address. Please try again later.",
         "flow_expired": "The sign-in request expired. Please go back to the service and retry.",
         "error_title": "Cannot continue",
         "invalid_request": "The request is not valid.",
@@ -74,9 +81,7 @@ MESSAGES = {
 def current_language() -> str:
     if "lang" in g:
         return g.lang
-    wanted = request.args.get("lang") or request.form.get("lang") or request.cookies.get(
-        LANG_COOKIE
-    )
+    wanted = request.args.get("lang") or _form_lang() or request.cookies.get(LANG_COOKIE)
     if wanted not in LANGUAGES:
         ui = (request.args.get("ui_locales") or "").split()
         wanted = next((x for x in ui if x in LANGUAGES), None) or current_app.config[
@@ -84,6 +89,14 @@ def current_language() -> str:
         ]
     g.lang = wanted
     return wanted
+
+
+def _form_lang() -> str | None:
+    """The body may be unreadable (over MAX_CONTENT_LENGTH): the page saying so must render."""
+    try:
+        return request.form.get("lang")
+    except HTTPException:
+        return None
 
 
 def t(key: str) -> str:

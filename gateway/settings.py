@@ -84,6 +84,11 @@ def validate(settings: dict) -> None:
         raise ConfigError("ISSUER", "must not have a query or fragment")
     if settings["AUTHORIZATION_CODE_TTL"] > 60 or settings["AUTHORIZATION_CODE_TTL"] < 1:
         raise ConfigError("AUTHORIZATION_CODE_TTL", "must be between 1 and 60 seconds")
+    durations = str(settings["LOCKOUT_DURATIONS"]).split(",")
+    if not all(x.strip().isdigit() and int(x) > 0 for x in durations):
+        raise ConfigError("LOCKOUT_DURATIONS", "comma-separated positive seconds, e.g. 60,300,900")
+    if settings["LOCKOUT_THRESHOLD"] < 1:
+        raise ConfigError("LOCKOUT_THRESHOLD", "must be 1 or more")
     if not is_production(settings):
         return
     secret = settings["SECRET_KEY"]

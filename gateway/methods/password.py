@@ -1,31 +1,44 @@
 """Signing in with the social-insurance number and a password.
 
 One answer for an unknown account and a wrong password, and about the same time: an unknown
-account still pays for one Argon2id verification. Hashes are upgraded (legacy scheme or old
-parameters) right after a correct password.
+account still pays for one Argon2id verification. Every try is reserved atomically first
+(gateway.services.throttle), so the lock holds under concurrency. Hashes are upgraded
+(legacy scheme or old parameters) right after a correct password.
 """
 
 from __future__ import annotations
 
+from gateway.errors import AuthenticationError
 from gateway.extensions import db
 from gateway.methods.password_hashing import dummy_verify, hash_password, verify_password
 from gateway.models import Account
 from gateway.services.accounts import find_by_login
 from gateway.services.events import emit
+from gateway.services.throttle import Attempt
+
+MAX_LOGIN_LENGTH = 64
 
 
-def check_password(username: str, password: str) -> Account | None:
+def check_password(username: str, password: str, *, address: str) -> Account:
+    """The account, or AuthenticationError / LockedError / ThrottledError."""
     if not isinstance(username, str) or not isinstance(password, str):
         dummy_verify("")
-        return None
-    account = find_by_login(username)
+        raise AuthenticationError()
+    login = username.strip()[:MAX_LOGIN_LENGTH]
+    attempt = Attempt(login, address).begin()
+    account = find_by_login(login)
     if account is None:
         dummy_verify(password)
-        return None
+        attempt.failed()
+        emit("login.failed", method="pwd", reason="invalid_credentials", commit=True)
+        raise AuthenticationError()
     result = verify_password(account.password_hash, password)
     if not result.ok or not account.is_active:
-        emit("login.failed", account_id=account.id, method="pwd", commit=True)
-        return None
+        attempt.failed(account.id)
+        emit("login.failed", account_id=account.id, method="pwd",
+             reason="invalid_credentials", commit=True)
+        raise AuthenticationError()
+    attempt.succeeded()
     if result.needs_rehash:
         account.password_hash = hash_password(password)
         emit("password.rehashed", account_id=account.id)

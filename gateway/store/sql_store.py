@@ -17,6 +17,12 @@ from sqlalchemy.exc import OperationalError
 from gateway.store import StoreUnavailableError
 
 _SWEEP_PROBABILITY = 0.01
+# The counter after an increment; an expired row starts again at 1. `value` mirrors it as
+# text so get() reads counters the way Redis GET does.
+_NEXT = (
+    "(CASE WHEN store_entries.expires_at <= :n THEN 1 "
+    "ELSE CAST(COALESCE(store_entries.value, '0') AS INTEGER) + 1 END)"
+)
 
 
 def _now_ms() -> int:
@@ -125,9 +131,8 @@ class SqlStore:
             row = conn.execute(
                 text(
                     "INSERT INTO store_entries (key, value, counter, expires_at) "
-                    "VALUES (:k, NULL, 1, :e) ON CONFLICT (key) DO UPDATE SET "
-                    "counter = CASE WHEN store_entries.expires_at <= :n THEN 1 "
-                    "ELSE store_entries.counter + 1 END, "
+                    "VALUES (:k, '1', 1, :e) ON CONFLICT (key) DO UPDATE SET "
+                    f"counter = {_NEXT}, value = CAST({_NEXT} AS TEXT), "
                     "expires_at = CASE WHEN store_entries.expires_at <= :n THEN :e "
                     "ELSE store_entries.expires_at END "
                     "RETURNING counter"

@@ -6,18 +6,21 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, redirect, request
 
+from gateway.errors import AuthenticationError
 from gateway.flows import login as login_flow
 from gateway.methods.password import check_password
 from gateway.services import sessions
 from gateway.services.events import emit
+from gateway.services.throttle import LockedError, ThrottledError, client_address
 from gateway.views.pages import csrf_ok, csrf_token, error_page, render
 
 bp = Blueprint("login", __name__)
 
 
-def _form(flow_id: str, status: int = 200, error: str | None = None, username: str = ""):
+def _form(flow_id: str, status: int = 200, error: str | None = None, username: str = "",
+          minutes: int = 0):
     return render("login.html", status=status, flow=flow_id, csrf_token=csrf_token(),
-                  error=error, username=username if username.isdigit() else "")
+                  error=error, minutes=minutes, username=username if username.isdigit() else "")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -32,9 +35,14 @@ def login():
         return _form(flow_id, 400, "csrf_failed")
     username = request.form.get("username", "")[:64].strip()
     password = request.form.get("password", "")
-    account = check_password(username, password)
-    if account is None:
+    try:
+        account = check_password(username, password, address=client_address())
+    except AuthenticationError:
         return _form(flow_id, 401, "invalid_credentials", username)
+    except (LockedError, ThrottledError) as exc:
+        response = _form(flow_id, 429, exc.code, username, minutes=-(-exc.retry_after // 60))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     handle, session = sessions.start_session(account, amr=["pwd"])
     emit("login.succeeded", account_id=account.id, method="pwd", sid=session.sid, commit=True)
     login_flow.authenticated(flow_id, record, session.sid)

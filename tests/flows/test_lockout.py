@@ -1,0 +1,152 @@
+"""Wrong passwords lock a login name briefly; concurrency gets no extra tries; no enumeration."""
+
+import re
+import threading
+import time
+from urllib.parse import urlencode
+
+from gateway.errors import AuthenticationError
+from gateway.methods.password import check_password
+from gateway.models import Event
+from gateway.services.throttle import LockedError, ThrottledError
+from tests.helpers import PASSWORD, authorize_params, csrf_of, new_account, new_client
+
+
+def _login_page(client, client_id):
+    response = client.get("/authorize?" + urlencode(authorize_params(client_id, "v" * 43)))
+    page = client.get(response.location).get_data(as_text=True)
+    flow = re.search(r'name="flow" value="([^"]+)"', page).group(1)
+    return flow, csrf_of(page)
+
+
+def _post(client, flow, csrf, username, password):
+    return client.post("/login", data={"csrf_token": csrf, "flow": flow, "username": username,
+                                       "password": password})
+
+
+def test_five_failures_lock_even_the_right_password(make_app):
+    app = make_app(LOCKOUT_DURATIONS="1,2")
+    with app.app_context():
+        new_account()
+        for _ in range(5):
+            try:
+                check_password("0123456789", "wrong-password", address="127.0.0.9")
+            except AuthenticationError:
+                pass
+        try:
+            check_password("0123456789", PASSWORD, address="127.0.0.9")
+            raise AssertionError("a correct password during the lock must be refused")
+        except LockedError as exc:
+            assert 1 <= exc.retry_after <= 1
+        time.sleep(1.1)
+        assert check_password("0123456789", PASSWORD, address="127.0.0.9").bhxh == "0123456789"
+
+
+def test_locks_grow_with_repeats(make_app):
+    app = make_app(LOCKOUT_DURATIONS="1,60")
+    with app.app_context():
+        new_account()
+
+        def five_wrong():
+            for _ in range(5):
+                try:
+                    check_password("0123456789", "wrong-password", address="127.0.0.9")
+                except AuthenticationError:
+                    pass
+
+        five_wrong()
+        time.sleep(1.1)
+        five_wrong()
+        try:
+            check_password("0123456789", PASSWORD, address="127.0.0.9")
+            raise AssertionError("second lock must hold")
+        except LockedError as exc:
+            assert exc.retry_after > 30
+
+
+def test_fifty_concurrent_wrong_passwords_verify_at_most_the_threshold(app):
+    new_account()
+    barrier = threading.Barrier(50)
+    outcomes = []
+
+    def guess():
+        with app.app_context():
+            barrier.wait()
+            try:
+                check_password("0123456789", "wrong-password", address="127.0.0.9")
+            except (AuthenticationError, LockedError) as exc:
+                outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=guess) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("AuthenticationError") == 5
+    assert outcomes.count("LockedError") == 45
+    verified = Event.query.filter_by(name="login.failed").count()
+    assert verified == 5
+
+
+def test_unknown_and_known_accounts_lock_alike(app):
+    new_account()
+    for login in ("0123456789", "0999999999"):
+        for _ in range(5):
+            try:
+                check_password(login, "wrong-password", address="127.0.0.8")
+            except AuthenticationError:
+                pass
+        try:
+            check_password(login, "wrong-password", address="127.0.0.8")
+            raise AssertionError("locked")
+        except LockedError:
+            pass
+
+
+def test_one_address_spraying_many_accounts_is_throttled(make_app):
+    app = make_app(ADDRESS_FAILURE_LIMIT=3)
+    with app.app_context():
+        for n in range(3):
+            try:
+                check_password(f"012345678{n}", "password1", address="127.0.0.7")
+            except AuthenticationError:
+                pass
+        try:
+            check_password("0123456783", "password1", address="127.0.0.7")
+            raise AssertionError("throttled")
+        except ThrottledError:
+            pass
+        try:  # another address is not affected: no victim lock-out across addresses
+            check_password("0123456783", "password1", address="127.0.0.6")
+        except AuthenticationError:
+            pass
+
+
+def _normalise(response):
+    body = response.get_data(as_text=True)
+    body = re.sub(r'value="[^"]*"', 'value=""', body)
+    headers = {k: v for k, v in response.headers.items() if k not in ("X-Request-Id", "Set-Cookie")}
+    return response.status_code, body, headers
+
+
+def test_unknown_and_wrong_password_answers_are_identical(app, client):
+    new_account()
+    client_id, _ = new_client()
+    flow, csrf = _login_page(client, client_id)
+    known = _post(client, flow, csrf, "0123456789", "wrong-password")
+    unknown = _post(client, flow, csrf, "0999999999", "wrong-password")
+    assert known.status_code == 401
+    assert _normalise(known) == _normalise(unknown)
+
+
+def test_locked_page_says_so_in_vietnamese(make_app):
+    app = make_app(LOCKOUT_THRESHOLD=1)
+    with app.app_context():
+        new_account()
+        client = app.test_client()
+        client_id, _ = new_client()
+        flow, csrf = _login_page(client, client_id)
+        _post(client, flow, csrf, "0123456789", "wrong-password")
+        locked = _post(client, flow, csrf, "0123456789", PASSWORD)
+        assert locked.status_code == 429 and "Retry-After" in locked.headers
+        assert "tạm khoá" in locked.get_data(as_text=True)
