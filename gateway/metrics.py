@@ -15,6 +15,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from werkzeug.exceptions import HTTPException
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter("gateway_http_requests_total", "HTTP requests", ["endpoint", "method", "status"],
@@ -39,7 +40,10 @@ def init_metrics(app) -> None:
         if "started" in g:
             LATENCY.labels(endpoint).observe(time.perf_counter() - g.started)
         if endpoint == "oauth.token":
-            grant_type = request.form.get("grant_type", "")
+            try:
+                grant_type = request.form.get("grant_type", "")
+            except HTTPException:  # an unreadable (oversized) body: already answered with 413
+                grant_type = ""
             if grant_type not in ("authorization_code", "refresh_token", "client_credentials"):
                 grant_type = "other"
             GRANTS.labels(grant_type, "issued" if response.status_code == 200 else "refused").inc()

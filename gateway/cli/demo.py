@@ -17,6 +17,7 @@ from gateway.models import Account, Client
 from gateway.oidc.keys import ensure_signing_key
 from gateway.services.accounts import create_account
 from gateway.services.clients import create_client
+from gateway.views.demo import client_file
 
 DEMO_ACCOUNTS = [
     {"bhxh": "0123456789", "name": "Nguyễn Văn An", "dob": "1985-04-12", "sex": "male",
@@ -39,7 +40,7 @@ def seed():
         raise click.ClickException("demo data is refused in production")
     ensure_signing_key()
     issuer = current_app.config["ISSUER"]
-    path = os.path.join(current_app.instance_path, "demo-client.json")
+    path = client_file()
     portal = Client.query.filter_by(client_id="demo-portal").first()
     if portal is None or not os.path.exists(path):
         if portal is not None:

@@ -161,11 +161,15 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
         """Nothing left to delete: the code was consumed when it was claimed."""
 
     def authenticate_user(self, authorization_code):
+        """The session is checked, not the family: before this redemption the family marker
+        can only have been set by a replay of this very code racing the request that claimed
+        it. Refusing here too left no redemption succeeding at all; the claimer is answered,
+        and the replay's marker revokes what it receives (RFC 6749 §4.1.2)."""
         ctx: GrantContext = self.request.grant_context
         account = db.session.get(Account, ctx.account_id)
         if account is None or not account.is_active:
             return None
-        if revocation_reason(family_id=ctx.family_id, sid=ctx.sid):
+        if revocation_reason(sid=ctx.sid):
             return None
         return account
 

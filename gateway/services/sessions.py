@@ -38,7 +38,7 @@ def start_session(account: Account, *, amr: list[str], kind: str = "browser"):
 
 
 def current_session() -> tuple[LoginSession, Account] | tuple[None, None]:
-    handle = request.cookies.get(current_app.config["SESSION_COOKIE_NAME"])
+    handle = request.cookies.get(current_app.config["SSO_COOKIE_NAME"])
     if not handle or len(handle) > 128:
         return None, None
     session = LoginSession.query.filter_by(handle_hash=hash_secret(handle)).first()
@@ -61,7 +61,7 @@ def end_session(session: LoginSession, reason: str = "logout") -> None:
 def set_cookie(response, handle: str) -> None:
     cfg = current_app.config
     response.set_cookie(
-        cfg["SESSION_COOKIE_NAME"],
+        cfg["SSO_COOKIE_NAME"],
         handle,
         max_age=cfg["SESSION_TTL"],
         httponly=True,
@@ -72,4 +72,4 @@ def set_cookie(response, handle: str) -> None:
 
 
 def clear_cookie(response) -> None:
-    response.delete_cookie(current_app.config["SESSION_COOKIE_NAME"], path="/")
+    response.delete_cookie(current_app.config["SSO_COOKIE_NAME"], path="/")

@@ -130,7 +130,7 @@ class SqlStore:
         with self._begin() as conn:
             row = conn.execute(
                 text(
-                    "INSERT INTO store_entries (key, value, counter, expires_at) "
+                    "INSERT INTO store_entries (key, value, counter, expires_at) "  # noqa: S608
                     "VALUES (:k, '1', 1, :e) ON CONFLICT (key) DO UPDATE SET "
                     f"counter = {_NEXT}, value = CAST({_NEXT} AS TEXT), "
                     "expires_at = CASE WHEN store_entries.expires_at <= :n THEN :e "

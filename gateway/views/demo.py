@@ -4,6 +4,7 @@ code + PKCE using Authlib's client, over real HTTP, and shows the ID token and u
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from urllib.parse import urlencode
 
@@ -18,10 +19,15 @@ bp = Blueprint("demo", __name__, url_prefix="/demo")
 DEMO_FILE = "demo-client.json"
 
 
+def client_file() -> str:
+    """DEMO_CLIENT_FILE, else instance/demo-client.json: tests keep off the instance folder."""
+    configured = current_app.config["DEMO_CLIENT_FILE"]
+    return configured or os.path.join(current_app.instance_path, DEMO_FILE)
+
+
 def _client_config() -> dict:
-    path = f"{current_app.instance_path}/{DEMO_FILE}"
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open(client_file(), encoding="utf-8") as fh:
             return json.load(fh)
     except OSError:
         abort(404)
