@@ -25,6 +25,9 @@ DATABASE_URL = ""
 # Empty means the embedded default: the same store interface kept in the SQL database.
 REDIS_URL = ""
 
+# Put before every Redis key, so several gateways can share one Redis. No braces.
+REDIS_KEY_PREFIX = ""
+
 # Where the development SMS provider appends every message it "sends" (JSON lines).
 # Empty means instance/sms-outbox.jsonl.
 SMS_OUTBOX = ""
@@ -63,6 +66,11 @@ DEFAULT_LOCALE = "vi"                # Vietnamese first; ?lang=en switches to En
 # the other.
 SSO_COOKIE_NAME = "vssid_sso"
 
+# --- passwords (docs/password-policy.md: rotation is BHXH's rule, a documented deviation) ---
+PASSWORD_MAX_AGE_DAYS = 180      # a sign-in after this many days forces a change
+PASSWORD_REMIND_DAYS = 14        # SMS reminders start this many days before expiry
+PASSWORD_HISTORY = 5             # a new password may not be one of the last N (current included)
+
 # --- lockout and throttling (policies/lockout.py explains the design) -------------------
 LOCKOUT_THRESHOLD = 5                    # consecutive failures that lock a login name
 LOCKOUT_DURATIONS = "60,300,900"         # seconds of the 1st, 2nd, 3rd+ lock within 24 h
@@ -70,6 +78,20 @@ ADDRESS_FAILURE_LIMIT = 50               # failures one source address may cause
 ADDRESS_FAILURE_LIMIT_UNDER_ATTACK = 10  # ... while the global alarm is on
 ADDRESS_FAILURE_WINDOW = 600             # seconds
 GLOBAL_FAILURE_ALARM_PER_MINUTE = 1000   # failures per minute that switch the alarm on
+
+# --- one-time codes by SMS (policies/otp_rules.py explains the numbers) -------------------
+OTP_TTL = 300                  # seconds a code lives; at most 600 (checked at start)
+OTP_RESEND_COOLDOWN = 60       # seconds before a new code for the same account, purpose, flow
+OTP_MAX_ATTEMPTS = 5           # wrong tries that burn one code
+OTP_FAILURE_BUDGET = 10        # wrong tries per account in 24 h, across codes; not reset by
+                               # a resend, and no code is sent while it is used up
+OTP_DAILY_CAP_ACCOUNT = 10     # codes sent per account per UTC day
+OTP_DAILY_CAP_PHONE = 10       # codes sent per phone number per UTC day (SMS pumping)
+
+# --- outbox (messages to people; gateway/services/outbox.py) ----------------------------
+# Delivery attempts before a message is given up (event message.failed). Retries wait 30 s,
+# 60 s, 120 s, ... at most 1 h; 8 attempts span about an hour.
+OUTBOX_MAX_ATTEMPTS = 8
 
 # --- operations ---------------------------------------------------------------------------
 LOG_LEVEL = "INFO"

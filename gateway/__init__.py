@@ -18,6 +18,7 @@ from gateway.extensions import db, migrate
 from gateway.logs import configure_logging
 from gateway.settings import is_production, load_settings
 from gateway.store import StoreUnavailableError, create_store
+from providers.sms import sms_provider_for
 
 log = logging.getLogger("gateway")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -35,7 +36,10 @@ def create_app(overrides: dict | None = None, *, clock: Clock | None = None) -> 
     with app.app_context():
         _tune_engine(db.engine)
     app.extensions["clock"] = clock or Clock()
-    app.extensions["gateway.store"] = create_store(settings["REDIS_URL"], lambda: db.engine)
+    app.extensions["gateway.store"] = create_store(
+        settings["REDIS_URL"], lambda: db.engine, settings["REDIS_KEY_PREFIX"]
+    )
+    app.extensions["gateway.sms"] = sms_provider_for(settings)
     if settings["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["TRUSTED_PROXIES"], x_proto=1)
     from gateway.oidc.server import init_oauth

@@ -42,6 +42,23 @@ MESSAGES = {
         "demo_id_token": "Thông tin trong ID token",
         "demo_userinfo": "Thông tin người dùng (userinfo)",
         "request_id": "Mã yêu cầu",
+        "change_title": "Đổi mật khẩu",
+        "change_must_change": "Mật khẩu của bạn do hệ thống cấp. Vui lòng đặt mật khẩu mới "
+                              "trước khi tiếp tục.",
+        "change_expired": "Mật khẩu đã quá 6 tháng. Vui lòng đặt mật khẩu mới để tiếp tục.",
+        "current_password_label": "Mật khẩu hiện tại",
+        "new_password_label": "Mật khẩu mới (ít nhất 8 ký tự)",
+        "confirm_password_label": "Nhập lại mật khẩu mới",
+        "change_submit": "Đổi mật khẩu",
+        "invalid_current_password": "Mật khẩu hiện tại không đúng.",
+        "password_mismatch": "Hai lần nhập mật khẩu mới không khớp.",
+        "too_short": "Mật khẩu mới phải có ít nhất 8 ký tự.",
+        "too_long": "Mật khẩu mới quá dài (tối đa 128 ký tự).",
+        "common_password": "Mật khẩu này quá phổ biến, dễ bị đoán.",
+        "contains_personal_data": "Mật khẩu không được chứa mã số BHXH, số CCCD, số điện thoại, "
+                                  "ngày sinh hay họ tên.",
+        "reused_password": "Không được dùng lại một trong các mật khẩu gần đây.",
+        "too_similar": "Mật khẩu mới quá giống mật khẩu hiện tại.",
     },
     "en": {
         "app_name": "VssID – Digital Social Insurance",
@@ -74,6 +91,24 @@ MESSAGES = {
         "demo_id_token": "ID token claims",
         "demo_userinfo": "User info",
         "request_id": "Request id",
+        "change_title": "Change password",
+        "change_must_change": "Your password was issued by the system. Please set a new one "
+                              "to continue.",
+        "change_expired": "Your password is older than 6 months. Please set a new one to "
+                          "continue.",
+        "current_password_label": "Current password",
+        "new_password_label": "New password (at least 8 characters)",
+        "confirm_password_label": "Repeat the new password",
+        "change_submit": "Change password",
+        "invalid_current_password": "The current password is incorrect.",
+        "password_mismatch": "The two new passwords do not match.",
+        "too_short": "The new password needs at least 8 characters.",
+        "too_long": "The new password is too long (at most 128 characters).",
+        "common_password": "This password is too common and easy to guess.",
+        "contains_personal_data": "The password must not contain your social insurance number, "
+                                  "CCCD, phone number, birth date or name.",
+        "reused_password": "You cannot reuse one of your recent passwords.",
+        "too_similar": "The new password is too similar to the current one.",
     },
 }
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from config import defaults
+from policies.otp_rules import settings_problems as otp_settings_problems
 
 PREFIX = "GATEWAY_"
 DEV_SECRET = defaults.SECRET_KEY
@@ -75,6 +76,8 @@ def validate(settings: dict) -> None:
         raise ConfigError("ENV", "must be 'development' or 'production'")
     if settings["SIGNING_ALG"] not in ("ES256", "RS256"):
         raise ConfigError("SIGNING_ALG", "must be ES256 or RS256")
+    if "{" in settings["REDIS_KEY_PREFIX"] or "}" in settings["REDIS_KEY_PREFIX"]:
+        raise ConfigError("REDIS_KEY_PREFIX", "must not contain braces (Redis hash tags)")
     if settings["TRUSTED_PROXIES"] < 0:
         raise ConfigError("TRUSTED_PROXIES", "must be 0 or more")
     issuer = urlsplit(settings["ISSUER"])
@@ -84,6 +87,10 @@ def validate(settings: dict) -> None:
         raise ConfigError("ISSUER", "must not have a query or fragment")
     if settings["AUTHORIZATION_CODE_TTL"] > 60 or settings["AUTHORIZATION_CODE_TTL"] < 1:
         raise ConfigError("AUTHORIZATION_CODE_TTL", "must be between 1 and 60 seconds")
+    for name, problem in otp_settings_problems(settings):
+        raise ConfigError(name, problem)
+    if settings["OUTBOX_MAX_ATTEMPTS"] < 1:
+        raise ConfigError("OUTBOX_MAX_ATTEMPTS", "must be 1 or more")
     durations = str(settings["LOCKOUT_DURATIONS"]).split(",")
     if not all(x.strip().isdigit() and int(x) > 0 for x in durations):
         raise ConfigError("LOCKOUT_DURATIONS", "comma-separated positive seconds, e.g. 60,300,900")

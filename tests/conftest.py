@@ -24,8 +24,8 @@ from gateway.extensions import db
 from tests import services
 
 BACKEND = os.environ.get("GATEWAY_TEST_BACKEND", "embedded")
-TABLES = ["events", "session_clients", "refresh_tokens", "login_sessions", "store_entries",
-          "clients", "accounts"]
+TABLES = ["outbox_messages", "password_history", "events", "session_clients", "refresh_tokens",
+          "login_sessions", "store_entries", "clients", "accounts"]
 
 
 def pytest_report_header(config):
@@ -48,12 +48,15 @@ def backend_settings(tmp_path_factory):
         "SMS_OUTBOX": str(tmp_path_factory.mktemp("sms") / "outbox.jsonl"),
         "ISSUER": "http://127.0.0.1:8000",
         "LOG_LEVEL": "WARNING",
+        # Each run has its own Redis namespace: runs in parallel never see each other.
+        "REDIS_KEY_PREFIX": f"test{secrets.token_hex(4)}:",
     }
     app = create_app(settings)
     with app.app_context():
         from flask_migrate import upgrade
 
         upgrade()
+        db.engine.dispose()
     yield settings
     if BACKEND == "production":
         services.drop_postgres_database(database_url)
@@ -65,8 +68,8 @@ def _clean(app):
             db.session.execute(text(f"DELETE FROM {table}"))  # noqa: S608
         db.session.commit()
         store = app.extensions["gateway.store"]
-        if hasattr(store, "client"):
-            store.client.flushdb()
+        if hasattr(store, "clear"):
+            store.clear()
         db.session.remove()
 
 
@@ -84,6 +87,13 @@ def make_app(backend_settings):
     yield factory
     if built:
         _clean(built[0])
+    for app in built:  # return every pooled connection: PostgreSQL has ~100 slots in all
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        store = app.extensions["gateway.store"]
+        if hasattr(store, "client"):
+            store.client.close()
 
 
 @pytest.fixture

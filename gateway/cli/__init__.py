@@ -26,9 +26,10 @@ def emit_json(data: dict) -> None:
 
 
 def register_cli(app) -> None:
-    from gateway.cli import accounts, clients, demo, keys
+    from gateway.cli import accounts, clients, demo, keys, outbox
 
     app.cli.add_command(clients.group)
     app.cli.add_command(accounts.group)
     app.cli.add_command(keys.group)
     app.cli.add_command(demo.group)
+    app.cli.add_command(outbox.group)

@@ -43,3 +43,41 @@ def create(bhxh, name, dob, phone, email, cccd, sex, password, level, must_chang
     except GatewayError as exc:
         fail(exc)
     emit_json({"id": account.id, "sub": account.sub})
+
+
+def _account(bhxh: str):
+    from gateway.errors import ValidationError
+    from gateway.services.accounts import find_by_login
+
+    account = find_by_login(bhxh)
+    if account is None:
+        fail(ValidationError("unknown_account", field="bhxh", detail="no such account"))
+    return account
+
+
+@group.command("reset-password", help="Staff reset (lost password): send a one-time password "
+               "by SMS; the person must change it at the next sign-in. Signs out everywhere.")
+@click.option("--bhxh", required=True, help="Social-insurance number of the account.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the only output format).")
+@with_appcontext
+def reset_password(bhxh, as_json):
+    from gateway.services.passwords import issue_password
+    from policies.identifiers import mask_phone
+
+    account = _account(bhxh)
+    issue_password(account, reason="staff_reset")
+    emit_json({"id": account.id, "sms_sent_to": mask_phone(account.phone)})
+
+
+@group.command("sign-out-all", help="Lost phone: revoke every session, device and refresh token "
+               "of the account at once.")
+@click.option("--bhxh", required=True, help="Social-insurance number of the account.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the only output format).")
+@with_appcontext
+def sign_out_all(bhxh, as_json):
+    from gateway.services.revocation import revoke_account
+
+    account = _account(bhxh)
+    revoked = revoke_account(account.id, "signed_out_by_staff")
+    emit("account.signed_out_everywhere", account_id=account.id, by="staff", commit=True)
+    emit_json({"id": account.id, "revoked": revoked})

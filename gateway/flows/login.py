@@ -1,7 +1,8 @@
 """The browser login flow: an /authorize request parked while the person signs in.
 
-States: ``pending`` (created by /authorize) → ``authenticated`` (the login page proved who it
-is, recording the new session's sid) → consumed by /authorize, once. The record holds the
+States: ``pending`` (created by /authorize) → [``password_change_required``: a correct but
+issued or expired password; no session, no code until a new password is set] →
+``authenticated`` (recording the new session's sid) → consumed by /authorize, once. The record holds the
 original query so the person returns to exactly the request the client made.
 """
 
@@ -36,6 +37,12 @@ def load(flow_id) -> dict | None:
         return None
     raw = store().get(_key(flow_id))
     return json.loads(raw) if raw else None
+
+
+def require_password_change(flow_id: str, record: dict, account_id: int, why: str) -> None:
+    record = {**record, "state": "password_change_required", "account_id": account_id,
+              "why": why}
+    store().put(_key(flow_id), json.dumps(record), current_app.config["LOGIN_FLOW_TTL"])
 
 
 def authenticated(flow_id: str, record: dict, sid: str) -> None:

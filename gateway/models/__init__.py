@@ -3,6 +3,8 @@
 from gateway.models.account import Account
 from gateway.models.client import Client
 from gateway.models.event import Event
+from gateway.models.outbox import OutboxMessage
+from gateway.models.password_history import PasswordHistory
 from gateway.models.session import LoginSession, SessionClient
 from gateway.models.signing_key import SigningKey
 from gateway.models.store_entry import StoreEntry
@@ -13,6 +15,8 @@ __all__ = [
     "Client",
     "Event",
     "LoginSession",
+    "OutboxMessage",
+    "PasswordHistory",
     "RefreshToken",
     "SessionClient",
     "SigningKey",

@@ -35,6 +35,9 @@ class Account(db.Model):
     password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The rotation-reminder window last notified (policies/password_age.py), so each
+    # window sends one SMS.
+    password_reminded_window: Mapped[str | None] = mapped_column(String(40))
 
     # Authlib calls this to fill `sub`.
     def get_user_id(self) -> str:

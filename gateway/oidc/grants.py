@@ -87,14 +87,25 @@ class StoredCode(AuthorizationCodeMixin):
 class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
 
+    @staticmethod
+    def validate_authorization_redirect_uri(request, client):
+        """Authlib echoes a refused redirect_uri in the error description, and OAuth2Error turns
+        a character RFC 6749 §4.1.2.1 forbids there (`"`, `\\`, controls, non-ASCII) into a
+        ValueError, a 500: refuse it without echoing it."""
+        uri = request.payload.redirect_uri
+        if uri and not client.check_redirect_uri(uri):
+            raise InvalidRequestError("The redirect URI is not registered for this client.")
+        return grants.AuthorizationCodeGrant.validate_authorization_redirect_uri(request, client)
+
     def validate_authorization_request(self):
         data = self.request.payload.data
-        if "request" in data:
-            raise RequestNotSupportedError()
-        if "request_uri" in data:
-            raise RequestUriNotSupportedError()
         redirect_uri = super().validate_authorization_request()
         try:
+            # After the redirect_uri is verified, so these go back to the client (OIDC Core §6).
+            if "request" in data:
+                raise RequestNotSupportedError()
+            if "request_uri" in data:
+                raise RequestUriNotSupportedError()
             if data.get("response_mode", "query") != "query":
                 raise InvalidRequestError("Only response_mode=query is supported.")
             max_age = data.get("max_age")
@@ -109,6 +120,12 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
                 error.redirect_uri = redirect_uri
             raise
         return redirect_uri
+
+    def validate_token_request(self):
+        """RFC 8707 §2.2: a `resource` at the token endpoint must be the one there is, too;
+        checked first, because validating the rest consumes the code."""
+        check_resource(self.request)
+        super().validate_token_request()
 
     def save_authorization_code(self, code, request):
         session: LoginSession = request.login_session
@@ -178,6 +195,12 @@ class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
 
+    def validate_token_request(self):
+        """RFC 8707 §2.2, as for codes; checked first, because validating the rest rotates the
+        refresh token, and a refused request must not cost the client its grant."""
+        check_resource(self.request)
+        super().validate_token_request()
+
     def authenticate_refresh_token(self, refresh_token):
         if not isinstance(refresh_token, str) or len(refresh_token) > 256:
             return None
@@ -190,6 +213,14 @@ class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
         now = utcnow()
         if as_utc(row.expires_at) <= now:
             raise InvalidGrantWithReason("expired")
+        # Authlib checks the scope after this method, when the token is already consumed: a
+        # refused request would cost the client its token, and its retry the whole family.
+        self._validate_token_scope(RefreshTokenView(row))
+        # The store is read before the token is consumed: when it is down, the 503 leaves the
+        # token usable, instead of burning it and taking the client's retry for a reuse.
+        reason = revocation_reason(family_id=row.family_id, sid=row.sid)
+        if reason:
+            raise InvalidGrantWithReason(reason)
         claimed = db.session.execute(
             update(RefreshToken)
             .where(

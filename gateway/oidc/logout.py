@@ -12,7 +12,7 @@ from flask import current_app
 
 from gateway.models import LoginSession
 from gateway.oidc.keys import public_jwks
-from gateway.oidc.tokens import ACCEPTED_ALGS
+from gateway.oidc.tokens import ACCEPTED_ALGS, read_id_token
 from gateway.services import sessions
 
 
@@ -24,6 +24,12 @@ class EndSessionEndpoint(_EndSessionEndpoint):
         return ACCEPTED_ALGS
 
     def validate_request(self, request):
+        hint = request.payload.data.get("id_token_hint")
+        if hint and read_id_token(hint, allow_expired=True) is None:
+            # Authlib accepts a token of any `typ` (an access token would end the session it
+            # names, unconfirmed) and raises (a 500) while no key exists yet; the gateway's own
+            # reader accepts only its ID tokens, and refuses anything else without raising.
+            raise InvalidRequestError("Invalid 'id_token_hint'.")
         validated = super().validate_request(request)
         claims = validated.id_token_claims
         if claims is not None and claims.get("iss") != current_app.config["ISSUER"]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
+from authlib.oauth2.base import invalid_error_characters
+from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secret_basic
+from authlib.oauth2.rfc6749.errors import UnsupportedResponseTypeError
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +27,9 @@ from gateway.services.events import emit
 
 
 def query_client(client_id):
-    if not isinstance(client_id, str) or not client_id or len(client_id) > 64:
+    # NUL: PostgreSQL refuses it in a text parameter (a DataError, a 500); no client has one.
+    if not isinstance(client_id, str) or not client_id or len(client_id) > 64 or (
+            "\x00" in client_id):
         return None
     return Client.query.filter_by(client_id=client_id).first()
 
@@ -55,7 +60,31 @@ class GatewayIssuer(IssuerParameter):
         return current_app.config["ISSUER"]
 
 
-authorization_server = AuthorizationServer()
+class GatewayAuthorizationServer(AuthorizationServer):
+    def get_authorization_grant(self, request):
+        """Authlib uses the raw response_type as the error description, and OAuth2Error turns a
+        character RFC 6749 §4.1.2.1 forbids there into a ValueError, a 500: no such value is
+        ever supported, so answer as Authlib would without echoing it."""
+        response_type = request.payload.response_type or ""
+        if not invalid_error_characters(response_type):
+            return super().get_authorization_grant(request)
+        client = self.query_client(request.payload.client_id)
+        uri = request.payload.redirect_uri
+        verified = uri if client is not None and uri and client.check_redirect_uri(uri) else None
+        raise UnsupportedResponseTypeError(None, "Unsupported 'response_type'.",
+                                           redirect_uri=verified)
+
+
+def client_secret_basic(query_client, request):
+    """Authlib's reader raises (a 500) on `Basic ` with nothing after it and on credentials
+    that are not UTF-8; either is simply no credential."""
+    try:
+        return authenticate_client_secret_basic(query_client, request)
+    except ValueError:  # UnicodeDecodeError included
+        return None
+
+
+authorization_server = GatewayAuthorizationServer()
 resource_protector = ResourceProtector()
 
 
@@ -64,6 +93,7 @@ def init_oauth(app) -> None:
     server.init_app(app, query_client=query_client, save_token=save_token)
     if getattr(server, "_gateway_ready", False):
         return
+    server.register_client_auth_method("client_secret_basic", client_secret_basic)
     server.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT())
     server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(), OpenIDCode()])
     server.register_grant(RefreshTokenGrant)

@@ -68,3 +68,24 @@ def revocation_reason(*, jti=None, family_id=None, sid=None) -> str | None:
         if value is not None:
             return value
     return None
+
+
+def revoke_account(account_id: int, reason: str, *, except_sid: str | None = None) -> int:
+    """Every session and refresh-token family of the account, but `except_sid`'s."""
+    sids = [
+        sid for (sid,) in db.session.query(LoginSession.sid).filter(
+            LoginSession.account_id == account_id, LoginSession.revoked_at.is_(None)
+        )
+        if sid != except_sid
+    ]
+    for sid in sids:
+        revoke_session(sid, reason)
+    families = {
+        family for (family, sid) in db.session.query(
+            RefreshToken.family_id, RefreshToken.sid
+        ).filter(RefreshToken.account_id == account_id, RefreshToken.revoked_at.is_(None))
+        if sid is None or sid != except_sid
+    }
+    for family in families:
+        revoke_family(family, reason)
+    return len(sids) + len(families)

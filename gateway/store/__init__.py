@@ -38,11 +38,11 @@ class Store(Protocol):
     def ping(self) -> None: ...
 
 
-def create_store(redis_url: str, engine_getter) -> Store:
+def create_store(redis_url: str, engine_getter, prefix: str = "") -> Store:
     if redis_url:
         from gateway.store.redis_store import RedisStore
 
-        return RedisStore.from_url(redis_url)
+        return RedisStore.from_url(redis_url, prefix)
     from gateway.store.sql_store import SqlStore
 
     return SqlStore(engine_getter)

@@ -21,49 +21,64 @@ def _guard(method):
 
 
 class RedisStore:
-    def __init__(self, client: redis.Redis):
+    """`prefix` namespaces every key, so several gateways (or test runs) can share a Redis.
+
+    It goes before the key, outside any `{hash tag}`, so one account's keys stay in one slot.
+    """
+
+    def __init__(self, client: redis.Redis, prefix: str = ""):
         self.client = client
+        self.prefix = prefix
 
     @classmethod
-    def from_url(cls, url: str) -> RedisStore:
+    def from_url(cls, url: str, prefix: str = "") -> RedisStore:
         return cls(
             redis.Redis.from_url(
                 url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2
-            )
+            ),
+            prefix,
         )
 
     @_guard
     def put(self, key, value, ttl):
-        self.client.set(key, value, ex=ttl)
+        self.client.set(self.prefix + key, value, ex=ttl)
 
     @_guard
     def add(self, key, value, ttl):
-        return bool(self.client.set(key, value, ex=ttl, nx=True))
+        return bool(self.client.set(self.prefix + key, value, ex=ttl, nx=True))
 
     @_guard
     def get(self, key):
-        return self.client.get(key)
+        return self.client.get(self.prefix + key)
 
     @_guard
     def get_many(self, keys):
-        return list(self.client.mget(keys)) if keys else []
+        return list(self.client.mget([self.prefix + k for k in keys])) if keys else []
 
     @_guard
     def take(self, key):
-        return self.client.getdel(key)
+        return self.client.getdel(self.prefix + key)
 
     @_guard
     def delete(self, *keys):
         if keys:
-            self.client.delete(*keys)
+            self.client.delete(*(self.prefix + k for k in keys))
 
     @_guard
     def incr(self, key, ttl):
         pipe = self.client.pipeline(transaction=True)
-        pipe.incr(key)
-        pipe.expire(key, ttl, nx=True)
+        pipe.incr(self.prefix + key)
+        pipe.expire(self.prefix + key, ttl, nx=True)
         count, _ = pipe.execute()
         return int(count)
+
+    def clear(self) -> None:
+        """Deletes this prefix's keys (tests and the bench); refuses without a prefix."""
+        if not self.prefix:
+            raise RuntimeError("refusing to clear an unprefixed Redis store")
+        keys = list(self.client.scan_iter(match=self.prefix + "*", count=1000))
+        for start in range(0, len(keys), 500):
+            self.client.delete(*keys[start:start + 500])
 
     @_guard
     def ping(self):

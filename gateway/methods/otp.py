@@ -1,0 +1,210 @@
+"""One-time codes sent by SMS: the one engine every flow uses (sign-in on a new device,
+recovery, phone change, ...). Rules and numbers live in policies/otp_rules.py.
+
+A code is bound to an account, a purpose and a flow id: a code issued for "takeover" in one
+flow never verifies for "recovery" or for another flow. The store holds only a keyed digest
+(HMAC-SHA256 under a key derived from SECRET_KEY), under keys that share the account's hash
+tag (Redis Cluster-safe); the SMS goes through the outbox, so it leaves only if the caller's
+transaction commits.
+
+Every verify() first *reserves* a try on the code with an atomic increment, so twenty
+simultaneous guesses still compare at most ``OTP_MAX_ATTEMPTS`` times, and the right code is
+consumed with ``take`` — twenty simultaneous right answers give one success.
+
+Store keys (``A`` = ``{acct:<account id>}``)::
+
+    A:otp:<purpose>:<flow>                 {"d": digest, "g": generation, "exp": unix time}
+    A:otp:<purpose>:<flow>:cooldown        set while a resend is refused (value: issue time)
+    A:otp:<purpose>:<flow>:tries:<g>       tries on one generation of the code
+    A:otp:failures                         wrong tries in the last 24 h, across codes
+    A:otp:daily:<yyyymmdd>                 codes sent to the account this UTC day
+    {ph:<keyed hash>}:otp:daily:<yyyymmdd> codes sent to the number this UTC day
+
+Exceptions::
+
+    OtpError(code)   a GatewayError; ``code`` is one of otp_invalid, otp_expired,
+                     otp_attempts_exceeded, otp_budget_exhausted (verify and issue),
+                     otp_rate_limited, otp_daily_cap (issue; ``retry_after`` in seconds)
+
+Refusals emit ``otp.failed`` and commit it at once (as ``login.failed`` is), so the audit
+trail survives whatever the caller does next: call issue()/verify() with no pending work you
+would roll back. ``otp.issued``/``otp.verified`` and the SMS join the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app
+
+from gateway.clock import clock
+from gateway.errors import GatewayError, ValidationError
+from gateway.services.events import emit
+from gateway.services.outbox import enqueue_sms
+from gateway.store.access import store
+from policies import otp_rules as rules
+from policies.identifiers import IdentifierError, mask_phone, parse_phone
+
+FAILURE_WINDOW = 24 * 3600
+_TOO_MANY = {rules.RATE_LIMITED, rules.DAILY_CAP, rules.BUDGET_EXHAUSTED}
+
+
+class OtpError(GatewayError):
+    """A code was refused, or none could be sent; ``code`` says which (stable)."""
+
+    status = 400
+    code = rules.INVALID
+
+    def __init__(self, code: str, *, retry_after: int | None = None):
+        super().__init__(code, field="otp")
+        self.status = 429 if code in _TOO_MANY else 400
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class OtpChallenge:
+    """What the person may be told: where the code went, how long it lives, when to resend."""
+
+    masked_phone: str  # "+84 9** *** *23"
+    expires_in: int  # seconds
+    resend_after: int  # seconds
+
+
+def _server_key() -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"vssid-gateway otp v1"
+    ).derive(current_app.config["SECRET_KEY"].encode())
+
+
+def _check(account_id, purpose, flow_id) -> None:
+    # Programming errors, not user input: flows pass their own ids.
+    if not isinstance(account_id, int) or isinstance(account_id, bool):
+        raise TypeError("account_id must be an int")
+    if not rules.is_valid_purpose(purpose):
+        raise ValueError("purpose must match [a-z][a-z0-9_]{0,31}")
+    if not rules.is_valid_flow_id(flow_id):
+        raise ValueError("flow_id must match [A-Za-z0-9_-]{1,64}")
+
+
+def _tag(account_id: int) -> str:
+    return "{acct:" + str(account_id) + "}"
+
+
+def _code_key(account_id: int, purpose: str, flow_id: str) -> str:
+    return f"{_tag(account_id)}:otp:{purpose}:{flow_id}"
+
+
+def _failures_key(account_id: int) -> str:
+    return f"{_tag(account_id)}:otp:failures"
+
+
+def _phone_tag(key: bytes, phone: str) -> str:
+    # Keyed, so key names in the store never reveal a phone number.
+    digest = hmac.new(key, f"phone:{phone}".encode(), hashlib.sha256).hexdigest()[:32]
+    return "{ph:" + digest + "}"
+
+
+def _refuse(code: str, *, account_id: int, purpose: str, stage: str,
+            retry_after: int | None = None):
+    emit("otp.failed", account_id=account_id, purpose=purpose, reason=code, stage=stage,
+         commit=True)
+    raise OtpError(code, retry_after=retry_after)
+
+
+def issue(*, account_id: int, phone: str, purpose: str, flow_id: str,
+          locale: str = "vi") -> OtpChallenge:
+    """Send a new code for (account, purpose, flow) to ``phone``; it replaces any earlier one.
+
+    Refused with otp_budget_exhausted (too many wrong codes in 24 h: a new one could not be
+    used), otp_rate_limited (a resend within OTP_RESEND_COOLDOWN) or otp_daily_cap.
+    """
+    _check(account_id, purpose, flow_id)
+    try:
+        phone = parse_phone(phone)
+    except IdentifierError as exc:
+        raise ValidationError(exc.code, field="phone", detail=str(exc)) from None
+    cfg = current_app.config
+    limits = rules.OtpLimits.from_config(cfg)
+    s, key = store(), _server_key()
+    now, ts = clock().now(), clock().timestamp()
+    code_key = _code_key(account_id, purpose, flow_id)
+    refuse = {"account_id": account_id, "purpose": purpose, "stage": "issue"}
+
+    if int(s.get(_failures_key(account_id)) or 0) >= limits.failure_budget:
+        _refuse(rules.BUDGET_EXHAUSTED, **refuse)
+    cooldown_key = f"{code_key}:cooldown"
+    if not s.add(cooldown_key, str(ts), limits.resend_cooldown):
+        since = s.get(cooldown_key)
+        left = limits.resend_cooldown - (ts - int(since)) if since else limits.resend_cooldown
+        _refuse(rules.RATE_LIMITED, retry_after=max(1, left), **refuse)
+    day, day_ttl = rules.utc_day(now), rules.seconds_to_end_of_utc_day(now)
+    if rules.over_cap(s.incr(f"{_tag(account_id)}:otp:daily:{day}", day_ttl),
+                      limits.daily_cap_account) or \
+            rules.over_cap(s.incr(f"{_phone_tag(key, phone)}:otp:daily:{day}", day_ttl),
+                           limits.daily_cap_phone):
+        _refuse(rules.DAILY_CAP, retry_after=day_ttl, **refuse)
+
+    code = rules.format_code(secrets.randbelow(10**rules.CODE_DIGITS))
+    record = {"d": rules.code_digest(key, purpose, flow_id, code),
+              "g": secrets.token_hex(8), "exp": ts + limits.ttl}
+    s.put(code_key, json.dumps(record), limits.ttl)
+    enqueue_sms(phone, "otp", {"code": code, "minutes": rules.validity_minutes(limits.ttl),
+                               "purpose": purpose}, locale, expires_in=limits.ttl)
+    masked = mask_phone(phone)
+    emit("otp.issued", account_id=account_id, purpose=purpose, phone=masked)
+    return OtpChallenge(masked_phone=masked, expires_in=limits.ttl,
+                        resend_after=limits.resend_cooldown)
+
+
+def verify(*, account_id: int, purpose: str, flow_id: str, code) -> None:
+    """Accept ``code`` once for (account, purpose, flow), or raise OtpError.
+
+    otp_expired: no live code (never issued, expired, replaced, or already used);
+    otp_invalid: wrong or malformed (both count as a wrong try); otp_attempts_exceeded: the
+    code took OTP_MAX_ATTEMPTS wrong tries and is burned; otp_budget_exhausted: the account's
+    wrong tries in 24 h reached OTP_FAILURE_BUDGET (a resend does not reset it).
+    """
+    _check(account_id, purpose, flow_id)
+    limits = rules.OtpLimits.from_config(current_app.config)
+    s = store()
+    code_key, failures_key = _code_key(account_id, purpose, flow_id), _failures_key(account_id)
+    refuse = {"account_id": account_id, "purpose": purpose, "stage": "verify"}
+
+    raw, failures = s.get_many([code_key, failures_key])
+    failures = int(failures or 0)
+    if failures >= limits.failure_budget:
+        _refuse(rules.BUDGET_EXHAUSTED, **refuse)
+    if raw is None:
+        _refuse(rules.EXPIRED, **refuse)
+    record = json.loads(raw)
+    tries_key = f"{code_key}:tries:{record['g']}"
+    tries = s.incr(tries_key, limits.ttl)
+    refusal = rules.before_compare(tries=tries, failures=failures, limits=limits)
+    if refusal:
+        _refuse(refusal, **refuse)
+
+    if rules.is_well_formed(code) and rules.digests_match(
+        rules.code_digest(_server_key(), purpose, flow_id, code), record["d"]
+    ):
+        taken = s.take(code_key)
+        if taken == raw:
+            s.delete(tries_key)
+            emit("otp.verified", account_id=account_id, purpose=purpose)
+            return
+        if taken is not None:
+            # A resend replaced the code between our read and take: the old code no longer
+            # counts, and the new one goes back (unless a newer one is there already).
+            newer = json.loads(taken)
+            left = newer["exp"] - clock().timestamp()
+            if left > 0:
+                s.add(code_key, taken, left)
+        _refuse(rules.EXPIRED, **refuse)
+
+    failures = s.incr(failures_key, FAILURE_WINDOW)
+    _refuse(rules.after_wrong_try(tries=tries, failures=failures, limits=limits), **refuse)

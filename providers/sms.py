@@ -1,0 +1,92 @@
+"""Text messages to a phone.
+
+The gateway only ever calls ``send(phone, text)``: the outbox (gateway/services/outbox.py) has
+already rendered the text, decides on retries and records the outcome. A provider therefore
+does one thing, once, and says whether it worked:
+
+* return normally — the message was handed over (the outbox marks it delivered);
+* raise :class:`DeliveryError` — it was not; ``permanent`` says a retry cannot help (an
+  unknown number, a refused sender), otherwise the outbox retries with backoff.
+
+``DeliveryError.reason`` ends up in the database and in events, so it must be a short code
+("timeout", "http_503", "rejected"), never the message text or the phone number.
+
+``OutboxFileProvider`` is the default and the only provider needed offline: every message is
+appended as one JSON line ``{"to", "text", "template", "at"}`` to a file (setting
+``SMS_OUTBOX``), under an exclusive lock and fsynced, so several processes can share the file
+and a test or a developer can read the codes that "went out".
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+
+class DeliveryError(Exception):
+    """A message was not handed over; ``reason`` is a short code without any content."""
+
+    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+
+
+class SmsProvider(Protocol):
+    def send(self, phone: str, text: str, *, template: str = "") -> None:
+        """Hand one message to ``phone`` (E.164) or raise DeliveryError.
+
+        ``template`` names the kind of message for the provider's own reports; real
+        gateways may ignore it.
+        """
+
+
+class OutboxFileProvider:
+    """Development and tests: "sends" by appending a JSON line to a file."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+
+    def send(self, phone: str, text: str, *, template: str = "") -> None:
+        line = json.dumps(
+            {"to": phone, "text": text, "template": template,
+             "at": datetime.now(UTC).isoformat(timespec="milliseconds")},
+            ensure_ascii=False,
+        )
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as handle:
+                # flock, not a lock file: it is released by the kernel if the process dies,
+                # and each open() has its own lock, so threads of one process exclude each
+                # other as well as other processes do.
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+                try:
+                    handle.write(line + "\n")
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                finally:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        except OSError as exc:
+            raise DeliveryError("outbox_file_unwritable") from exc
+
+    def messages(self) -> list[dict]:
+        """Everything appended so far, oldest first (development tooling and tests)."""
+        try:
+            with self.path.open(encoding="utf-8") as handle:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
+                return [json.loads(line) for line in handle if line.strip()]
+        except FileNotFoundError:
+            return []
+
+
+def sms_provider_for(settings) -> SmsProvider:
+    """The provider create_app() installs as ``app.extensions["gateway.sms"]``.
+
+    Only the file provider exists so far; a carrier or SMS-gateway adapter is chosen here
+    when one is added (and a test can install any SmsProvider in its place).
+    """
+    return OutboxFileProvider(settings["SMS_OUTBOX"])

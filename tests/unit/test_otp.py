@@ -1,0 +1,343 @@
+"""The OTP engine over the real store of the backend (Redis on production, the SQL store on
+embedded), the real outbox and the file SMS provider: what a person receives, what the store
+keeps, and every way a code is refused — including twenty simultaneous answers."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+import time
+from contextlib import ExitStack
+
+import pytest
+
+from gateway.extensions import db
+from gateway.methods import otp
+from gateway.methods.otp import OtpChallenge, OtpError
+from gateway.models import Event, OutboxMessage
+from gateway.services.outbox import deliver_pending
+from gateway.store.access import store
+from policies import otp_rules
+from providers.sms import OutboxFileProvider
+from tests import services
+from tests.conftest import BACKEND
+
+PHONE = "0912345623"
+E164 = "+84912345623"
+MASKED = "+84 9** *** *23"
+
+
+@pytest.fixture
+def start(make_app, tmp_path):
+    """start(**settings) -> an app (context pushed) with its own SMS file."""
+    stack = ExitStack()
+
+    def build(**overrides):
+        app = make_app(SMS_OUTBOX=str(tmp_path / "sms.jsonl"), **overrides)
+        stack.enter_context(app.app_context())
+        return app
+
+    yield build
+    stack.close()
+
+
+@pytest.fixture
+def gw(start):
+    return start()
+
+
+def account() -> int:
+    """A fresh account id: keys of one test never meet another's (no account row needed)."""
+    return 1_000_000 + secrets.randbelow(10**9)
+
+
+def flow() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def sent(app) -> list[dict]:
+    return OutboxFileProvider(app.config["SMS_OUTBOX"]).messages()
+
+
+def issue_and_read(app, account_id, flow_id, purpose="takeover", phone=PHONE, **kw):
+    """Issue, commit, deliver; returns (challenge, the code read from the SMS)."""
+    before = len(sent(app))
+    challenge = otp.issue(account_id=account_id, phone=phone, purpose=purpose,
+                          flow_id=flow_id, **kw)
+    db.session.commit()
+    deliver_pending()
+    messages = sent(app)[before:]
+    assert len(messages) == 1, messages
+    return challenge, re.search(r"\b([0-9]{6})\b", messages[0]["text"]).group(1)
+
+
+def refusal(**kw) -> str:
+    with pytest.raises(OtpError) as info:
+        otp.verify(**kw)
+    return info.value.code
+
+
+def other(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+def events(name):
+    db.session.expire_all()
+    return [e for e in Event.query.filter_by(name=name).order_by(Event.id).all()]
+
+
+# ---------------------------------------------------------------- the happy path
+
+
+def test_issue_queues_one_sms_that_carries_the_code_and_nothing_is_kept_in_clear(gw):
+    a, f = account(), flow()
+    challenge = otp.issue(account_id=a, phone=PHONE, purpose="takeover", flow_id=f)
+    db.session.commit()
+    assert challenge == OtpChallenge(masked_phone=MASKED, expires_in=300, resend_after=60)
+
+    row = OutboxMessage.query.one()
+    assert (row.channel, row.recipient, row.template, row.locale) == ("sms", E164, "otp", "vi")
+    assert row.delivered_at is None and row.payload_encrypted
+    assert sent(gw) == []  # outside a request nothing leaves before the delivery job
+
+    assert deliver_pending() == {"delivered": 1, "failed": 0, "pending": 0}
+    [message] = sent(gw)
+    assert message["to"] == E164 and message["template"] == "otp"
+    code = re.search(r"\b([0-9]{6})\b", message["text"]).group(1)
+    assert message["text"] == (
+        f"Ma OTP VssID cua ban la {code} de dang nhap tren thiet bi moi, co hieu luc trong "
+        "5 phut. Khong chia se ma nay cho bat ky ai."
+    )
+
+    raw = store().get(f"{{acct:{a}}}:otp:takeover:{f}")
+    record = json.loads(raw)
+    assert code not in record.values()
+    assert record["d"] == otp_rules.code_digest(otp._server_key(), "takeover", f, code)
+
+    otp.verify(account_id=a, purpose="takeover", flow_id=f, code=code)
+    db.session.commit()
+    assert refusal(account_id=a, purpose="takeover", flow_id=f, code=code) == "otp_expired"
+
+    [issued] = events("otp.issued")
+    assert issued.account_id == a and issued.data == {"purpose": "takeover", "phone": MASKED}
+    [verified] = events("otp.verified")
+    assert verified.data == {"purpose": "takeover"}
+    [reused] = events("otp.failed")
+    assert reused.data == {"purpose": "takeover", "reason": "otp_expired", "stage": "verify"}
+    every_value = json.dumps([e.data for e in Event.query.all()])
+    assert code not in every_value and E164 not in every_value and f not in every_value
+
+
+def test_english_sms_and_masked_phone(gw):
+    challenge, code = issue_and_read(gw, account(), flow(), purpose="recovery",
+                                     phone="+84 388 123 456", locale="en")
+    assert challenge.masked_phone == "+84 3** *** *56"
+    assert sent(gw)[-1]["text"] == (f"Your VssID OTP is {code} for account recovery, valid for "
+                                    "5 min. Do not share this code with anyone.")
+    assert sent(gw)[-1]["to"] == "+84388123456"
+
+
+def test_wrong_code_is_refused_and_the_right_one_still_works(gw):
+    a, f = account(), flow()
+    _, code = issue_and_read(gw, a, f)
+    assert refusal(account_id=a, purpose="takeover", flow_id=f, code=other(code)) == "otp_invalid"
+    otp.verify(account_id=a, purpose="takeover", flow_id=f, code=code)
+
+
+def test_code_is_bound_to_account_purpose_and_flow(gw):
+    a, f = account(), flow()
+    _, code = issue_and_read(gw, a, f, purpose="takeover")
+    assert refusal(account_id=a, purpose="recovery", flow_id=f, code=code) == "otp_expired"
+    assert refusal(account_id=a, purpose="takeover", flow_id=flow(), code=code) == "otp_expired"
+    assert refusal(account_id=a + 1, purpose="takeover", flow_id=f, code=code) == "otp_expired"
+    # a second flow of the same account and purpose has its own code
+    f2 = flow()
+    _, code2 = issue_and_read(gw, a, f2, purpose="takeover")
+    if code2 != code:
+        assert refusal(account_id=a, purpose="takeover", flow_id=f2, code=code) == "otp_invalid"
+    otp.verify(account_id=a, purpose="takeover", flow_id=f, code=code)
+    otp.verify(account_id=a, purpose="takeover", flow_id=f2, code=code2)
+
+
+def test_code_expires(start):
+    app = start(OTP_TTL=1)
+    a, f = account(), flow()
+    challenge, code = issue_and_read(app, a, f)
+    assert challenge.expires_in == 1
+    assert "co hieu luc trong 1 phut" in sent(app)[-1]["text"]
+    time.sleep(1.2)
+    assert refusal(account_id=a, purpose="takeover", flow_id=f, code=code) == "otp_expired"
+
+
+# ---------------------------------------------------------------- guessing
+
+
+def test_five_wrong_tries_burn_the_code_and_malformed_ones_count(gw):
+    a, f = account(), flow()
+    _, code = issue_and_read(gw, a, f)
+    wrong = ["12345", "abcdef", "１２３４５６", other(code)]
+    answers = [refusal(account_id=a, purpose="takeover", flow_id=f, code=w) for w in wrong]
+    assert answers == ["otp_invalid"] * 4
+    assert refusal(account_id=a, purpose="takeover", flow_id=f, code=None) == \
+        "otp_attempts_exceeded"
+    assert refusal(account_id=a, purpose="takeover", flow_id=f, code=code) == \
+        "otp_attempts_exceeded"
+    assert [e.data["reason"] for e in events("otp.failed")] == \
+        ["otp_invalid"] * 4 + ["otp_attempts_exceeded"] * 2
+    assert events("otp.verified") == []
+
+
+def test_failure_budget_survives_a_resend_and_stops_new_codes(start):
+    app = start(OTP_RESEND_COOLDOWN=1, OTP_FAILURE_BUDGET=4)
+    a, f = account(), flow()
+    _, first = issue_and_read(app, a, f)
+    for _ in range(2):
+        assert refusal(account_id=a, purpose="takeover", flow_id=f, code=other(first)) == \
+            "otp_invalid"
+    with pytest.raises(OtpError) as info:
+        otp.issue(account_id=a, phone=PHONE, purpose="takeover", flow_id=f)
+    assert info.value.code == "otp_rate_limited" and info.value.status == 429
+    assert 1 <= info.value.retry_after <= 1
+    time.sleep(1.1)
+    _, second = issue_and_read(app, a, f)
+    if second != first:  # a resend replaces the code: the old one stops working
+        assert refusal(account_id=a, purpose="takeover", flow_id=f, code=first) == "otp_invalid"
+    else:
+        assert refusal(account_id=a, purpose="takeover", flow_id=f, code=other(first)) == \
+            "otp_invalid"
+    assert refusal(account_id=a, purpose="takeover", flow_id=f, code=other(second)) == \
+        "otp_budget_exhausted"
+    assert refusal(account_id=a, purpose="takeover", flow_id=f, code=second) == \
+        "otp_budget_exhausted"
+    with pytest.raises(OtpError) as info:
+        otp.issue(account_id=a, phone=PHONE, purpose="recovery", flow_id=flow())
+    assert info.value.code == "otp_budget_exhausted" and info.value.status == 429
+    db.session.commit()
+    assert OutboxMessage.query.count() == 2  # no SMS for the refused issue
+
+
+# ---------------------------------------------------------------- sending limits
+
+
+def test_resend_cooldown_is_per_account_purpose_and_flow(gw):
+    a, f = account(), flow()
+    otp.issue(account_id=a, phone=PHONE, purpose="takeover", flow_id=f)
+    with pytest.raises(OtpError) as info:
+        otp.issue(account_id=a, phone=PHONE, purpose="takeover", flow_id=f)
+    assert info.value.code == "otp_rate_limited" and 1 <= info.value.retry_after <= 60
+    otp.issue(account_id=a, phone=PHONE, purpose="recovery", flow_id=f)
+    otp.issue(account_id=a, phone=PHONE, purpose="takeover", flow_id=flow())
+    otp.issue(account_id=account(), phone=PHONE, purpose="takeover", flow_id=f)
+    db.session.commit()
+    assert OutboxMessage.query.count() == 4
+    [refused] = events("otp.failed")
+    assert refused.data == {"purpose": "takeover", "reason": "otp_rate_limited", "stage": "issue"}
+
+
+def test_daily_caps_per_account_and_per_phone(start):
+    start(OTP_DAILY_CAP_ACCOUNT=2, OTP_DAILY_CAP_PHONE=3)
+    a, b, c = account(), account(), account()
+
+    def issue(account_id, phone=PHONE):
+        try:
+            otp.issue(account_id=account_id, phone=phone, purpose="login", flow_id=flow())
+            return "sent"
+        except OtpError as exc:
+            return exc.code
+
+    assert [issue(a), issue(a), issue(a)] == ["sent", "sent", "otp_daily_cap"]
+    assert issue(b) == "sent"  # the number's third code today
+    assert issue(c) == "otp_daily_cap"  # a fourth to the same number
+    assert issue(c, phone="0388123456") == "sent"
+    db.session.commit()
+    assert OutboxMessage.query.count() == 4
+    with pytest.raises(OtpError) as info:
+        otp.issue(account_id=a, phone=PHONE, purpose="login", flow_id=flow())
+    assert info.value.status == 429 and 1 <= info.value.retry_after <= 86401
+
+
+def test_programming_errors_are_not_otp_errors(gw):
+    with pytest.raises(ValueError):
+        otp.issue(account_id=1, phone=PHONE, purpose="take:over", flow_id=flow())
+    with pytest.raises(ValueError):
+        otp.verify(account_id=1, purpose="takeover", flow_id="a:b", code="123456")
+    with pytest.raises(TypeError):
+        otp.verify(account_id="1", purpose="takeover", flow_id=flow(), code="123456")
+
+
+# ---------------------------------------------------------------- races
+
+
+def race(n, fn):
+    """Runs fn(i) in n threads released at once by a Barrier; returns their results."""
+    barrier = threading.Barrier(n)
+    results, errors = [None] * n, []
+
+    def worker(i):
+        try:
+            barrier.wait(10)
+            results[i] = fn(i)
+        except BaseException as exc:  # noqa: BLE001 — reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads), "a worker hung"
+    if errors:
+        raise errors[0]
+    return results
+
+
+# The backend's own store, and the other one: SQL store over PostgreSQL on the production run,
+# Redis next to SQLite on the embedded run. Between the two runs all three stores are raced.
+STORES = ["configured", "other"]
+
+
+def store_settings(which):
+    if which == "configured":
+        return {}
+    return {"REDIS_URL": ""} if BACKEND == "production" else {"REDIS_URL": services.redis_url()}
+
+
+def verify_in_thread(app, **kw):
+    with app.app_context():
+        try:
+            otp.verify(**kw)
+            db.session.commit()
+            return "ok"
+        except OtpError as exc:
+            return exc.code
+
+
+@pytest.mark.parametrize("which", STORES)
+def test_twenty_simultaneous_right_answers_succeed_once(start, which):
+    app = start(**store_settings(which))
+    a, f = account(), flow()
+    _, code = issue_and_read(app, a, f)
+    results = race(20, lambda i: verify_in_thread(app, account_id=a, purpose="takeover",
+                                                 flow_id=f, code=code))
+    assert results.count("ok") == 1, results
+    assert set(results) - {"ok"} <= {"otp_expired", "otp_attempts_exceeded"}
+    assert refusal(account_id=a, purpose="takeover", flow_id=f, code=code) in (
+        "otp_expired", "otp_attempts_exceeded")
+
+
+@pytest.mark.parametrize("which", STORES)
+def test_twenty_simultaneous_guesses_are_compared_at_most_five_times(start, which):
+    app = start(**store_settings(which))
+    a, f = account(), flow()
+    _, code = issue_and_read(app, a, f)
+    guesses = [f"{(int(code) + 1 + i) % 10**6:06d}" for i in range(20)]
+    results = race(20, lambda i: verify_in_thread(app, account_id=a, purpose="takeover",
+                                                 flow_id=f, code=guesses[i]))
+    assert "ok" not in results
+    # only reserved tries reach the comparison, and only compared guesses are failures
+    assert store().get(f"{{acct:{a}}}:otp:failures") == "5"
+    assert results.count("otp_invalid") == 4, results
+    assert refusal(account_id=a, purpose="takeover", flow_id=f, code=code) == \
+        "otp_attempts_exceeded"
