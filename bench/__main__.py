@@ -1,0 +1,206 @@
+"""`python -m bench`: one run, both backends by default; prints tables and ratios."""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import platform
+import socket
+import sys
+import time
+from datetime import datetime
+
+import requests
+
+from bench import load, server
+
+DESCRIPTION = """\
+Throughput benchmark of the VssID gateway over real HTTP on loopback.
+
+First measures the floor: Argon2id verifications per second (verify_password on a
+hash_password hash) in a process alone on the server core. Then, per backend, starts the
+gateway in a separate process pinned to the server core (werkzeug run_simple, threaded)
+and drives it from this process, pinned to the load core, with N threads for a fixed time:
+
+  login+code          GET /authorize -> GET /login -> POST /login -> GET /authorize
+                      -> code -> POST /token (client_secret_basic + PKCE), fresh cookie jar
+  refresh_token       POST /token grant_type=refresh_token, each thread rotating its chain
+  client_credentials  POST /token grant_type=client_credentials
+
+Prints per backend: operations, errors, ops/s, ops/s per server core, ratio to the floor,
+p50/p95 latency, and what each operation cost (server CPU, store operations, SQL
+statements). The target for login+code is >= 0.8 x the floor. Nothing is asserted.
+"""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _pick_cpus(args) -> tuple[int, int]:
+    allowed = sorted(os.sched_getaffinity(0))
+    server_cpu = args.server_cpu if args.server_cpu is not None else allowed[0]
+    load_cpu = args.load_cpu if args.load_cpu is not None else allowed[1 % len(allowed)]
+    for cpu in (server_cpu, load_cpu):
+        if cpu not in allowed:
+            raise SystemExit(f"bench: CPU {cpu} is not available (allowed: {allowed})")
+    if server_cpu == load_cpu:
+        print(f"bench: WARNING: server and load generator share CPU {server_cpu}; "
+              "the figures are not per-core figures", file=sys.stderr)
+    return server_cpu, load_cpu
+
+
+def measure_floor(ctx, cpu: int, seconds: float) -> tuple[float, float, int]:
+    """(verifications per wall second, per CPU-second, count)."""
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=server.measure_floor, args=(cpu, seconds, send), daemon=True)
+    proc.start()
+    send.close()
+    try:
+        count, elapsed, cpu_seconds = receive.recv()
+    except EOFError:
+        raise SystemExit("bench: the floor process died") from None
+    finally:
+        proc.join(10)
+    return count / elapsed, count / cpu_seconds, count
+
+
+def _wait_ready(base: str, proc, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    session = load.loopback_session()
+    while time.monotonic() < deadline:
+        if not proc.is_alive():
+            raise SystemExit(f"bench: the server process exited with code {proc.exitcode}")
+        try:
+            if session.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"bench: the server at {base} was not ready within {timeout:.0f} s")
+
+
+def run_backend(ctx, name: str, args, server_cpu: int, floor: tuple[float, float]):
+    with server.backend(name, pg_admin=args.pg_admin, redis_url=args.redis_url) as be:
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        settings = {**be.settings, "ISSUER": base}
+        t0 = time.perf_counter()
+        fixture = server.prepare(settings, args.accounts)
+        print(f"\n=== backend: {name} — {be.description}")
+        print(f"    prepared {args.accounts} accounts + 2 clients in "
+              f"{time.perf_counter() - t0:.1f} s")
+        proc = ctx.Process(target=server.serve, args=(settings, port, server_cpu), daemon=True)
+        proc.start()
+        try:
+            _wait_ready(base, proc)
+            info = load.server_stats(base)
+            print(f"    server: pid {info['pid']} on CPU {info['affinity']}, {base}")
+            target = load.Target(base, fixture)
+            results = []
+            for scenario in args.scenarios:
+                load_avg = os.getloadavg()[0]
+                result = load.run_scenario(
+                    scenario, target, threads=args.threads, seconds=args.seconds,
+                    max_ops=args.max_ops, server_cores=len(info["affinity"]),
+                )
+                print(f"    {scenario}: {result.ops} ops, {result.errors} errors in "
+                      f"{result.elapsed:.1f} s (load average before: {load_avg:.2f})")
+                results.append(result)
+        finally:
+            proc.terminate()
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(5)
+    print()
+    print(load.format_results(results, *floor))
+    return results
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backend", choices=["production", "embedded", "both"], default="both",
+                        help="production = PostgreSQL + Redis db 14, embedded = SQLite + SQL "
+                             "store; both (default) runs one after the other")
+    parser.add_argument("--seconds", type=float, default=10.0,
+                        help="measured duration of each scenario (default: 10)")
+    parser.add_argument("--floor-seconds", type=float, default=None,
+                        help="duration of the Argon2id floor measurement (default: --seconds)")
+    parser.add_argument("--threads", type=int, default=6,
+                        help="concurrent client threads (default: 6)")
+    parser.add_argument("--max-ops", type=int, default=100_000,
+                        help="upper bound on operations per scenario (default: 100000)")
+    parser.add_argument("--accounts", type=int, default=50,
+                        help="size of the account pool logins cycle through (default: 50)")
+    parser.add_argument("--scenarios", nargs="+", choices=list(load.SCENARIOS),
+                        default=list(load.SCENARIOS), help="which scenarios (default: all)")
+    parser.add_argument("--server-cpu", type=int, default=None,
+                        help="core for the server and the floor (default: first allowed, 0)")
+    parser.add_argument("--load-cpu", type=int, default=None,
+                        help="core for the load generator (default: second allowed, 1)")
+    parser.add_argument("--pg-admin", default=server.PG_ADMIN,
+                        help="PostgreSQL admin URL on loopback; the bench creates and drops a "
+                             "database there (default: %(default)s, env GATEWAY_BENCH_PG_ADMIN)")
+    parser.add_argument("--redis-url", default=server.REDIS_URL,
+                        help="Redis on loopback; this database is flushed before and after "
+                             "(default: %(default)s, env GATEWAY_BENCH_REDIS_URL)")
+    args = parser.parse_args(argv)
+    if args.seconds <= 0 or args.threads < 1 or args.max_ops < 1 or args.accounts < 1:
+        parser.error("--seconds, --threads, --max-ops and --accounts must be positive")
+    if args.floor_seconds is None:
+        args.floor_seconds = args.seconds
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    server_cpu, load_cpu = _pick_cpus(args)
+    server.pin(load_cpu)  # before any thread starts: every load thread inherits it
+    ctx = multiprocessing.get_context("spawn")
+    from importlib.metadata import version
+
+    print(f"VssID gateway benchmark — {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
+    print(f"machine: {platform.node()}, {_cpu_model()}, {os.cpu_count()} CPUs, "
+          f"Linux {platform.release()}, Python {platform.python_version()}")
+    print(f"server: werkzeug {version('werkzeug')} run_simple(threaded=True), one process "
+          f"pinned to CPU {server_cpu}; load: {args.threads} threads (requests) pinned to CPU "
+          f"{load_cpu}; {args.seconds:g} s per scenario, at most {args.max_ops} ops; "
+          f"load average {os.getloadavg()[0]:.2f}")
+    floor, floor_cpu, count = measure_floor(ctx, server_cpu, args.floor_seconds)
+    print(f"floor: {floor:.1f} Argon2id verifications/s on CPU {server_cpu} "
+          f"({count} in {args.floor_seconds:g} s; {floor_cpu:.1f} per CPU-second, so the "
+          f"process had {100 * floor / floor_cpu:.0f}% of the core)")
+    backends = ["production", "embedded"] if args.backend == "both" else [args.backend]
+    summary = []
+    for name in backends:
+        results = run_backend(ctx, name, args, server_cpu, (floor, floor_cpu))
+        summary += [(name, r) for r in results]
+    print(f"\nsummary: floor = {floor:.1f} Argon2id verifications/s/core "
+          f"({floor_cpu:.1f} per CPU-second)")
+    for name, r in summary:
+        target = "  (target >= 0.80)" if r.scenario == "login+code" else ""
+        print(f"  {name:<10} {r.scenario:<18} {r.per_core:7.1f} ops/s/core = "
+              f"{r.per_core / floor:5.2f} x floor;  {r.per_cpu_second:7.1f} ops/cpu-s = "
+              f"{r.per_cpu_second / floor_cpu:5.2f} x floor/cpu-s{target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
