@@ -90,12 +90,14 @@ def _tune_engine(engine) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from gateway.views import demo, health, login, oauth
+    from gateway.views import account, api, demo, health, login, oauth
 
     app.register_blueprint(oauth.bp)
     app.register_blueprint(login.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(demo.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(account.bp)
 
     from gateway.metrics import init_metrics
 

@@ -26,10 +26,11 @@ def emit_json(data: dict) -> None:
 
 
 def register_cli(app) -> None:
-    from gateway.cli import accounts, clients, demo, keys, outbox
+    from gateway.cli import accounts, clients, demo, keys, outbox, passwords
 
     app.cli.add_command(clients.group)
     app.cli.add_command(accounts.group)
     app.cli.add_command(keys.group)
     app.cli.add_command(demo.group)
     app.cli.add_command(outbox.group)
+    app.cli.add_command(passwords.group)

@@ -32,7 +32,7 @@ class Account(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="active")
     level: Mapped[int] = mapped_column(Integer, default=1)
     password_hash: Mapped[str] = mapped_column(String(255))
-    password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # The rotation-reminder window last notified (policies/password_age.py), so each

@@ -57,9 +57,9 @@ def _recent_hashes(account: Account) -> list[str]:
     return [account.password_hash, *(r.password_hash for r in rows)]
 
 
-def change_password(account: Account, new_password: str, *, reason: str,
-                    current_password: str | None = None, keep_sid: str | None = None) -> None:
-    """Raises PasswordRejectedError with the violated rules; commits on success."""
+def validate_new_password(account: Account, new_password: str, *,
+                          current_password: str | None = None) -> None:
+    """PasswordRejectedError naming every violated rule; nothing is changed."""
     if not isinstance(new_password, str):
         raise PasswordRejectedError(["too_short"])
     violations = check_new_password(
@@ -68,6 +68,14 @@ def change_password(account: Account, new_password: str, *, reason: str,
     )
     if violations:
         raise PasswordRejectedError(violations)
+
+
+def change_password(account: Account, new_password: str, *, reason: str,
+                    current_password: str | None = None, keep_sid: str | None = None,
+                    validated: bool = False) -> None:
+    """Raises PasswordRejectedError with the violated rules; commits on success."""
+    if not validated:
+        validate_new_password(account, new_password, current_password=current_password)
     _store_new_hash(account, hash_password(new_password), must_change=False)
     enqueue_sms(account.phone, "password_changed", {})
     emit("password.changed", account_id=account.id, reason=reason)

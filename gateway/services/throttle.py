@@ -63,12 +63,17 @@ class Attempt:
         self.address = address
         self.reserved = 0
 
+    def check_not_locked(self) -> None:
+        """For paths that start something (recovery) without checking a secret yet."""
+        now = int(time.time())
+        lock = store().get(f"{self.tag}:lock")
+        if lock is not None and int(lock) > now:
+            raise LockedError(int(lock) - now)
+
     def begin(self) -> Attempt:
         s = store()
         now = int(time.time())
-        lock = s.get(f"{self.tag}:lock")
-        if lock is not None and int(lock) > now:
-            raise LockedError(int(lock) - now)
+        self.check_not_locked()
         minute = now // 60
         global_failures = int(s.get(f"global:fail:{minute - 1}") or 0)
         limit = address_limit(global_failures, self.rules)

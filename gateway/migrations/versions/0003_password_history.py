@@ -29,10 +29,13 @@ def upgrade():
     with op.batch_alter_table("accounts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("password_reminded_window", sa.String(length=40),
                                       nullable=True))
+        batch_op.create_index(batch_op.f("ix_accounts_password_changed_at"),
+                              ["password_changed_at"], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table("accounts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_accounts_password_changed_at"))
         batch_op.drop_column("password_reminded_window")
     with op.batch_alter_table("password_history", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_password_history_account_id"))

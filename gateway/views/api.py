@@ -1,0 +1,93 @@
+"""The JSON API for the app and the portal: password change, recovery, sign out everywhere.
+
+Accepts form-encoded or JSON bodies. Errors are `{"error": <stable code>, ...}` with the
+HTTP status of the GatewayError; documented in docs/openapi.json.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from gateway.errors import GatewayError
+from gateway.flows import recovery
+from gateway.i18n import current_language
+from gateway.methods.password import check_password
+from gateway.oidc.server import resource_protector
+from gateway.services import passwords
+from gateway.services.events import emit
+from gateway.services.revocation import revoke_account
+from gateway.services.throttle import client_address
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _body() -> dict:
+    if request.is_json:
+        data = request.get_json(silent=True)
+        return data if isinstance(data, dict) else {}
+    return request.form.to_dict()
+
+
+def _text(data: dict, name: str) -> str:
+    value = data.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+@bp.errorhandler(GatewayError)
+def _error(exc: GatewayError):
+    body = {"error": exc.code}
+    if exc.field:
+        body["field"] = exc.field
+    if isinstance(exc, passwords.PasswordRejectedError):
+        body["violations"] = exc.violations
+    response = jsonify(body)
+    response.status_code = exc.status
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _account_from_token():
+    token = resource_protector.acquire_token()
+    return token, token.get_user()
+
+
+@bp.route("/password", methods=["POST"])
+def change_password():
+    """Change the password of the token's account; its other sessions are signed out."""
+    token, account = _account_from_token()
+    data = _body()
+    current = _text(data, "current_password")
+    check_password(account.bhxh, current, address=client_address())
+    passwords.change_password(account, _text(data, "new_password"), reason="self_service",
+                              current_password=current, keep_sid=token.claims.get("sid"))
+    return "", 204
+
+
+@bp.route("/sessions/revoke-all", methods=["POST"])
+def sign_out_everywhere():
+    """Lost phone: with the password, sign out every device and session of the account."""
+    _, account = _account_from_token()
+    check_password(account.bhxh, _text(_body(), "password"), address=client_address())
+    revoked = revoke_account(account.id, "signed_out_by_user")
+    emit("account.signed_out_everywhere", account_id=account.id, by="user", commit=True)
+    return jsonify(revoked=revoked)
+
+
+@bp.route("/recovery", methods=["POST"])
+def start_recovery():
+    data = _body()
+    result = recovery.start(_text(data, "username"), _text(data, "phone"),
+                            address=client_address(), locale=current_language())
+    return jsonify(result), 202
+
+
+@bp.route("/recovery/complete", methods=["POST"])
+def complete_recovery():
+    data = _body()
+    recovery.complete(_text(data, "recovery_id"), _text(data, "otp"),
+                      _text(data, "new_password"), address=client_address())
+    return "", 204
+
