@@ -2,8 +2,8 @@
 
 States: ``pending`` (created by /authorize) → [``password_change_required``: a correct but
 issued or expired password; no session, no code until a new password is set] →
-``authenticated`` (recording the new session's sid) → consumed by /authorize, once. The record holds the
-original query so the person returns to exactly the request the client made.
+``authenticated`` (recording the new session's sid) → consumed by /authorize, once. The
+record holds the original query so the person returns to exactly the request the client made.
 """
 
 from __future__ import annotations

@@ -7,15 +7,40 @@ import base64
 import json
 import secrets
 import time
+from contextlib import contextmanager
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
 from gateway.services.clients import create_client
-from tests.helpers import REDIRECT, authorize_params, basic, exchange, get_code, login, s256
+from tests.helpers import (
+    REDIRECT,
+    authorize_params,
+    basic,
+    csrf_of,
+    exchange,
+    get_code,
+    login,
+    s256,
+)
 
-__all__ = ["REDIRECT", "authorize_params", "basic", "exchange", "get_code", "login", "s256"]
+__all__ = ["REDIRECT", "authorize_params", "basic", "csrf_of", "exchange", "get_code", "login",
+           "s256"]
+
+
+@contextmanager
+def running(app):
+    """The context of an extra app (own clock or settings). Its pooled connections are closed
+    on the way out: PostgreSQL's connection limit is shared by the whole suite."""
+    from gateway.extensions import db
+
+    with app.app_context():
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.engine.dispose()
 
 
 def query_of(location: str) -> dict:
@@ -55,8 +80,9 @@ def sign_in(client, client_id, **extra):
 
 def tokens(client, client_id, secret, **extra) -> dict:
     """The whole code flow: sign in (or reuse the session) and redeem the code."""
-    result, verifier, _ = get_code(client, client_id, **extra)
-    response = exchange(client, client_id, secret, result["code"], verifier)
+    result, verifier, params = get_code(client, client_id, **extra)
+    response = exchange(client, client_id, secret, result["code"], verifier,
+                        redirect_uri=params["redirect_uri"])
     assert response.status_code == 200, response.json
     return response.json
 
@@ -84,8 +110,8 @@ def ec_key(kid: str | None = None) -> ECKey:
     return ECKey.generate_key("P-256", parameters={"kid": kid}, private=True)
 
 
-def write_jwks(tmp_path, key: ECKey, name="client-jwks.json") -> str:
-    path = tmp_path / name
+def write_jwks(tmp_path, key: ECKey) -> str:
+    path = tmp_path / f"jwks-{secrets.token_hex(4)}.json"
     path.write_text(json.dumps({"keys": [key.as_dict(private=False)]}))
     return str(path)
 
