@@ -24,8 +24,9 @@ from gateway.extensions import db
 from tests import services
 
 BACKEND = os.environ.get("GATEWAY_TEST_BACKEND", "embedded")
-TABLES = ["outbox_messages", "password_history", "events", "session_clients", "refresh_tokens",
-          "login_sessions", "store_entries", "clients", "accounts", "signing_keys"]
+TABLES = ["active_devices", "outbox_messages", "password_history", "events", "session_clients",
+          "refresh_tokens", "login_sessions", "store_entries", "clients", "accounts",
+          "signing_keys"]
 
 
 def pytest_report_header(config):

@@ -2,6 +2,7 @@
 
 from gateway.models.account import Account
 from gateway.models.client import Client
+from gateway.models.device import ActiveDevice
 from gateway.models.event import Event
 from gateway.models.outbox import OutboxMessage
 from gateway.models.password_history import PasswordHistory
@@ -11,6 +12,7 @@ from gateway.models.store_entry import StoreEntry
 from gateway.models.token import RefreshToken
 
 __all__ = [
+    "ActiveDevice",
     "Account",
     "Client",
     "Event",

@@ -22,6 +22,8 @@ class LoginSession(db.Model):
     handle_hash: Mapped[str] = mapped_column(String(64), unique=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16), default="browser")
+    # For kind "app": the installation that signed in (see gateway.models.device).
+    device_id: Mapped[str | None] = mapped_column(String(128))
     auth_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     amr: Mapped[list] = mapped_column(JSON, default=list)
     acr: Mapped[str] = mapped_column(String(64))

@@ -33,3 +33,5 @@ class RefreshToken(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_reason: Mapped[str | None] = mapped_column(String(32))
+    # RFC 9449: the DPoP key this token is bound to; a refresh needs a proof by that key.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))

@@ -18,6 +18,7 @@ def openid_configuration() -> dict:
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}/authorize",
         "token_endpoint": f"{issuer}/token",
+        "authorization_challenge_endpoint": f"{issuer}/authorize-challenge",
         "userinfo_endpoint": f"{issuer}/userinfo",
         "jwks_uri": f"{issuer}/jwks.json",
         "introspection_endpoint": f"{issuer}/introspect",
@@ -34,6 +35,7 @@ def openid_configuration() -> dict:
         "introspection_endpoint_auth_methods_supported": AUTH_METHODS[:3],
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": ["ES256", "ES384", "RS256", "PS256", "EdDSA"],
         "claims_supported": CLAIMS_SUPPORTED,
         "acr_values_supported": list(ACR_VALUES),
         "prompt_values_supported": ["none", "login"],
@@ -42,5 +44,7 @@ def openid_configuration() -> dict:
         "request_uri_parameter_supported": False,
         "require_request_uri_registration": True,
         "authorization_response_iss_parameter_supported": True,
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
         "ui_locales_supported": ["vi", "en"],
     }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from authlib.oauth2.rfc6750 import BearerTokenValidator as _BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
 from authlib.oidc.core import UserInfoEndpoint as _UserInfoEndpoint
@@ -50,18 +49,6 @@ class RevocationEndpoint(_RevocationEndpoint):
             revoke_family(token.row.family_id, "revoked_by_client")
             emit("token.revoked", account_id=token.row.account_id,
                  client_id=token.row.client_id, kind="refresh_token", commit=True)
-
-
-class BearerTokenValidator(_BearerTokenValidator):
-    def authenticate_token(self, token_string):
-        token = find_token(token_string, "access_token")
-        if not isinstance(token, AccessToken):
-            return None
-        aud = token.claims.get("aud")
-        audiences = aud if isinstance(aud, list) else [aud]
-        if current_app.config["DEFAULT_RESOURCE"] not in audiences:
-            return None
-        return token
 
 
 class UserInfoEndpoint(_UserInfoEndpoint):

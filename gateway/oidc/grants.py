@@ -21,6 +21,7 @@ from sqlalchemy import update
 from gateway.clock import as_utc, utcnow
 from gateway.extensions import db
 from gateway.models import Account, LoginSession, RefreshToken
+from gateway.oidc.dpop_binding import require_binding, token_endpoint_proof
 from gateway.oidc.errors import (
     InvalidGrantWithReason,
     InvalidTargetError,
@@ -50,6 +51,36 @@ def check_resource(request) -> str:
     return default
 
 
+def session_context(session: LoginSession, *, resource: str, nonce: str | None = None,
+                    jkt: str | None = None) -> GrantContext:
+    return GrantContext(
+        account_id=session.account_id,
+        sid=session.sid,
+        auth_time=int(as_utc(session.auth_time).timestamp()),
+        acr=session.acr,
+        amr=list(session.amr),
+        resource=resource,
+        nonce=nonce,
+        jkt=jkt,
+    )
+
+
+def store_code(code: str, *, client_id: str, redirect_uri: str | None, scope: str,
+               code_challenge: str, ctx: GrantContext) -> None:
+    """Codes from /authorize and from the challenge endpoint live the same way: ≤ 60 s,
+    only their hash as the key, claimed once (query_authorization_code)."""
+    data = {
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "scope": scope,
+        "code_challenge": code_challenge,
+        "code_challenge_method": "S256",
+        "ctx": asdict(ctx),
+    }
+    ttl = current_app.config["AUTHORIZATION_CODE_TTL"]
+    store().put(f"code:{hash_secret(code)}", json.dumps(data), ttl)
+
+
 class TokenIssuingMixin:
     """Replaces Authlib's generator call: our tokens need the grant's context."""
 
@@ -60,7 +91,8 @@ class TokenIssuingMixin:
         scope = scope or ""
         sub = user.sub if user is not None else client.client_id
         access, ttl = mint_access_token(client_id=client.client_id, sub=sub, scope=scope, ctx=ctx)
-        token = {"token_type": "Bearer", "access_token": access, "expires_in": ttl}
+        token_type = "DPoP" if ctx.jkt else "Bearer"
+        token = {"token_type": token_type, "access_token": access, "expires_in": ttl}
         if scope:
             token["scope"] = scope
         offline = "offline_access" in scope.split()
@@ -84,7 +116,16 @@ class StoredCode(AuthorizationCodeMixin):
         return self.data["scope"]
 
 
-class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
+class ProofReadingMixin:
+    """Reads the request's DPoP proof (RFC 9449 §5) before Authlib validates the grant."""
+
+    def validate_token_request(self):
+        self.request.dpop = token_endpoint_proof(self.request)
+        return super().validate_token_request()
+
+
+class AuthorizationCodeGrant(ProofReadingMixin, TokenIssuingMixin,
+                             grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
 
     @staticmethod
@@ -128,26 +169,11 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
         super().validate_token_request()
 
     def save_authorization_code(self, code, request):
-        session: LoginSession = request.login_session
-        ctx = GrantContext(
-            account_id=request.user.id,
-            sid=session.sid,
-            auth_time=int(as_utc(session.auth_time).timestamp()),
-            acr=session.acr,
-            amr=list(session.amr),
-            resource=check_resource(request),
-            nonce=request.payload.data.get("nonce"),
-        )
-        data = {
-            "client_id": request.client.client_id,
-            "redirect_uri": request.payload.redirect_uri,
-            "scope": request.scope,
-            "code_challenge": request.payload.data.get("code_challenge"),
-            "code_challenge_method": request.payload.data.get("code_challenge_method"),
-            "ctx": asdict(ctx),
-        }
-        ttl = current_app.config["AUTHORIZATION_CODE_TTL"]
-        store().put(f"code:{hash_secret(code)}", json.dumps(data), ttl)
+        ctx = session_context(request.login_session, resource=check_resource(request),
+                              nonce=request.payload.data.get("nonce"))
+        store_code(code, client_id=request.client.client_id,
+                   redirect_uri=request.payload.redirect_uri, scope=request.scope,
+                   code_challenge=request.payload.data.get("code_challenge"), ctx=ctx)
 
     def query_authorization_code(self, code, client):
         if not isinstance(code, str) or not code or len(code) > MAX_CODE_LENGTH:
@@ -161,13 +187,18 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
             return None
         data = json.loads(raw)
         family = data["ctx"]["family_id"]
+        # Before the claim: a request without the bound key must not burn the code.
+        proof = self.request.dpop
+        require_binding(proof, data["ctx"].get("jkt"), required=client.type == "app")
         if not store().add(f"code-used:{digest}", family, CODE_USED_TTL):
             self._replayed(family, client)
             return None
         store().delete(f"code:{digest}")
         if data["client_id"] != client.client_id:
             return None
-        self.request.grant_context = GrantContext(**data["ctx"])
+        ctx = GrantContext(**data["ctx"])
+        ctx.jkt = proof.jkt if proof else None
+        self.request.grant_context = ctx
         return StoredCode(data)
 
     def _replayed(self, family: str, client) -> None:
@@ -191,7 +222,7 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
         return account
 
 
-class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
+class RefreshTokenGrant(ProofReadingMixin, TokenIssuingMixin, grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
 
@@ -221,6 +252,8 @@ class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
         reason = revocation_reason(family_id=row.family_id, sid=row.sid)
         if reason:
             raise InvalidGrantWithReason(reason)
+        # A token copied to another device (another key) is useless, and is not consumed.
+        require_binding(self.request.dpop, row.dpop_jkt, required=client.type == "app")
         claimed = db.session.execute(
             update(RefreshToken)
             .where(
@@ -247,6 +280,7 @@ class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
             amr=row.amr.split(),
             family_id=row.family_id,
             resource=row.resource,
+            jkt=row.dpop_jkt,
         )
         return RefreshTokenView(row)
 
@@ -260,7 +294,8 @@ class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
         """Already consumed atomically in authenticate_refresh_token."""
 
 
-class ClientCredentialsGrant(TokenIssuingMixin, grants.ClientCredentialsGrant):
+class ClientCredentialsGrant(ProofReadingMixin, TokenIssuingMixin,
+                             grants.ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 
     def validate_token_request(self):
@@ -268,4 +303,6 @@ class ClientCredentialsGrant(TokenIssuingMixin, grants.ClientCredentialsGrant):
         requested = set((self.request.payload.scope or "").split())
         if not requested <= set(self.request.client.scopes):
             raise InvalidScopeError("The client may not ask for this scope.")
-        self.request.grant_context = GrantContext(resource=check_resource(self.request))
+        proof = self.request.dpop
+        self.request.grant_context = GrantContext(resource=check_resource(self.request),
+                                                  jkt=proof.jkt if proof else None)

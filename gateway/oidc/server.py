@@ -12,9 +12,10 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.extensions import db
 from gateway.models import Client, SessionClient
+from gateway.oidc import backchannel  # noqa: F401  (registers the outbox sender)
 from gateway.oidc.client_auth import PrivateKeyJWT
+from gateway.oidc.dpop_binding import BearerTokenValidator, DPoPTokenValidator
 from gateway.oidc.endpoints import (
-    BearerTokenValidator,
     IntrospectionEndpoint,
     RevocationEndpoint,
     UserInfoEndpoint,
@@ -101,6 +102,7 @@ def init_oauth(app) -> None:
     server.register_endpoint(IntrospectionEndpoint)
     server.register_endpoint(RevocationEndpoint)
     resource_protector.register_token_validator(BearerTokenValidator())
+    resource_protector.register_token_validator(DPoPTokenValidator())
     server.register_endpoint(UserInfoEndpoint(resource_protector=resource_protector))
     server.register_endpoint(EndSessionEndpoint)
     server.register_extension(GatewayIssuer())

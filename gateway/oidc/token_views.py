@@ -69,7 +69,9 @@ class AccessToken(TokenMixin):
             "jti": c["jti"],
             "scope": c.get("scope", ""),
         }
-        for name in ("sid", "auth_time", "acr", "amr"):
+        if "cnf" in c:
+            payload["token_type"] = "DPoP"  # noqa: S105
+        for name in ("sid", "auth_time", "acr", "amr", "cnf"):
             if name in c:
                 payload[name] = c[name]
         return payload
@@ -119,6 +121,8 @@ class RefreshTokenView(TokenMixin):
         }
         if row.sid:
             payload["sid"] = row.sid
+        if row.dpop_jkt:
+            payload["cnf"] = {"jkt": row.dpop_jkt}
         return payload
 
 

@@ -37,6 +37,12 @@ class GrantContext:
     family_id: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     resource: str = ""
     nonce: str | None = None
+    jkt: str | None = None  # RFC 9449: the DPoP key the tokens are bound to
+
+
+def sign_jwt(header_typ: str | None, claims: dict) -> str:
+    """Signs with the current key; `typ` tells token kinds apart (at+jwt, logout+jwt)."""
+    return _sign(header_typ, claims)
 
 
 def _sign(header_typ: str | None, claims: dict) -> str:
@@ -72,6 +78,8 @@ def mint_access_token(
         claims["acr"] = ctx.acr
     if ctx.amr:
         claims["amr"] = list(ctx.amr)
+    if ctx.jkt:
+        claims["cnf"] = {"jkt": ctx.jkt}
     return _sign("at+jwt", claims), ttl
 
 
@@ -112,6 +120,7 @@ def mint_refresh_token(*, client_id: str, scope: str, ctx: GrantContext) -> str:
         amr=" ".join(ctx.amr),
         issued_at=now,
         expires_at=now + timedelta(seconds=cfg["REFRESH_TOKEN_TTL"]),
+        dpop_jkt=ctx.jkt,
     )
     db.session.add(row)
     return value

@@ -35,13 +35,20 @@ def revoke_family(family_id: str, reason: str) -> int:
 
 
 def revoke_session(sid: str, reason: str) -> None:
+    """Ends a session: marker first (effective at once), then SQL, and the back-channel
+    logout tokens of the clients that hold tokens under it, in the same transaction."""
+    from gateway.oidc.backchannel import enqueue_logouts
+
     store().put(f"rv:sid:{sid}", reason, _marker_ttl())
     now = utcnow()
-    db.session.execute(
+    ended = db.session.execute(
         update(LoginSession)
         .where(LoginSession.sid == sid, LoginSession.revoked_at.is_(None))
         .values(revoked_at=now, revoked_reason=reason)
-    )
+        .returning(LoginSession.account_id)
+    ).first()
+    if ended is not None:
+        enqueue_logouts(sid, ended[0])
     db.session.execute(
         update(RefreshToken)
         .where(RefreshToken.sid == sid, RefreshToken.revoked_at.is_(None))

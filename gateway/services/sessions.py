@@ -16,7 +16,8 @@ from gateway.services.secrets import hash_secret, new_secret
 from policies.assurance import acr_for
 
 
-def start_session(account: Account, *, amr: list[str], kind: str = "browser"):
+def start_session(account: Account, *, amr: list[str], kind: str = "browser",
+                  device_id: str | None = None):
     """Returns (cookie handle, session). The handle is shown once; only its hash is kept."""
     handle = new_secret()
     now = utcnow()
@@ -25,6 +26,7 @@ def start_session(account: Account, *, amr: list[str], kind: str = "browser"):
         handle_hash=hash_secret(handle),
         account_id=account.id,
         kind=kind,
+        device_id=device_id,
         auth_time=now,
         amr=amr,
         acr=acr_for(account.level, amr),

@@ -11,11 +11,17 @@ from authlib.oauth2.rfc6749.errors import InvalidClientError
 from flask import Blueprint, current_app, jsonify, redirect, request
 
 from gateway.clock import as_utc, clock
+from gateway.flows import device_login
 from gateway.flows import login as login_flow
+from gateway.oidc.challenge import ChallengeError
 from gateway.oidc.discovery import openid_configuration
+from gateway.oidc.dpop import DPoPProofError
+from gateway.oidc.dpop_binding import proof_from_headers
 from gateway.oidc.keys import public_jwks
 from gateway.oidc.server import authorization_server as server
+from gateway.oidc.server import query_client
 from gateway.services import sessions
+from gateway.services.throttle import client_address
 from gateway.views.pages import csrf_ok, csrf_token, error_page, render
 
 bp = Blueprint("oauth", __name__)
@@ -76,6 +82,31 @@ def authorize():
         return redirect(target, 302)
     grant.request.login_session = session
     return server.create_authorization_response(grant=grant, grant_user=account)
+
+
+@bp.route("/authorize-challenge", methods=["POST"])
+def authorize_challenge():
+    """draft-ietf-oauth-first-party-apps: the app's native sign-in (gateway.flows.device_login)."""
+    form = request.form
+    try:
+        client = query_client(form.get("client_id"))
+        if client is None:
+            raise ChallengeError("invalid_client", "unknown_client", status=401)
+        if client.type != "app":
+            raise ChallengeError("unauthorized_client", "not_first_party")
+        proof = proof_from_headers(request.headers, method="POST", path="/authorize-challenge")
+        if proof is None:
+            raise DPoPProofError("proof_required", "DPoP proof: required here.")
+        context = {"client": client, "jkt": proof.jkt, "address": client_address()}
+        if "auth_session" in form:
+            code = device_login.resume(form, **context)
+        else:
+            code = device_login.start(form, **context)
+    except OAuth2Error as error:
+        return server.handle_error_response(None, error)
+    response = jsonify(authorization_code=code)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/token", methods=["POST"])

@@ -1,0 +1,1 @@
+"""Example clients for developers integrating with the gateway."""

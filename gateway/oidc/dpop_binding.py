@@ -1,0 +1,95 @@
+"""Where DPoP proofs meet requests: the token endpoint, the challenge endpoint, resources.
+
+Proofs are checked against the gateway's public URL (issuer + path), not the URL the WSGI
+server saw, so a TLS-terminating proxy in front does not break `htu`. Replay is refused with
+the store's atomic add(), for the proof's lifetime.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from authlib.oauth2.rfc6750 import BearerTokenValidator as _BearerTokenValidator
+from authlib.oauth2.rfc6750.errors import InvalidTokenError
+from flask import current_app
+
+from gateway.clock import clock
+from gateway.oidc.dpop import DPoPProof, DPoPProofError, verify_proof
+from gateway.oidc.token_views import AccessToken, find_token
+from gateway.store.access import store
+
+
+def _replay_check(key: str, ttl: int) -> bool:
+    return store().add(f"dpop:{key}", "1", ttl)
+
+
+def proof_from_headers(headers, *, method: str, path: str,
+                       access_token: str | None = None) -> DPoPProof | None:
+    """The verified proof of this request, None if it carries none; DPoPProofError if bad."""
+    values = headers.getlist("DPoP") if hasattr(headers, "getlist") else (
+        [headers["DPoP"]] if "DPoP" in headers else [])
+    if not values:
+        return None
+    if len(values) > 1:
+        raise DPoPProofError("malformed")
+    return verify_proof(values[0], method=method, url=current_app.config["ISSUER"] + path,
+                        access_token=access_token, now=clock().timestamp(),
+                        replay_check=_replay_check)
+
+
+def token_endpoint_proof(oauth_request) -> DPoPProof | None:
+    return proof_from_headers(oauth_request.headers, method="POST", path="/token")
+
+
+def require_binding(proof: DPoPProof | None, bound_jkt: str | None, *, required: bool) -> None:
+    """A token or code bound to a key needs a proof by that key; public app clients always
+    need one (RFC 9449 §5: their tokens must be sender-constrained)."""
+    if bound_jkt and (proof is None or proof.jkt != bound_jkt):
+        raise DPoPProofError("key_mismatch", "DPoP proof: not the key this grant is bound to.")
+    if required and proof is None:
+        raise DPoPProofError("proof_required", "DPoP proof: required for this client.")
+
+
+def _audience_ok(token: AccessToken) -> bool:
+    aud = token.claims.get("aud")
+    audiences = aud if isinstance(aud, list) else [aud]
+    return current_app.config["DEFAULT_RESOURCE"] in audiences
+
+
+class BearerTokenValidator(_BearerTokenValidator):
+    """Bearer access tokens; a DPoP-bound token presented as Bearer is refused (RFC 9449 §7.2)."""
+
+    def authenticate_token(self, token_string):
+        token = find_token(token_string, "access_token")
+        if not isinstance(token, AccessToken) or not _audience_ok(token):
+            return None
+        if token.claims.get("cnf"):
+            return None
+        return token
+
+
+class DPoPTokenValidator(_BearerTokenValidator):
+    """`Authorization: DPoP <token>` with a proof of the bound key, `ath` included."""
+
+    TOKEN_TYPE = "dpop"  # noqa: S105
+
+    def authenticate_token(self, token_string):
+        token = find_token(token_string, "access_token")
+        if not isinstance(token, AccessToken) or not _audience_ok(token):
+            return None
+        token.presented = token_string
+        return token
+
+    def validate_token(self, token, scopes, request):
+        if token is None or not (token.claims.get("cnf") or {}).get("jkt"):
+            raise InvalidTokenError(realm=self.realm)
+        path = urlsplit(request.uri).path
+        try:
+            proof = proof_from_headers(request.headers, method=request.method, path=path,
+                                       access_token=token.presented)
+        except DPoPProofError as exc:
+            raise InvalidTokenError(description=exc.description, realm=self.realm) from None
+        if proof is None or proof.jkt != token.claims["cnf"]["jkt"]:
+            raise InvalidTokenError(description="DPoP proof missing or by another key.",
+                                    realm=self.realm)
+        super().validate_token(token, scopes, request)

@@ -1,0 +1,103 @@
+"""A served gateway with the app client, a relying service listening for back-channel
+logout on loopback, and readers for the SMS outbox."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import socket
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+import pytest
+
+from examples.vssid_app_client import AppClient
+from gateway.extensions import db
+from gateway.services.outbox import deliver_pending
+from tests.conftest import serve
+from tests.helpers import PASSWORD, new_account, new_client
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LogoutReceiver:
+    """A relying service's back-channel logout endpoint: records every logout_token."""
+
+    def __init__(self):
+        self.tokens: list[str] = []
+        received = self.tokens
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                length = int(self.headers.get("Content-Length", 0))
+                form = parse_qs(self.rfile.read(length).decode())
+                received.extend(form.get("logout_token", []))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/backchannel-logout"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+@dataclass
+class DeviceWorld:
+    app: object
+    base: str
+    client_id: str
+    service_id: str
+    service_secret: str
+    receiver: LogoutReceiver
+    username: str = "0123456789"
+    password: str = PASSWORD
+    devices: list = field(default_factory=list)
+
+    def device(self, name: str, device_id: str | None = None) -> AppClient:
+        client = AppClient(self.base, self.client_id,
+                           device_id=device_id or f"dev-{secrets.token_hex(6)}", device_name=name)
+        self.devices.append(client)
+        return client
+
+    def sms(self) -> list[dict]:
+        with self.app.app_context():
+            deliver_pending()
+        try:
+            with open(self.app.config["SMS_OUTBOX"], encoding="utf-8") as fh:
+                return [json.loads(line) for line in fh if line.strip()]
+        except FileNotFoundError:
+            return []
+
+    def last_otp(self) -> str:
+        texts = [m["text"] for m in self.sms() if m["template"] == "otp"]
+        return re.search(r"\b(\d{6})\b", texts[-1])[1]
+
+
+@pytest.fixture
+def world(make_app, tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    app = make_app(ISSUER=base, SMS_OUTBOX=str(tmp_path / "sms.jsonl"))
+    receiver = LogoutReceiver()
+    with app.app_context():
+        new_account()
+        client_id, _ = new_client(type="app", redirect_uris=["http://127.0.0.1:9/cb"],
+                                  backchannel_logout_uri=receiver.url)
+        service_id, service_secret = new_client(type="service")
+        db.session.remove()
+    with serve(app, port):
+        yield DeviceWorld(app, base, client_id, service_id, service_secret, receiver)
+    receiver.close()
