@@ -98,6 +98,25 @@ def introspect(client, client_id, secret, token, hint=None):
     return client.post("/introspect", data=data, headers=basic(client_id, secret))
 
 
+def dpop_post(client, app, path: str, data: dict, key: ECKey | None = None):
+    """A POST carrying a DPoP proof (RFC 9449), as the public app must at /token."""
+    from gateway.oidc.dpop import create_proof
+
+    key = key or ECKey.generate_key("P-256", private=True)
+    proof = create_proof(key, method="POST", url=app.config["ISSUER"] + path)
+    return client.post(path, data=data, headers={"DPoP": proof})
+
+
+def public_tokens(client, app, app_id, key: ECKey | None = None, **extra) -> dict:
+    """The whole code flow for the public app client: PKCE, client_id only, a DPoP proof."""
+    result, verifier, params = get_code(client, app_id, **extra)
+    response = dpop_post(client, app, "/token", {
+        "grant_type": "authorization_code", "code": result["code"], "code_verifier": verifier,
+        "redirect_uri": params["redirect_uri"], "client_id": app_id}, key)
+    assert response.status_code == 200, response.json
+    return response.json
+
+
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 

@@ -1,5 +1,6 @@
 """One active device per account: conflict, OTP takeover, and what the old device loses."""
 
+import re
 import threading
 
 import requests
@@ -8,7 +9,6 @@ from joserfc.jwk import ECKey, KeySet
 
 from examples.vssid_app_client import AppClient, Challenge
 from gateway.models import ActiveDevice, Event
-from tests.flows.device_support import world  # noqa: F401  (fixture)
 
 
 def _challenge(call):
@@ -100,7 +100,6 @@ def test_wrong_reused_and_foreign_otps(world):
     assert foreign.reason == "otp_invalid"
     # The takeover code: once.
     codes = [m["text"] for m in world.sms() if m["template"] == "otp"]
-    import re
     takeover_code = re.search(r"\b(\d{6})\b", codes[0])[1]
     phone_b.submit_otp(otp_step.auth_session, takeover_code)
     reused = _challenge(lambda: phone_b.submit_otp(otp_step.auth_session, takeover_code))
@@ -142,7 +141,6 @@ def test_concurrent_takeovers_have_one_winner(world):
     steps = []
     for racer in racers:
         steps.append(_take_over(world, racer))
-    import re
     codes = [re.search(r"\b(\d{6})\b", m["text"])[1]
              for m in world.sms() if m["template"] == "otp"]
     barrier = threading.Barrier(2)
