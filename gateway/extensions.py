@@ -13,5 +13,10 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
+# autoflush off: writes reach the database at commit (or an explicit flush), never as a side
+# effect of a query. On SQLite a flushed write holds the database's single write lock until
+# commit; the SQL-backed store writes on its own connection, so a lock taken by a query's
+# autoflush made the request wait for itself.
+db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING),
+                session_options={"autoflush": False})
 migrate = Migrate()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app
 
 from gateway.oidc.claims import CLAIMS_SUPPORTED
+from gateway.oidc.client_auth import ASSERTION_ALGS
 from gateway.oidc.tokens import ACCEPTED_ALGS
 from gateway.services.clients import SUPPORTED_SCOPES
 from policies.assurance import ACR_VALUES
@@ -31,7 +32,7 @@ def openid_configuration() -> dict:
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ACCEPTED_ALGS,
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
-        "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "PS256"],
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "introspection_endpoint_auth_methods_supported": AUTH_METHODS[:3],
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
         "code_challenge_methods_supported": ["S256"],

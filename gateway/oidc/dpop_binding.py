@@ -14,7 +14,7 @@ from authlib.oauth2.rfc6750.errors import InvalidTokenError
 from flask import current_app
 
 from gateway.clock import clock
-from gateway.oidc.dpop import DPoPProof, DPoPProofError, verify_proof
+from gateway.oidc.dpop import DPoPProof, DPoPProofError, verify_proof, www_authenticate
 from gateway.oidc.token_views import AccessToken, find_token
 from gateway.store.access import store
 
@@ -68,6 +68,19 @@ class BearerTokenValidator(_BearerTokenValidator):
         return token
 
 
+class DPoPTokenError(InvalidTokenError):
+    """A refused DPoP-scheme request: RFC 9449 §7.1 wants a `DPoP` challenge, not Bearer."""
+
+    def __init__(self, error: str = "invalid_token", description: str | None = None):
+        super().__init__(description=description)
+        self.error = error
+
+    def get_headers(self):
+        headers = [(k, v) for k, v in super().get_headers() if k != "WWW-Authenticate"]
+        headers.append(("WWW-Authenticate", www_authenticate(self.error, self.description)))
+        return headers
+
+
 class DPoPTokenValidator(_BearerTokenValidator):
     """`Authorization: DPoP <token>` with a proof of the bound key, `ath` included."""
 
@@ -82,14 +95,16 @@ class DPoPTokenValidator(_BearerTokenValidator):
 
     def validate_token(self, token, scopes, request):
         if token is None or not (token.claims.get("cnf") or {}).get("jkt"):
-            raise InvalidTokenError(realm=self.realm)
+            raise DPoPTokenError()
         path = urlsplit(request.uri).path
         try:
             proof = proof_from_headers(request.headers, method=request.method, path=path,
                                        access_token=token.presented)
         except DPoPProofError as exc:
-            raise InvalidTokenError(description=exc.description, realm=self.realm) from None
+            raise DPoPTokenError("invalid_dpop_proof", exc.description) from None
         if proof is None or proof.jkt != token.claims["cnf"]["jkt"]:
-            raise InvalidTokenError(description="DPoP proof missing or by another key.",
-                                    realm=self.realm)
-        super().validate_token(token, scopes, request)
+            raise DPoPTokenError("invalid_dpop_proof", "DPoP proof missing or by another key.")
+        try:
+            super().validate_token(token, scopes, request)
+        except InvalidTokenError:
+            raise DPoPTokenError() from None

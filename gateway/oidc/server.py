@@ -36,13 +36,20 @@ def query_client(client_id):
 
 
 def save_token(token, request):
-    """Refresh-token rows were added by the grant; commit them with the session link."""
+    """Refresh-token rows were added by the grant; commit them with the session link.
+
+    The link is inserted in a savepoint: two grants racing to link the same session lose
+    only the duplicate link, never the refresh token they are about to hand out."""
     ctx = getattr(request, "grant_context", None)
     client = request.client
     if ctx is not None and ctx.sid:
         exists = SessionClient.query.filter_by(sid=ctx.sid, client_id=client.client_id).first()
         if exists is None:
-            db.session.add(SessionClient(sid=ctx.sid, client_id=client.client_id))
+            try:
+                with db.session.begin_nested():
+                    db.session.add(SessionClient(sid=ctx.sid, client_id=client.client_id))
+            except IntegrityError:
+                pass  # the other grant linked it
     emit(
         "token.issued",
         account_id=ctx.account_id if ctx else None,
@@ -50,10 +57,7 @@ def save_token(token, request):
         grant_type=request.payload.grant_type,
         refresh=bool(token.get("refresh_token")),
     )
-    try:
-        db.session.commit()
-    except IntegrityError:  # two grants racing to link the same session: one link is enough
-        db.session.rollback()
+    db.session.commit()
 
 
 class GatewayIssuer(IssuerParameter):

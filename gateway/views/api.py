@@ -6,6 +6,7 @@ HTTP status of the GatewayError; documented in docs/openapi.json.
 
 from __future__ import annotations
 
+from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, jsonify, request
 
 from gateway.errors import GatewayError
@@ -46,6 +47,17 @@ def _error(exc: GatewayError):
     if retry_after:
         response.headers["Retry-After"] = str(retry_after)
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(OAuth2Error)
+def _protocol_error(error: OAuth2Error):
+    """A missing, revoked or mis-bound access token: RFC 6750 / RFC 9449 answers."""
+    response = jsonify(dict(error.get_body()))
+    response.status_code = error.status_code or 400
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
     return response
 
 

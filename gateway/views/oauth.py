@@ -65,7 +65,7 @@ def authorize():
         fresh = bool(record and session and record.get("sid") == session.sid)
     needs_login = account is None or ("login" in prompts and not fresh)
     max_age = data.get("max_age")
-    if account is not None and max_age is not None:
+    if account is not None and max_age is not None and not fresh:
         age = clock().timestamp() - int(as_utc(session.auth_time).timestamp())
         needs_login = needs_login or age > int(max_age)
     if needs_login:

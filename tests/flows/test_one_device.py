@@ -193,3 +193,21 @@ def test_refresh_racing_a_takeover_leaves_the_old_device_nothing(world):
     assert _introspect(world, leftover.access_token) == {"active": False}
     after = _challenge(phone_a.refresh)
     assert after.error == "invalid_grant"
+
+
+def test_dpop_resource_errors_use_the_dpop_challenge(world):
+    phone = world.device("A")
+    tokens = phone.sign_in(world.username, world.password)
+    no_proof = requests.get(f"{world.base}/userinfo", timeout=10,
+                            headers={"Authorization": f"DPoP {tokens.access_token}"})
+    assert no_proof.status_code == 401
+    assert no_proof.headers["WWW-Authenticate"].startswith("DPoP ")
+    assert 'error="invalid_dpop_proof"' in no_proof.headers["WWW-Authenticate"]
+    replay_proof = phone.proof("GET", f"{world.base}/userinfo", access_token=tokens.access_token)
+    headers = {"Authorization": f"DPoP {tokens.access_token}", "DPoP": replay_proof}
+    assert requests.get(f"{world.base}/userinfo", headers=headers, timeout=10).status_code == 200
+    replayed = requests.get(f"{world.base}/userinfo", headers=headers, timeout=10)
+    assert replayed.status_code == 401 and "invalid_dpop_proof" in replayed.headers[
+        "WWW-Authenticate"]
+    api = requests.post(f"{world.base}/api/v1/password", timeout=10, json={})
+    assert api.status_code == 401
