@@ -59,6 +59,12 @@ CLIENT_ASSERTION_MAX_AGE = 300       # an assertion whose exp is further away is
 # Empty: the issuer itself (userinfo and introspection are served by the issuer).
 DEFAULT_RESOURCE = ""
 
+# --- one active device (gateway/services/devices.py) -----------------------------------------
+# The VssID rule (one device at a time) applies to `app` clients through the challenge
+# endpoint. Browser sessions on the portal are governed separately by this number: how many
+# live browser sessions an account may keep; a new sign-in ends the oldest. 0 = no limit.
+BROWSER_SESSIONS_PER_ACCOUNT = 0
+
 # --- people -------------------------------------------------------------------------------
 DEFAULT_LOCALE = "vi"                # Vietnamese first; ?lang=en switches to English
 # The SSO session cookie. Not SESSION_COOKIE_NAME: that is Flask's key for its own signed

@@ -26,9 +26,25 @@ LOGINS = Counter("gateway_logins_total", "Sign-in attempts", ["method", "outcome
                  registry=REGISTRY)
 GRANTS = Counter("gateway_token_grants_total", "Token endpoint answers", ["grant_type", "outcome"],
                  registry=REGISTRY)
+DEVICE_CHANGES = Counter("gateway_device_changes_total",
+                         "Active app device changes (bound, taken over, cleared, conflicts)",
+                         ["change"], registry=REGISTRY)
+EVENTS_COUNTED = {"device.bound": "bound", "device.taken_over": "taken_over",
+                  "device.cleared": "cleared", "device.conflict": "conflict"}
+
+
+def _count_device_event(event) -> None:
+    DEVICE_CHANGES.labels(EVENTS_COUNTED[event.name]).inc()
 
 
 def init_metrics(app) -> None:
+    from gateway.services.events import subscribe
+
+    if not getattr(init_metrics, "_subscribed", False):
+        for name in EVENTS_COUNTED:
+            subscribe(name, _count_device_event)
+        init_metrics._subscribed = True
+
     @app.before_request
     def _start_timer():
         g.started = time.perf_counter()

@@ -94,6 +94,8 @@ def validate(settings: dict) -> None:
     durations = str(settings["LOCKOUT_DURATIONS"]).split(",")
     if not all(x.strip().isdigit() and int(x) > 0 for x in durations):
         raise ConfigError("LOCKOUT_DURATIONS", "comma-separated positive seconds, e.g. 60,300,900")
+    if settings["BROWSER_SESSIONS_PER_ACCOUNT"] < 0:
+        raise ConfigError("BROWSER_SESSIONS_PER_ACCOUNT", "0 (no limit) or more")
     if settings["LOCKOUT_THRESHOLD"] < 1:
         raise ConfigError("LOCKOUT_THRESHOLD", "must be 1 or more")
     if not is_production(settings):

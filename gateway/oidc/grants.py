@@ -20,7 +20,7 @@ from sqlalchemy import update
 
 from gateway.clock import as_utc, utcnow
 from gateway.extensions import db
-from gateway.models import Account, LoginSession, RefreshToken
+from gateway.models import Account, ActiveDevice, LoginSession, RefreshToken
 from gateway.oidc.dpop_binding import require_binding, token_endpoint_proof
 from gateway.oidc.errors import (
     InvalidGrantWithReason,
@@ -272,6 +272,10 @@ class RefreshTokenGrant(ProofReadingMixin, TokenIssuingMixin, grants.RefreshToke
         reason = revocation_reason(family_id=row.family_id, sid=row.sid)
         if reason:
             raise InvalidGrantWithReason(reason)
+        if client.type == "app" and row.sid:
+            db.session.execute(update(ActiveDevice).where(  # by primary key: O(1)
+                ActiveDevice.account_id == row.account_id, ActiveDevice.sid == row.sid,
+            ).values(last_seen_at=now))
         self.request.grant_context = GrantContext(
             account_id=row.account_id,
             sid=row.sid,

@@ -36,7 +36,21 @@ def start_session(account: Account, *, amr: list[str], kind: str = "browser",
     db.session.add(session)
     emit("session.started", account_id=account.id, sid=session.sid, kind=kind)
     db.session.commit()
+    if kind == "browser":
+        _limit_browser_sessions(account.id)
     return handle, session
+
+
+def _limit_browser_sessions(account_id: int) -> None:
+    limit = current_app.config["BROWSER_SESSIONS_PER_ACCOUNT"]
+    if limit <= 0:
+        return
+    live = (LoginSession.query.filter(
+        LoginSession.account_id == account_id, LoginSession.kind == "browser",
+        LoginSession.revoked_at.is_(None), LoginSession.expires_at > utcnow(),
+    ).order_by(LoginSession.id.desc()).offset(limit).all())
+    for old in live:
+        end_session(old, "session_limit")
 
 
 def current_session() -> tuple[LoginSession, Account] | tuple[None, None]:

@@ -14,7 +14,7 @@ from gateway.flows import recovery
 from gateway.i18n import current_language
 from gateway.methods.password import check_password
 from gateway.oidc.server import resource_protector
-from gateway.services import passwords
+from gateway.services import devices, passwords
 from gateway.services.events import emit
 from gateway.services.revocation import revoke_account
 from gateway.services.throttle import client_address
@@ -86,6 +86,21 @@ def sign_out_everywhere():
     revoked = revoke_account(account.id, "signed_out_by_user")
     emit("account.signed_out_everywhere", account_id=account.id, by="user", commit=True)
     return jsonify(revoked=revoked)
+
+
+@bp.route("/devices/active", methods=["GET"])
+def active_device():
+    """The account's one active app device, so the person can see where they are signed in."""
+    token, account = _account_from_token()
+    active = devices.active_device(account.id)
+    if active is None:
+        return jsonify(active_device=None)
+    return jsonify(active_device={
+        "name": active.device_name,
+        "bound_at": active.bound_at.isoformat(timespec="seconds"),
+        "last_seen_at": active.last_seen_at.isoformat(timespec="seconds"),
+        "this_session": active.sid == token.claims.get("sid"),
+    })
 
 
 @bp.route("/recovery", methods=["POST"])

@@ -211,3 +211,38 @@ def test_dpop_resource_errors_use_the_dpop_challenge(world):
         "WWW-Authenticate"]
     api = requests.post(f"{world.base}/api/v1/password", timeout=10, json={})
     assert api.status_code == 401
+
+
+def test_person_sees_and_staff_clears_the_active_device(world):
+    phone = world.device("Điện thoại của An")
+    tokens = phone.sign_in(world.username, world.password)
+    url = f"{world.base}/api/v1/devices/active"
+    seen = requests.get(url, timeout=10, headers={
+        "Authorization": f"DPoP {tokens.access_token}",
+        "DPoP": phone.proof("GET", url, access_token=tokens.access_token)}).json()
+    assert seen["active_device"]["name"] == "Điện thoại của An"
+    assert seen["active_device"]["this_session"] is True
+    result = world.app.test_cli_runner().invoke(args=["devices", "clear", "--bhxh",
+                                                      world.username])
+    assert result.exit_code == 0 and '"cleared": true' in result.output
+    refused = _challenge(phone.refresh)
+    assert refused.reason == "device_cleared"
+    assert _introspect(world, tokens.access_token) == {"active": False}
+    with world.app.app_context():
+        assert "device.cleared" in {e.name for e in Event.query.all()}
+    # After clearing, a new device signs in with no warning and no OTP.
+    world.device("Máy mới").sign_in(world.username, world.password)
+
+
+def test_app_rule_does_not_touch_browser_sessions_unless_configured(make_app):
+    from gateway.models import LoginSession
+    from gateway.services.sessions import start_session
+    from tests.helpers import new_account
+
+    app = make_app(BROWSER_SESSIONS_PER_ACCOUNT=2)
+    with app.app_context():
+        account = new_account()
+        for _ in range(3):
+            start_session(account, amr=["pwd"])
+        live = LoginSession.query.filter(LoginSession.revoked_at.is_(None)).count()
+        assert live == 2
