@@ -47,7 +47,7 @@ KEY_ENCRYPTION_KEY = ""
 # --- lifetimes (seconds) ------------------------------------------------------------------
 AUTHORIZATION_CODE_TTL = 60          # RFC 9700: short-lived, single use
 ACCESS_TOKEN_TTL = 300               # RFC 9068 JWTs; short because JWTs are checked offline
-ID_TOKEN_TTL = 600
+ID_TOKEN_TTL = 600                   # ID tokens are read once, at sign-in
 REFRESH_TOKEN_TTL = 30 * 24 * 3600   # absolute lifetime of a refresh-token family
 SESSION_TTL = 8 * 3600               # SSO session in the browser
 LOGIN_FLOW_TTL = 600                 # a pending /authorize request waiting for the login page
@@ -89,8 +89,9 @@ GLOBAL_FAILURE_ALARM_PER_MINUTE = 1000   # failures per minute that switch the a
 OTP_TTL = 300                  # seconds a code lives; at most 600 (checked at start)
 OTP_RESEND_COOLDOWN = 60       # seconds before a new code for the same account, purpose, flow
 OTP_MAX_ATTEMPTS = 5           # wrong tries that burn one code
-OTP_FAILURE_BUDGET = 10        # wrong tries per account in 24 h, across codes; not reset by
-                               # a resend, and no code is sent while it is used up
+# Wrong tries per account in 24 h, across codes; not reset by a resend, and no code is sent
+# while it is used up.
+OTP_FAILURE_BUDGET = 10
 OTP_DAILY_CAP_ACCOUNT = 10     # codes sent per account per UTC day
 OTP_DAILY_CAP_PHONE = 10       # codes sent per phone number per UTC day (SMS pumping)
 
@@ -100,7 +101,7 @@ OTP_DAILY_CAP_PHONE = 10       # codes sent per phone number per UTC day (SMS pu
 OUTBOX_MAX_ATTEMPTS = 8
 
 # --- operations ---------------------------------------------------------------------------
-LOG_LEVEL = "INFO"
+LOG_LEVEL = "INFO"                   # JSON logs on stderr; DEBUG, INFO, WARNING, ERROR
 # Serve the demo relying party at /demo. Always off in production.
 DEMO_ENABLED = True
 # The demo relying party's credentials (JSON: client_id, client_secret), written by

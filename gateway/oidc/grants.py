@@ -285,6 +285,7 @@ class RefreshTokenGrant(ProofReadingMixin, TokenIssuingMixin, grants.RefreshToke
             family_id=row.family_id,
             resource=row.resource,
             jkt=row.dpop_jkt,
+            family_expires_at=int(as_utc(row.expires_at).timestamp()),
         )
         return RefreshTokenView(row)
 

@@ -38,6 +38,9 @@ class GrantContext:
     resource: str = ""
     nonce: str | None = None
     jkt: str | None = None  # RFC 9449: the DPoP key the tokens are bound to
+    # Unix time the refresh-token family ends: REFRESH_TOKEN_TTL after its first token,
+    # kept through rotations (an absolute lifetime, not a sliding one).
+    family_expires_at: int | None = None
 
 
 def sign_jwt(header_typ: str | None, claims: dict) -> str:
@@ -119,7 +122,9 @@ def mint_refresh_token(*, client_id: str, scope: str, ctx: GrantContext) -> str:
         acr=ctx.acr or "",
         amr=" ".join(ctx.amr),
         issued_at=now,
-        expires_at=now + timedelta(seconds=cfg["REFRESH_TOKEN_TTL"]),
+        expires_at=(datetime.fromtimestamp(ctx.family_expires_at, now.tzinfo)
+                    if ctx.family_expires_at
+                    else now + timedelta(seconds=cfg["REFRESH_TOKEN_TTL"])),
         dpop_jkt=ctx.jkt,
     )
     db.session.add(row)

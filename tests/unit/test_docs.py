@@ -1,0 +1,21 @@
+"""The README and docs/configuration.md list every setting the code has, and no other."""
+
+import re
+from pathlib import Path
+
+from config.readme_table import rows, table
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_readme_settings_table_is_current():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- settings:begin[^>]*-->\n(.*?)<!-- settings:end -->", readme, re.S)
+    assert block is not None and block.group(1) == table(), (
+        "README settings table is stale: run `python -m config.readme_table`")
+
+
+def test_configuration_doc_mentions_every_setting():
+    doc = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    missing = [name for name, _, _ in rows() if f"GATEWAY_{name}" not in doc]
+    assert missing == []
