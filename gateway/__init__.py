@@ -84,6 +84,10 @@ def _tune_engine(engine) -> None:
     def _pragmas(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL is crash-safe (no corruption); a power cut may lose the last
+        # commits. The embedded default is for development and small sites; production is
+        # PostgreSQL.
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

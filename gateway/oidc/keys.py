@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from datetime import timedelta
 
 from cryptography.hazmat.primitives import hashes
@@ -57,6 +58,7 @@ def create_key(alg: str) -> SigningKey:
     db.session.add(row)
     db.session.commit()
     _private_cache.clear()
+    _cache().clear()
     return row
 
 
@@ -74,10 +76,21 @@ def current_key_row() -> SigningKey | None:
 
 
 _private_cache: dict[str, object] = {}
+CACHE_SECONDS = 5  # how stale a process's view of the keys may be (a rotation elsewhere)
+
+
+def _cache() -> dict:
+    """Per app: the signing key and the verification set, re-read every few seconds, so a
+    token costs no key query; a kid this process has not seen forces a re-read at once."""
+    return current_app.extensions.setdefault("gateway.keys", {})
 
 
 def signing_key():
     """The key new tokens are signed with, decrypted once per process."""
+    cache = _cache()
+    entry = cache.get("signing")
+    if entry and time.monotonic() - entry[0] < CACHE_SECONDS:
+        return entry[1]
     row = current_key_row() or ensure_signing_key()
     cached = _private_cache.get(row.kid)
     if cached is None:
@@ -88,6 +101,7 @@ def signing_key():
         importer = ECKey if row.alg == "ES256" else RSAKey
         cached = importer.import_key(data)
         _private_cache[row.kid] = cached
+    cache["signing"] = (time.monotonic(), (row.alg, cached))
     return row.alg, cached
 
 
@@ -107,5 +121,14 @@ def public_jwks() -> dict:
     return {"keys": [dict(r.public_jwk) for r in published_rows()]}
 
 
-def verification_keys() -> KeySet:
-    return KeySet.import_key_set(public_jwks())
+def verification_keys(kid: str | None = None) -> KeySet:
+    """The published keys; cached briefly, re-read when asked for a kid not in the cache."""
+    cache = _cache()
+    entry = cache.get("verification")
+    fresh = entry and time.monotonic() - entry[0] < CACHE_SECONDS
+    if fresh and (kid is None or kid in entry[2]):
+        return entry[1]
+    jwks = public_jwks()
+    keyset = KeySet.import_key_set(jwks)
+    cache["verification"] = (time.monotonic(), keyset, {k["kid"] for k in jwks["keys"]})
+    return keyset

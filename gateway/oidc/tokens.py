@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -131,6 +133,15 @@ def mint_refresh_token(*, client_id: str, scope: str, ctx: GrantContext) -> str:
     return value
 
 
+def _kid(value: str) -> str | None:
+    try:
+        header = json.loads(base64.urlsafe_b64decode(value.split(".", 1)[0] + "=="))
+    except (ValueError, TypeError):
+        return None
+    kid = header.get("kid") if isinstance(header, dict) else None
+    return kid if isinstance(kid, str) else None
+
+
 def read_access_token(value: str) -> dict | None:
     """Claims of a genuine, unexpired access token of ours; None for anything else.
 
@@ -139,7 +150,7 @@ def read_access_token(value: str) -> dict | None:
     if not isinstance(value, str) or len(value) > 8192 or value.count(".") != 2:
         return None
     try:
-        token = jwt.decode(value, verification_keys(), algorithms=ACCEPTED_ALGS)
+        token = jwt.decode(value, verification_keys(_kid(value)), algorithms=ACCEPTED_ALGS)
     except (JoseError, ValueError, TypeError):
         return None
     if token.header.get("typ") != "at+jwt":
@@ -160,7 +171,7 @@ def read_id_token(value: str, *, allow_expired: bool = False) -> dict | None:
     if not isinstance(value, str) or len(value) > 8192 or value.count(".") != 2:
         return None
     try:
-        token = jwt.decode(value, verification_keys(), algorithms=ACCEPTED_ALGS)
+        token = jwt.decode(value, verification_keys(_kid(value)), algorithms=ACCEPTED_ALGS)
     except (JoseError, ValueError, TypeError):
         return None
     if token.header.get("typ") not in (None, "JWT"):

@@ -73,12 +73,12 @@ class Attempt:
     def begin(self) -> Attempt:
         s = store()
         now = int(time.time())
-        self.check_not_locked()
-        minute = now // 60
-        global_failures = int(s.get(f"global:fail:{minute - 1}") or 0)
-        limit = address_limit(global_failures, self.rules)
-        address_failures = int(s.get(f"addr:{self.address}:fail") or 0)
-        if address_failures >= limit:
+        lock, global_failures, address_failures = s.get_many([
+            f"{self.tag}:lock", f"global:fail:{now // 60 - 1}", f"addr:{self.address}:fail"])
+        if lock is not None and int(lock) > now:
+            raise LockedError(int(lock) - now)
+        limit = address_limit(int(global_failures or 0), self.rules)
+        if int(address_failures or 0) >= limit:
             raise ThrottledError(self.rules.address_window)
         self.reserved = s.incr(f"{self.tag}:tries", DAY)
         # Checked again after reserving: a lock set between the first check and the

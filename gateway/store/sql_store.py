@@ -8,6 +8,7 @@ exactly one caller, whatever the request around it does later.
 from __future__ import annotations
 
 import functools
+import hashlib
 import random
 import time
 
@@ -23,6 +24,15 @@ _NEXT = (
     "(CASE WHEN store_entries.expires_at <= :n THEN 1 "
     "ELSE CAST(COALESCE(store_entries.value, '0') AS INTEGER) + 1 END)"
 )
+
+
+MAX_KEY = 200  # the column holds 255; longer keys (a jwks_uri, a long jti) are hashed
+
+
+def _k(key: str) -> str:
+    if len(key) <= MAX_KEY:
+        return key
+    return "h:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _now_ms() -> int:
@@ -57,7 +67,7 @@ class SqlStore:
                     "VALUES (:k, :v, 0, :e) ON CONFLICT (key) DO UPDATE "
                     "SET value = excluded.value, counter = 0, expires_at = excluded.expires_at"
                 ),
-                {"k": key, "v": value, "e": now + ttl * 1000},
+                {"k": _k(key), "v": value, "e": now + ttl * 1000},
             )
             self._maybe_sweep(conn, now)
 
@@ -67,14 +77,14 @@ class SqlStore:
         with self._begin() as conn:
             conn.execute(
                 text("DELETE FROM store_entries WHERE key = :k AND expires_at <= :n"),
-                {"k": key, "n": now},
+                {"k": _k(key), "n": now},
             )
             row = conn.execute(
                 text(
                     "INSERT INTO store_entries (key, value, counter, expires_at) "
                     "VALUES (:k, :v, 0, :e) ON CONFLICT (key) DO NOTHING RETURNING key"
                 ),
-                {"k": key, "v": value, "e": now + ttl * 1000},
+                {"k": _k(key), "v": value, "e": now + ttl * 1000},
             ).first()
             self._maybe_sweep(conn, now)
             return row is not None
@@ -84,7 +94,7 @@ class SqlStore:
         with self._begin() as conn:
             row = conn.execute(
                 text("SELECT value FROM store_entries WHERE key = :k AND expires_at > :n"),
-                {"k": key, "n": _now_ms()},
+                {"k": _k(key), "n": _now_ms()},
             ).first()
         return row[0] if row else None
 
@@ -92,7 +102,7 @@ class SqlStore:
     def get_many(self, keys):
         if not keys:
             return []
-        params = {f"k{i}": k for i, k in enumerate(keys)}
+        params = {f"k{i}": _k(k) for i, k in enumerate(keys)}
         names = ", ".join(f":k{i}" for i in range(len(keys)))
         with self._begin() as conn:
             rows = conn.execute(
@@ -103,14 +113,14 @@ class SqlStore:
                 {**params, "n": _now_ms()},
             ).all()
         found = dict(rows)
-        return [found.get(k) for k in keys]
+        return [found.get(_k(k)) for k in keys]
 
     @_guard
     def take(self, key):
         with self._begin() as conn:
             row = conn.execute(
                 text("DELETE FROM store_entries WHERE key = :k RETURNING value, expires_at"),
-                {"k": key},
+                {"k": _k(key)},
             ).first()
         if row is None or row[1] <= _now_ms():
             return None
@@ -122,7 +132,7 @@ class SqlStore:
             return
         with self._begin() as conn:
             for key in keys:
-                conn.execute(text("DELETE FROM store_entries WHERE key = :k"), {"k": key})
+                conn.execute(text("DELETE FROM store_entries WHERE key = :k"), {"k": _k(key)})
 
     @_guard
     def incr(self, key, ttl):
@@ -137,7 +147,7 @@ class SqlStore:
                     "ELSE store_entries.expires_at END "
                     "RETURNING counter"
                 ),
-                {"k": key, "n": now, "e": now + ttl * 1000},
+                {"k": _k(key), "n": now, "e": now + ttl * 1000},
             ).first()
         return int(row[0])
 

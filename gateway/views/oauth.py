@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, jsonify, redirect, request
 from gateway.clock import as_utc, clock
 from gateway.flows import device_login
 from gateway.flows import login as login_flow
+from gateway.i18n import LANG_COOKIE, LANGUAGES
 from gateway.oidc.challenge import ChallengeError
 from gateway.oidc.discovery import openid_configuration
 from gateway.oidc.dpop import DPoPProofError
@@ -78,6 +79,11 @@ def authorize():
         query = [(k, v) for k, v in _params() if k != "login_flow"]
         new_flow = login_flow.start(query)
         lang = data.get("lang")
+        if not lang and LANG_COOKIE not in request.cookies:
+            # The login page is another request: without this the client's ui_locales
+            # (advertised in discovery) would be lost there. The person's own choice wins.
+            ui = (data.get("ui_locales") or "").split()
+            lang = next((x for x in ui if x in LANGUAGES), None)
         target = "/login?" + urlencode({"flow": new_flow, **({"lang": lang} if lang else {})})
         return redirect(target, 302)
     grant.request.login_session = session

@@ -63,14 +63,28 @@ def _encode(pairs: list[tuple[bytes, bytes]]) -> str:
     return "&".join(f"{quote_from_bytes(k)}={quote_from_bytes(v)}" for k, v in pairs)
 
 
-def pairs(keys, base: list[tuple[str, str]] | None = None):
-    """A parameter list: some well-formed parameters, then random (repeated) ones, some raw."""
+def pairs(keys, base: list[tuple[str, str]]):
+    """A parameter list, one of two shapes:
+
+    * some of the well-formed parameters, with random (repeated, raw) ones before or after
+      (the first of a repeated parameter is usually the one that counts);
+    * the well-formed parameters with one value replaced by a nasty one, which reaches the
+      checks behind the first ones far more often than random keys do.
+    """
     key = st.one_of(st.sampled_from(keys), st.text(max_size=12))
     fuzzed = st.lists(st.tuples(key.map(lambda k: k.encode("utf-8", "surrogatepass")), RAW),
                       max_size=8)
-    keep = st.lists(st.sampled_from(base or [("x", "y")]), unique=True, max_size=len(base or [1]))
-    return st.builds(
-        lambda kept, extra: [(k.encode(), v.encode()) for k, v in kept] + extra, keep, fuzzed)
+    keep = st.lists(st.sampled_from(base), unique=True, max_size=len(base))
+    encoded = [(k.encode(), v.encode()) for k, v in base]
+    mixed = st.builds(
+        lambda kept, extra, first: (extra if first else []) + [
+            (k.encode(), v.encode()) for k, v in kept] + ([] if first else extra),
+        keep, fuzzed, st.booleans())
+    mutated = st.builds(
+        lambda index, value: [(k, value if i == index else v)
+                              for i, (k, v) in enumerate(encoded)],
+        st.integers(0, len(encoded) - 1), RAW)
+    return st.one_of(mixed, mutated)
 
 
 def assert_not_5xx(response):
@@ -126,6 +140,64 @@ def test_fuzz_authorize_signed_in(client, parties):
             assert response.location.startswith(("/login?", REDIRECT + "?")), response.location
 
     run()
+
+
+# --- every parameter with every nasty value, deterministically -------------------------------
+
+NASTY_VALUES = ["", "\x00", "a\x00b", "\r\n", '"', "\\", "é", "😀", "\ud800", "%", "\x7f",
+                " x ", "a" * 3000, "[]", "{}", "eyJhbGciOiJub25lIn0.e30.", "a.b.c"]
+
+
+def _each_nasty(base):
+    for index in range(len(base)):
+        for value in NASTY_VALUES:
+            yield [(k, value if i == index else v) for i, (k, v) in enumerate(base)]
+
+
+def _raw(params) -> str:
+    return _encode([(k.encode(), v.encode("utf-8", "surrogatepass")) for k, v in params])
+
+
+def test_each_authorize_parameter_with_each_nasty_value(client, parties):
+    base = [*_authorize_base(parties), ("state", "s"), ("nonce", "n"), ("prompt", "none"),
+            ("max_age", "60"), ("resource", "http://127.0.0.1:8000")]
+    for params in _each_nasty(base):
+        response = client.get("/authorize", query_string=_raw(params))
+        assert_not_5xx(response)
+
+
+@pytest.mark.parametrize("grant", ["authorization_code", "refresh_token", "client_credentials"])
+def test_each_token_parameter_with_each_nasty_value(client, parties, grant):
+    web_id, secret = parties["web"]
+    base = [("grant_type", grant), ("client_id", web_id), ("client_secret", secret),
+            ("code", "c" * 43), ("code_verifier", "v" * 43), ("redirect_uri", REDIRECT),
+            ("refresh_token", "r" * 43), ("scope", "openid"), ("resource", "urn:x"),
+            ("client_assertion_type", ASSERTION_TYPE), ("client_assertion", "a.b.c")]
+    for params in _each_nasty(base):
+        response = client.post("/token", data=_raw(params),
+                               content_type="application/x-www-form-urlencoded")
+        assert_not_5xx(response)
+
+
+@pytest.mark.parametrize("path", ["/introspect", "/revoke"])
+def test_each_introspect_and_revoke_parameter_with_each_nasty_value(client, parties, path):
+    web_id, secret = parties["web"]
+    base = [("token", "t" * 43), ("token_type_hint", "access_token"), ("client_id", web_id),
+            ("client_secret", secret)]
+    for params in _each_nasty(base):
+        response = client.post(path, data=_raw(params),
+                               content_type="application/x-www-form-urlencoded")
+        assert_not_5xx(response)
+
+
+def test_each_logout_parameter_with_each_nasty_value(client, parties):
+    base = [("id_token_hint", "a.b.c"), ("post_logout_redirect_uri", REDIRECT),
+            ("client_id", parties["web"][0]), ("state", "s"), ("confirm", "yes"),
+            ("csrf_token", "x")]
+    for params in _each_nasty(base):
+        assert_not_5xx(client.get("/logout", query_string=_raw(params)))
+        assert_not_5xx(client.post("/logout", data=_raw(params),
+                                   content_type="application/x-www-form-urlencoded"))
 
 
 AUTH_HEADERS = st.one_of(

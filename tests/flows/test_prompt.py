@@ -26,10 +26,9 @@ def portal(app):
     return new_client()
 
 
-def _id_claims(client, client_id, secret=None, **extra):
+def _id_claims(client, client_id, secret, **extra):
+    """Signs in (or reuses the session) and returns the claims of the ID token issued."""
     result, verifier, _ = get_code(client, client_id, **extra)
-    if secret is None:
-        return result
     body = exchange(client, client_id, secret, result["code"], verifier).json
     return read_id_token(body["id_token"])
 
@@ -41,9 +40,11 @@ def test_prompt_none_without_session_is_login_required(client, app, portal):
 
 def test_prompt_none_with_a_dead_session_is_login_required(client, app, portal):
     get_code(client, portal[0])
+    handle = client.get_cookie(app.config["SSO_COOKIE_NAME"]).value
     page = client.get("/logout")  # nothing ended yet: a confirmation page
     client.post("/logout", data={"csrf_token": csrf_of(page.get_data(as_text=True)),
                                  "confirm": "yes"})
+    client.set_cookie(app.config["SSO_COOKIE_NAME"], handle)  # the old cookie, kept back
     response = authorize(client, portal[0], prompt="none", state="x")
     assert_error_redirect(response, "login_required", app, state="x")
 
@@ -121,6 +122,27 @@ def test_max_age_with_an_older_session_forces_a_new_login(make_app, max_age):
         assert_error_redirect(none, "login_required", app, state="m")
         claims = _id_claims(browser, client_id, secret, max_age=max_age)
         assert claims["auth_time"] == first["auth_time"] + 120
+
+
+def test_max_age_zero_is_satisfied_by_the_sign_in_it_asked_for(make_app):
+    """The return from the login page may cross a second boundary: the sign-in just made for
+    this request still counts as fresh, or max_age=0 would send the person round again."""
+    clock = FixedClock()
+    app = make_app(clock=clock)
+    with running(app):
+        new_account()
+        client_id, secret = new_client()
+        browser = app.test_client()
+        response = authorize(browser, client_id, max_age="0", state="z")
+        after = login(browser, response.location)
+        assert after.status_code == 302 and after.location.startswith("/authorize?")
+        clock.advance(seconds=2)  # the browser takes its time following the redirect
+        final = browser.get(after.location)
+        assert final.status_code == 302, final.get_data(as_text=True)
+        assert final.location.startswith(REDIRECT + "?code="), final.location
+        # the next request with max_age=0 is not fresh any more: a new sign-in again
+        again = authorize(browser, client_id, max_age="0")
+        assert again.status_code == 302 and again.location.startswith("/login?")
 
 
 def test_max_age_larger_than_the_session_age_keeps_sso(make_app):

@@ -221,3 +221,15 @@ def test_unreachable_sql_database_raises_on_every_operation(name, operation):
             operation(SqlStore(lambda: engine))
     finally:
         engine.dispose()
+
+
+def test_long_keys_work(store, key):
+    long_key = key("x" * 600)
+    store.put(long_key, "v", 30)
+    assert store.get(long_key) == "v"
+    assert store.add(long_key, "w", 30) is False
+    assert store.get_many([long_key]) == ["v"]
+    assert store.take(long_key) == "v"
+    assert store.incr(long_key, 30) == 1
+    store.delete(long_key)
+    assert store.get(long_key) is None
