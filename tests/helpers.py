@@ -17,7 +17,8 @@ REDIRECT = "https://portal.example.vn/callback"
 
 
 def s256(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def new_account(bhxh="0123456789", password=PASSWORD, **kw):
