@@ -6,6 +6,7 @@ import base64
 import hashlib
 import re
 import secrets
+import threading
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from gateway.extensions import db
@@ -88,3 +89,27 @@ def exchange(client, client_id, secret, code, verifier, redirect_uri=REDIRECT):
     return client.post("/token", data={"grant_type": "authorization_code", "code": code,
                                        "code_verifier": verifier, "redirect_uri": redirect_uri},
                        headers=basic(client_id, secret))
+
+
+def race(n, fn, *, join_timeout: float = 90):
+    """Runs fn(i) in n threads released at once by a Barrier; returns their results and
+    re-raises the first error, so a one-time thing can be raced by concurrent callers."""
+    barrier = threading.Barrier(n)
+    results, errors = [None] * n, []
+
+    def worker(i):
+        try:
+            barrier.wait(10)
+            results[i] = fn(i)
+        except BaseException as exc:  # noqa: BLE001 — reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(join_timeout)
+    assert not any(thread.is_alive() for thread in threads), "a worker hung"
+    if errors:
+        raise errors[0]
+    return results

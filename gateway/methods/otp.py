@@ -39,14 +39,13 @@ import json
 import secrets
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
 from gateway.clock import clock
 from gateway.errors import GatewayError, ValidationError
 from gateway.services.events import emit
 from gateway.services.outbox import enqueue_sms
+from gateway.services.secrets import derive_key
 from gateway.store.access import store
 from policies import otp_rules as rules
 from policies.identifiers import IdentifierError, mask_phone, parse_phone
@@ -77,9 +76,7 @@ class OtpChallenge:
 
 
 def _server_key() -> bytes:
-    return HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"vssid-gateway otp v1"
-    ).derive(current_app.config["SECRET_KEY"].encode())
+    return derive_key(b"vssid-gateway otp v1", encryption=False)
 
 
 def _check(account_id, purpose, flow_id) -> None:

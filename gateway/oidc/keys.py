@@ -12,26 +12,20 @@ import os
 import time
 from datetime import timedelta
 
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
 from gateway.clock import as_utc, utcnow
 from gateway.extensions import db
 from gateway.models import SigningKey
+from gateway.services.secrets import derive_key
 
 SIGNING_ALGS = ("ES256", "RS256")
 
 
 def _kek() -> AESGCM:
-    cfg = current_app.config
-    secret = cfg["KEY_ENCRYPTION_KEY"] or cfg["SECRET_KEY"]
-    derived = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"vssid-gateway signing keys v1"
-    ).derive(secret.encode())
-    return AESGCM(derived)
+    return AESGCM(derive_key(b"vssid-gateway signing keys v1", encryption=True))
 
 
 def _generate(alg: str):

@@ -32,9 +32,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app, has_request_context
 from sqlalchemy import event, func, select, update
 
@@ -44,6 +42,7 @@ from gateway.extensions import db
 from gateway.messages import sms as sms_texts
 from gateway.models import OutboxMessage
 from gateway.services.events import emit
+from gateway.services.secrets import derive_key
 from policies.identifiers import IdentifierError, mask_phone, parse_phone
 from providers.sms import DeliveryError
 
@@ -64,12 +63,7 @@ Sender = Callable[[OutboxMessage, dict], None]
 
 
 def _aead() -> AESGCM:
-    cfg = current_app.config
-    secret = cfg["KEY_ENCRYPTION_KEY"] or cfg["SECRET_KEY"]
-    derived = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"vssid-gateway outbox v1"
-    ).derive(secret.encode())
-    return AESGCM(derived)
+    return AESGCM(derive_key(b"vssid-gateway outbox v1", encryption=True))
 
 
 def _aad(message_key: bytes, channel: str, recipient: str) -> bytes:

@@ -11,41 +11,17 @@ the database and the store.
 
 from __future__ import annotations
 
-import threading
-
 import requests
 from sqlalchemy import select
 
 from gateway.extensions import db
 from gateway.models import RefreshToken
 from tests.conftest import serve
-from tests.helpers import REDIRECT, basic, exchange, get_code, new_account, new_client
+from tests.helpers import REDIRECT, basic, exchange, get_code, new_account, new_client, race
 
 RACERS = 20
 CLOSED_PORT_REDIS = "redis://127.0.0.1:1/0"
 
-
-def race(n, fn):
-    """Runs fn(i) in n threads released at once by a Barrier; returns their results."""
-    barrier = threading.Barrier(n)
-    results, errors = [None] * n, []
-
-    def worker(i):
-        try:
-            barrier.wait(10)
-            results[i] = fn(i)
-        except BaseException as exc:  # noqa: BLE001 — reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(90)
-    assert not any(thread.is_alive() for thread in threads), "a request hung"
-    if errors:
-        raise errors[0]
-    return results
 
 
 def post_token(base, client_id, secret, data):

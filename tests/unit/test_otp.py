@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import threading
 import time
 from contextlib import ExitStack
 
@@ -23,6 +22,7 @@ from policies import otp_rules
 from providers.sms import OutboxFileProvider
 from tests import services
 from tests.conftest import BACKEND
+from tests.helpers import race
 
 PHONE = "0912345623"
 E164 = "+84912345623"
@@ -269,28 +269,6 @@ def test_programming_errors_are_not_otp_errors(gw):
 
 # ---------------------------------------------------------------- races
 
-
-def race(n, fn):
-    """Runs fn(i) in n threads released at once by a Barrier; returns their results."""
-    barrier = threading.Barrier(n)
-    results, errors = [None] * n, []
-
-    def worker(i):
-        try:
-            barrier.wait(10)
-            results[i] = fn(i)
-        except BaseException as exc:  # noqa: BLE001 — reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not any(thread.is_alive() for thread in threads), "a worker hung"
-    if errors:
-        raise errors[0]
-    return results
 
 
 # The backend's own store, and the other one: SQL store over PostgreSQL on the production run,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from contextlib import ExitStack
 from datetime import timedelta
 
@@ -20,6 +19,7 @@ from gateway.models import Event, OutboxMessage
 from gateway.services import outbox
 from gateway.services.outbox import deliver_pending, enqueue_sms, retry_delay
 from providers.sms import DeliveryError, OutboxFileProvider
+from tests.helpers import race
 
 PHONE = "+84912345623"
 GSM_BASIC = set(
@@ -241,27 +241,6 @@ def test_an_expired_message_is_not_sent_late(start):
 
 # ---------------------------------------------------------------- races
 
-
-def race(n, fn):
-    barrier = threading.Barrier(n)
-    results, errors = [None] * n, []
-
-    def worker(i):
-        try:
-            barrier.wait(10)
-            results[i] = fn(i)
-        except BaseException as exc:  # noqa: BLE001 — reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(90)
-    assert not any(thread.is_alive() for thread in threads), "a worker hung"
-    if errors:
-        raise errors[0]
-    return results
 
 
 def test_concurrent_workers_never_send_a_message_twice(gw):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import threading
 import time
 
 import pytest
@@ -23,6 +22,7 @@ from gateway.extensions import db
 from gateway.store import StoreUnavailableError
 from gateway.store.redis_store import RedisStore
 from gateway.store.sql_store import SqlStore
+from tests.helpers import race
 
 TTL = 60
 CLOSED_PORT_REDIS = "redis://127.0.0.1:1/0"
@@ -59,28 +59,6 @@ def store(request, prefix):
 def key(prefix):
     return lambda name="k": prefix + name
 
-
-def race(n, fn):
-    """Runs fn(i) in n threads released at once; returns the results, re-raising any error."""
-    barrier = threading.Barrier(n)
-    results, errors = [None] * n, []
-
-    def worker(i):
-        try:
-            barrier.wait(10)
-            results[i] = fn(i)
-        except BaseException as exc:  # noqa: BLE001 — reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not any(thread.is_alive() for thread in threads), "a worker hung"
-    if errors:
-        raise errors[0]
-    return results
 
 
 # ---------------------------------------------------------------- plain operations
