@@ -1,8 +1,11 @@
-"""The load generator: what a browser and a relying party do, over real HTTP on loopback.
+"""The load generator: what a browser, a relying party and the VssID app do, over real HTTP
+on loopback.
 
 Each scenario runs N threads for a fixed time (and at most a fixed number of operations).
-An *operation* is one login journey (five HTTP requests, ending with the code exchange) or
-one token grant (one request). Every response is checked; anything unexpected is an error.
+An *operation* is one login journey (five HTTP requests, ending with the code exchange), one
+token grant (one request), or one sign-in of the app (examples/vssid_app_client.AppClient:
+the challenge endpoint, an OTP read from the SMS outbox file for a takeover, then the code
+exchange at /token with DPoP). Every response is checked; anything unexpected is an error.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import itertools
+import json
 import math
 import re
 import secrets
@@ -20,8 +24,10 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import requests
+from joserfc.jwk import ECKey
 
 from bench.server import Fixture
+from examples.vssid_app_client import AppClient, Challenge, Tokens
 
 TIMEOUT = 30
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -30,6 +36,10 @@ _FLOW = re.compile(r'name="flow" value="([^"]+)"')
 
 class JourneyError(Exception):
     """A response the protocol does not allow at this step."""
+
+
+class PoolExhausted(Exception):  # noqa: N818 (a signal, not a failure)
+    """This thread used up its accounts (device_first_login): it stops, nothing is counted."""
 
 
 def _expect(response: requests.Response, status: int, step: str) -> requests.Response:
@@ -54,15 +64,81 @@ def _s256(verifier: str) -> str:
 # --- the journeys -----------------------------------------------------------------------
 
 
+class OtpReader:
+    """The newest OTP per phone number in the SMS outbox file (JSON lines ``{"to", "text",
+    "template", "at"}``, appended by the server's OutboxFileProvider).
+
+    Reads only what was appended since the last call, and only whole lines: the server may
+    be writing one right now. Shared by all threads; each account has its own number and at
+    most one takeover in flight, so the newest code for a number is that takeover's."""
+
+    _CODE = re.compile(r"\b(\d{6})\b")
+
+    def __init__(self, path: str):
+        self.path = path
+        self._lock = threading.Lock()
+        self._offset = 0
+        self._latest: dict[str, tuple[int, str]] = {}  # phone -> (codes seen, newest code)
+
+    def _refresh(self) -> None:
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(self._offset)
+                chunk = fh.read()
+        except FileNotFoundError:
+            return
+        end = chunk.rfind(b"\n") + 1
+        self._offset += end
+        for line in chunk[:end].splitlines():
+            if not line.strip():
+                continue
+            message = json.loads(line)
+            if message.get("template") != "otp":
+                continue
+            code = self._CODE.search(message["text"])
+            if code:
+                seen = self._latest.get(message["to"], (0, ""))[0]
+                self._latest[message["to"]] = (seen + 1, code[1])
+
+    def seen(self, phone: str) -> int:
+        """How many codes were sent to ``phone`` so far."""
+        with self._lock:
+            self._refresh()
+            return self._latest.get(phone, (0, ""))[0]
+
+    def newer_than(self, phone: str, seen: int) -> str:
+        """The newest code for ``phone``, which must be newer than the first ``seen``."""
+        with self._lock:
+            self._refresh()
+            count, code = self._latest.get(phone, (0, ""))
+        if count <= seen:
+            raise JourneyError(f"no new OTP for {phone[:5]}… in the SMS outbox")
+        return code
+
+
 @dataclass
 class Target:
     base: str
     fixture: Fixture
+    device_history: int = 50  # devices each device_login_history account used before
     _next_account: Callable[[], int] = field(default_factory=lambda: itertools.count().__next__)
+    otps: OtpReader | None = None
+
+    def __post_init__(self):
+        if self.otps is None and self.fixture.sms_outbox:
+            self.otps = OtpReader(self.fixture.sms_outbox)
 
     def username(self) -> str:
         names = self.fixture.usernames
         return names[self._next_account() % len(names)]
+
+    def accounts(self, pool: str, index: int, threads: int) -> list[str]:
+        """Thread ``index``'s share of a pool: no two threads ever use the same account."""
+        mine = self.fixture.pools.get(pool, [])[index::threads]
+        if not mine:
+            raise RuntimeError(f"pool {pool!r} has {len(self.fixture.pools.get(pool, []))} "
+                               f"accounts, fewer than the {threads} threads")
+        return mine
 
     @property
     def web_auth(self):
@@ -142,16 +218,82 @@ def client_credentials(rp: requests.Session, target: Target) -> dict:
     return tokens
 
 
+def _new_device(target: Target, http: requests.Session, name: str) -> AppClient:
+    """A phone never seen before: its own device_id and its own P-256 key (the DPoP key)."""
+    return AppClient(target.base, target.fixture.app_client_id,
+                     device_id=f"bench-{secrets.token_hex(8)}", device_name=name,
+                     key=ECKey.generate_key("P-256", private=True), http=http)
+
+
+def _check_tokens(tokens: Tokens, step: str) -> Tokens:
+    if tokens.token_type != "DPoP" or not tokens.access_token or not tokens.id_token \
+            or not tokens.refresh_token:
+        raise JourneyError(f"{step}: token_type {tokens.token_type!r} or tokens missing")
+    return tokens
+
+
+def _expect_challenge(call: Callable[[], Tokens], reason: str, step: str) -> Challenge:
+    try:
+        call()
+    except Challenge as answer:
+        if answer.reason != reason or not answer.auth_session:
+            raise JourneyError(f"{step}: HTTP {answer.status} {answer.error}/{answer.reason}, "
+                               f"expected {reason}") from None
+        return answer
+    raise JourneyError(f"{step}: tokens, expected the challenge {reason}")
+
+
+def device_sign_in(device: AppClient, target: Target, username: str) -> Tokens:
+    """No conflict (the account has no active device, or this one): POST
+    /authorize-challenge (password, device_id, PKCE, DPoP proof) → authorization_code →
+    POST /token (authorization_code, code_verifier, DPoP proof) → DPoP-bound tokens."""
+    try:
+        tokens = device.sign_in(username, target.fixture.password)
+    except Challenge as answer:
+        raise JourneyError(f"sign_in: HTTP {answer.status} {answer.error}/{answer.reason}, "
+                           "expected a code") from None
+    return _check_tokens(tokens, "sign_in")
+
+
+def device_takeover(device: AppClient, target: Target, username: str) -> Tokens:
+    """Another device is active: sign_in → device_conflict → takeover=confirm → otp_required
+    (the SMS is in the outbox file when the answer arrives) → otp → code → POST /token."""
+    from policies.identifiers import mask_phone
+
+    fx = target.fixture
+    phone = fx.phones[username]
+    conflict = _expect_challenge(lambda: device.sign_in(username, fx.password),
+                                 "device_conflict", "sign_in")
+    seen = target.otps.seen(phone)
+    otp_step = _expect_challenge(lambda: device.confirm_takeover(conflict.auth_session),
+                                 "otp_required", "confirm_takeover")
+    if otp_step.body.get("otp_sent_to") != mask_phone(phone):
+        raise JourneyError(f"confirm_takeover: code sent to {otp_step.body.get('otp_sent_to')!r}")
+    code = target.otps.newer_than(phone, seen)
+    try:
+        tokens = device.submit_otp(otp_step.auth_session, code)
+    except Challenge as answer:
+        raise JourneyError(f"submit_otp: HTTP {answer.status} {answer.error}/{answer.reason}, "
+                           "expected a code") from None
+    return _check_tokens(tokens, "submit_otp")
+
+
 # --- per-thread workers -------------------------------------------------------------------
 
 
 class Worker:
-    """One simulated user agent + relying party; ``op()`` does one operation."""
+    """One simulated user agent + relying party; ``op()`` does one operation.
+
+    ``pool`` names the accounts it signs in with (see pool_sizes); thread ``index`` of
+    ``threads`` uses its own share of them."""
 
     http_per_op = 1
+    pool: str | None = None
 
-    def __init__(self, target: Target):
+    def __init__(self, target: Target, index: int = 0, threads: int = 1):
         self.target = target
+        self.index = index
+        self.threads = threads
         self.browser = loopback_session()  # cookie jar cleared at every login
         self.rp = loopback_session()  # the relying party's back channel
 
@@ -168,6 +310,7 @@ class Worker:
 
 class LoginWorker(Worker):
     http_per_op = 5
+    pool = "web"
 
     def setup(self):
         self.op()
@@ -178,6 +321,8 @@ class LoginWorker(Worker):
 
 class RefreshWorker(Worker):
     """Rotates its own refresh-token chain: each grant's new token is the next one used."""
+
+    pool = "web"
 
     def setup(self):
         self.token = login_with_code_exchange(self.browser, self.rp, self.target)[
@@ -203,11 +348,106 @@ class ClientCredentialsWorker(Worker):
         client_credentials(self.rp, self.target)
 
 
+class DeviceLoginWorker(Worker):
+    """The same device signs in again (no OTP): each of this thread's accounts gets one
+    device (its own device_id and key) in setup, which signs in again at every turn."""
+
+    http_per_op = 2
+    pool = "device"
+
+    def setup(self):
+        self.devices = []
+        for username in self.target.accounts(self.pool, self.index, self.threads):
+            device = _new_device(self.target, self.rp, f"Điện thoại {username}")
+            device_sign_in(device, self.target, username)  # the first binding
+            self.devices.append((username, device))
+        self._turns = itertools.cycle(self.devices)
+        self.op()
+
+    def op(self):
+        username, device = next(self._turns)
+        device_sign_in(device, self.target, username)
+
+
+class DeviceLoginHistoryWorker(DeviceLoginWorker):
+    """device_login on accounts that each used ``Target.device_history`` devices before
+    (that many takeovers in setup): the cost must not grow with the devices ever used."""
+
+    pool = "history"
+
+    def setup(self):
+        self.devices = []
+        for username in self.target.accounts(self.pool, self.index, self.threads):
+            device = _new_device(self.target, self.rp, "Máy số 1")
+            device_sign_in(device, self.target, username)
+            for n in range(2, self.target.device_history + 1):
+                device = _new_device(self.target, self.rp, f"Máy số {n}")
+                device_takeover(device, self.target, username)
+            self.devices.append((username, device))
+        self._turns = itertools.cycle(self.devices)
+        self.op()
+
+
+class DeviceFirstLoginWorker(Worker):
+    """First binding: a new device on an account that never had one; each account once, so
+    the thread stops (PoolExhausted) when its share of the fresh pool is used up."""
+
+    http_per_op = 2
+    pool = "fresh"
+
+    def setup(self):
+        self._fresh = iter(self.target.accounts(self.pool, self.index, self.threads))
+        self.op()
+
+    def op(self):
+        username = next(self._fresh, None)
+        if username is None:
+            raise PoolExhausted()
+        device_sign_in(_new_device(self.target, self.rp, "Điện thoại mới"), self.target,
+                       username)
+
+
+class DeviceTakeoverWorker(Worker):
+    """A new device takes over an account whose active device is another: every account of
+    this thread gets a device in setup, then each turn a never-seen device takes it over."""
+
+    http_per_op = 4
+    pool = "takeover"
+
+    def setup(self):
+        mine = self.target.accounts(self.pool, self.index, self.threads)
+        for username in mine:
+            device_sign_in(_new_device(self.target, self.rp, "Điện thoại cũ"), self.target,
+                           username)
+        self._turns = itertools.cycle(mine)
+        self.op()
+
+    def op(self):
+        device_takeover(_new_device(self.target, self.rp, "Điện thoại mới"), self.target,
+                        next(self._turns))
+
+
 SCENARIOS: dict[str, type[Worker]] = {
     "login+code": LoginWorker,
     "refresh_token": RefreshWorker,
     "client_credentials": ClientCredentialsWorker,
+    "device_login": DeviceLoginWorker,
+    "device_login_history": DeviceLoginHistoryWorker,
+    "device_first_login": DeviceFirstLoginWorker,
+    "device_takeover": DeviceTakeoverWorker,
 }
+DEVICE_SCENARIOS = tuple(name for name in SCENARIOS if name.startswith("device_"))
+
+
+def pool_sizes(scenarios, *, threads: int, accounts: int, fresh_accounts: int) -> dict:
+    """Accounts to prepare per pool for these scenarios: ``accounts`` each for the web,
+    device and takeover pools, one per thread for history, ``fresh_accounts`` for fresh."""
+    sizes = {}
+    for name in scenarios:
+        pool = SCENARIOS[name].pool
+        if pool is not None:
+            sizes[pool] = {"history": threads, "fresh": fresh_accounts}.get(pool, accounts)
+    return sizes
 
 
 # --- running a scenario -------------------------------------------------------------------
@@ -247,6 +487,8 @@ class Result:
     core_busy: dict[str, float]
     counters: dict[str, int]
     error_samples: list[str]
+    by_path: dict[str, dict[str, int]] = field(default_factory=dict)
+    exhausted_threads: int = 0  # threads that ran out of accounts before the deadline
 
     @property
     def rate(self) -> float:
@@ -272,10 +514,14 @@ class Result:
         done = self.ops + self.errors
         return self.counters.get(counter, 0) / done if done else float("nan")
 
+    def per_path(self, path: str, counter: str) -> float:
+        done = self.ops + self.errors
+        return self.by_path.get(path, {}).get(counter, 0) / done if done else float("nan")
+
 
 def run_scenario(name: str, target: Target, *, threads: int, seconds: float, max_ops: int,
                  server_cores: int) -> Result:
-    workers = [SCENARIOS[name](target) for _ in range(threads)]
+    workers = [SCENARIOS[name](target, i, threads) for i in range(threads)]
     setup_errors: list[BaseException] = []
 
     def _setup(worker):
@@ -294,22 +540,25 @@ def run_scenario(name: str, target: Target, *, threads: int, seconds: float, max
 
     issued = itertools.count()
     lock = threading.Lock()
-    ops = errors = 0
+    ops = errors = exhausted = 0
     latencies: list[float] = []
     samples: list[str] = []
     start_gate = threading.Barrier(threads + 1)
     deadline = 0.0
 
     def _run(worker: Worker):
-        nonlocal ops, errors
+        nonlocal ops, errors, exhausted
         mine: list[float] = []
-        good = bad = 0
+        good = bad = done = 0
         start_gate.wait()
         while time.perf_counter() < deadline and next(issued) < max_ops:
             t0 = time.perf_counter()
             try:
                 worker.op()
                 good += 1
+            except PoolExhausted:
+                done = 1
+                break
             except Exception as exc:
                 bad += 1
                 with lock:
@@ -319,6 +568,7 @@ def run_scenario(name: str, target: Target, *, threads: int, seconds: float, max
         with lock:
             ops += good
             errors += bad
+            exhausted += done
             latencies.extend(mine)
 
     running = [threading.Thread(target=_run, args=(w,)) for w in workers]
@@ -340,13 +590,21 @@ def run_scenario(name: str, target: Target, *, threads: int, seconds: float, max
         core: (ticks_after[core][0] - b[0]) / max(1, ticks_after[core][1] - b[1])
         for core, b in ticks_before.items()
     }
+    after_paths = after["counters"].pop("by_path")
+    before_paths = before["counters"].pop("by_path")
     counters = {k: after["counters"][k] - before["counters"][k] for k in before["counters"]}
+    by_path = {
+        path: {k: v - before_paths.get(path, {}).get(k, 0) for k, v in values.items()}
+        for path, values in after_paths.items()
+    }
     return Result(
         scenario=name, threads=threads, ops=ops, errors=errors,
         http=(ops + errors) * SCENARIOS[name].http_per_op, elapsed=elapsed,
         latencies=latencies, server_cores=server_cores,
         server_cpu_seconds=after["cpu_seconds"] - before["cpu_seconds"],
         core_busy=busy, counters=counters, error_samples=samples,
+        by_path={p: c for p, c in by_path.items() if c.get("requests")},
+        exhausted_threads=exhausted,
     )
 
 
@@ -387,6 +645,14 @@ def format_results(results: list[Result], floor: float, floor_cpu: float) -> str
          for r in results],
     )
     text = throughput + "\n\n" + cost
+    text += "\n\nper endpoint, per operation (requests, store ops, SQL statements):"
+    width = max(len(r.scenario) for r in results)
+    for r in results:
+        parts = [f"{path} {r.per_path(path, 'requests'):.1f} req, "
+                 f"{r.per_path(path, 'store_ops'):.1f} store, "
+                 f"{r.per_path(path, 'sql_statements'):.1f} sql"
+                 for path, c in sorted(r.by_path.items())]
+        text += f"\n  {r.scenario:<{width}}  " + "; ".join(parts)
     for r in results:
         for sample in r.error_samples:
             text += f"\n  error in {r.scenario}: {sample}"

@@ -5,8 +5,8 @@ process, so no load-generator thread ever shares its interpreter or its core:
 
 * ``measure_floor`` — Argon2id verifications per second, alone on the core;
 * ``serve``         — the gateway app under werkzeug's threaded server, plus a counter of
-  store operations and SQL statements exposed at ``/_bench/stats`` (the only addition to
-  the app, made here, not in gateway/).
+  store operations and SQL statements (in all and per endpoint) exposed at
+  ``/_bench/stats`` (the only addition to the app, made here, not in gateway/).
 """
 
 from __future__ import annotations
@@ -18,13 +18,17 @@ import shutil
 import tempfile
 import threading
 import time
+from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from unittest import mock
 
 PG_ADMIN = os.environ.get("GATEWAY_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("GATEWAY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 PASSWORD = "Mật-khẩu-đo-tải-2026"
 REDIRECT_URI = "https://portal.example.vn/callback"
+APP_REDIRECT_URI = "https://app.vssid.example.vn/callback"  # registered, never used: the app
+# signs in at the challenge endpoint, where no redirect happens
 STORE_METHODS = ("put", "add", "get", "get_many", "take", "delete", "incr", "ping")
 
 
@@ -59,6 +63,10 @@ def backend(name: str, *, pg_admin: str = PG_ADMIN, redis_url: str = REDIS_URL):
         "SMS_OUTBOX": os.path.join(workdir, "sms-outbox.jsonl"),
         "LOG_LEVEL": "WARNING",
         "DEMO_ENABLED": False,
+        # device_takeover sends an OTP per operation, thousands a day to one account and one
+        # number: the daily caps (10 by default) would refuse all but the first ten.
+        "OTP_DAILY_CAP_ACCOUNT": 1_000_000,
+        "OTP_DAILY_CAP_PHONE": 1_000_000,
     }
     try:
         if name == "production":
@@ -117,42 +125,70 @@ def _production(base: dict, pg_admin: str, redis_url: str):
 class Fixture:
     """What the load generator needs to know about the prepared data."""
 
-    usernames: list[str]
+    usernames: list[str]  # the "web" pool: browser logins
     password: str
     client_id: str
     client_secret: str
     redirect_uri: str
     service_id: str
     service_secret: str
+    app_client_id: str = ""  # the first-party VssID app (public, DPoP)
+    pools: dict[str, list[str]] = field(default_factory=dict)  # pool name -> login names
+    phones: dict[str, str] = field(default_factory=dict)  # login name -> E.164 number
+    sms_outbox: str = ""  # the file the SMS provider appends to (OTPs are read there)
 
 
-def prepare(settings: dict, accounts: int) -> Fixture:
+def prepare(settings: dict, pools: dict[str, int]) -> Fixture:
     """Migrate the fresh database and create accounts and clients through gateway.services.
 
-    A pool of accounts, so logins do not all update one hot row."""
+    ``pools`` maps a pool name to its number of accounts ("web" for browser logins, the
+    device scenarios have their own, so one scenario never finds another's device bound).
+    Pools of accounts, so logins do not all update one hot row; every account has its own
+    phone number, so the OTP of a takeover can be found by number in the SMS outbox.
+
+    One Argon2id hash of the shared password is computed and given to every account
+    (``hash_password`` is patched for the duration): a login verifies it exactly as it would
+    a hash of its own, and preparing a thousand accounts takes seconds, not a minute."""
     from flask_migrate import upgrade
 
     from gateway import create_app
     from gateway.extensions import db
+    from gateway.methods.password_hashing import hash_password
     from gateway.oidc.keys import ensure_signing_key
-    from gateway.services.accounts import create_account
+    from gateway.services import accounts as account_service
     from gateway.services.clients import create_client
+    from policies.identifiers import parse_phone
 
     app = create_app(settings)
-    with app.app_context():
+    shared_hash = hash_password(PASSWORD)
+    with app.app_context(), mock.patch.object(account_service, "hash_password",
+                                              lambda password: shared_hash):
         upgrade()
         ensure_signing_key()
-        usernames = []
-        for i in range(accounts):
-            bhxh = f"79{i:08d}"
-            create_account(bhxh=bhxh, name=f"Người Đo Tải {i}", dob="1985-04-12",
-                           phone="0912345623", password=PASSWORD, level=2)
-            usernames.append(bhxh)
+        names: dict[str, list[str]] = {}
+        phones: dict[str, str] = {}
+        n = 0
+        for pool, size in pools.items():
+            names[pool] = []
+            for _ in range(size):
+                bhxh, phone = f"79{n:08d}", f"0912{n:06d}"
+                account_service.create_account(
+                    bhxh=bhxh, name=f"Người Đo Tải {n}", dob="1985-04-12", phone=phone,
+                    password=PASSWORD, level=2)
+                names[pool].append(bhxh)
+                phones[bhxh] = parse_phone(phone)
+                n += 1
+                if n % 200 == 0:
+                    db.session.commit()
         web, web_secret = create_client(name="bench web", type="web",
                                         redirect_uris=[REDIRECT_URI])
         service, service_secret = create_client(name="bench service", type="service")
-        fixture = Fixture(usernames, PASSWORD, web.client_id, web_secret, REDIRECT_URI,
-                          service.client_id, service_secret)
+        app_client, _ = create_client(name="bench VssID app", type="app",
+                                      redirect_uris=[APP_REDIRECT_URI])
+        fixture = Fixture(names.get("web", []), PASSWORD, web.client_id, web_secret,
+                          REDIRECT_URI, service.client_id, service_secret,
+                          app_client_id=app_client.client_id, pools=names, phones=phones,
+                          sms_outbox=settings["SMS_OUTBOX"])
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
@@ -190,18 +226,32 @@ def measure_floor(cpu: int, seconds: float, conn) -> None:
 
 
 class Counters:
+    """Totals, and the same per request path (``by_path``: what each endpoint costs)."""
+
+    NAMES = ("store_ops", "sql_statements", "sql_commits", "pool_checkouts")
+
     def __init__(self):
         self._lock = threading.Lock()
-        self.values = {"store_ops": 0, "sql_statements": 0, "sql_commits": 0,
-                       "pool_checkouts": 0}
+        self.values = dict.fromkeys(self.NAMES, 0)
+        self.by_path: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(
+            ("requests", *self.NAMES), 0))
 
     def add(self, name: str) -> None:
+        from flask import has_request_context, request
+
+        path = request.path if has_request_context() else None
         with self._lock:
             self.values[name] += 1
+            if path is not None:
+                self.by_path[path][name] += 1
+
+    def request(self, path: str) -> None:
+        with self._lock:
+            self.by_path[path]["requests"] += 1
 
     def snapshot(self) -> dict:
         with self._lock:
-            return dict(self.values)
+            return {**self.values, "by_path": {p: dict(c) for p, c in self.by_path.items()}}
 
 
 class CountingStore:
@@ -224,7 +274,7 @@ class CountingStore:
 
 
 def instrument(app) -> Counters:
-    from flask import jsonify
+    from flask import jsonify, request
     from sqlalchemy import event
 
     from gateway.extensions import db
@@ -237,6 +287,11 @@ def instrument(app) -> Counters:
                  lambda *a, **k: counters.add("sql_statements"))
     event.listen(engine, "commit", lambda *a: counters.add("sql_commits"))
     event.listen(engine.pool, "checkout", lambda *a: counters.add("pool_checkouts"))
+
+    @app.before_request
+    def _count_request():
+        if request.path != "/_bench/stats":
+            counters.request(request.path)
 
     def stats():
         return jsonify(counters=counters.snapshot(), cpu_seconds=time.process_time(),

@@ -142,39 +142,16 @@ def _kid(value: str) -> str | None:
     return kid if isinstance(kid, str) else None
 
 
-def read_access_token(value: str) -> dict | None:
-    """Claims of a genuine, unexpired access token of ours; None for anything else.
-
-    Revocation is not checked here (see gateway.services.revocation): callers decide.
-    """
+def _read_own(value, *, types: tuple, allow_expired: bool = False) -> dict | None:
+    """Claims of a JWT this gateway signed, of one of `types` (the `typ` header, which tells
+    an access token from an ID token from a logout token), with our `iss`; else None."""
     if not isinstance(value, str) or len(value) > 8192 or value.count(".") != 2:
         return None
     try:
         token = jwt.decode(value, verification_keys(_kid(value)), algorithms=ACCEPTED_ALGS)
     except (JoseError, ValueError, TypeError):
         return None
-    if token.header.get("typ") != "at+jwt":
-        return None  # an ID token or logout token is not an access token
-    claims = token.claims
-    cfg = current_app.config
-    now = clock().timestamp()
-    if claims.get("iss") != cfg["ISSUER"]:
-        return None
-    exp = claims.get("exp")
-    if not isinstance(exp, int) or exp <= now:
-        return None
-    return claims
-
-
-def read_id_token(value: str, *, allow_expired: bool = False) -> dict | None:
-    """Claims of an ID token we issued (for id_token_hint at logout); None otherwise."""
-    if not isinstance(value, str) or len(value) > 8192 or value.count(".") != 2:
-        return None
-    try:
-        token = jwt.decode(value, verification_keys(_kid(value)), algorithms=ACCEPTED_ALGS)
-    except (JoseError, ValueError, TypeError):
-        return None
-    if token.header.get("typ") not in (None, "JWT"):
+    if token.header.get("typ") not in types:
         return None
     claims = token.claims
     if claims.get("iss") != current_app.config["ISSUER"]:
@@ -183,3 +160,16 @@ def read_id_token(value: str, *, allow_expired: bool = False) -> dict | None:
     if not isinstance(exp, int) or (not allow_expired and exp <= clock().timestamp()):
         return None
     return claims
+
+
+def read_access_token(value: str) -> dict | None:
+    """Claims of a genuine, unexpired access token of ours; None for anything else.
+
+    Revocation is not checked here (see gateway.services.revocation): callers decide.
+    """
+    return _read_own(value, types=("at+jwt",))
+
+
+def read_id_token(value: str, *, allow_expired: bool = False) -> dict | None:
+    """Claims of an ID token we issued (for id_token_hint at logout); None otherwise."""
+    return _read_own(value, types=(None, "JWT"), allow_expired=allow_expired)
