@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 from flask import current_app
 
+from gateway.clock import as_utc
 from gateway.errors import AuthenticationError
 from gateway.extensions import db
 from gateway.methods import otp
@@ -122,7 +123,7 @@ def _device_step(auth_session: str, flow: DeviceLogin, account: Account) -> str:
     emit("device.conflict", account_id=account.id, client_id=flow.client_id, commit=True)
     raise ch.insufficient("device_conflict", auth_session=auth_session, active_device={
         "name": active.device_name,
-        "last_seen_at": active.last_seen_at.isoformat(timespec="seconds"),
+        "last_seen_at": as_utc(active.last_seen_at).isoformat(timespec="seconds"),
     })
 
 
@@ -175,7 +176,8 @@ def _finish(auth_session, flow: DeviceLogin, account: Account, active, *, takeov
         raise ch.invalid_session("device_changed") from None
     if old is not None:
         devices.replace(account, old, claim, takeover=takeover)
-    store().delete(_key(auth_session))
+    if flow.state != "started":  # a record exists only once a step was saved
+        store().delete(_key(auth_session))
     code = secrets.token_urlsafe(32)
     ctx = session_context(session, resource=current_app.config["DEFAULT_RESOURCE"],
                           jkt=flow.jkt)

@@ -190,10 +190,11 @@ class AuthorizationCodeGrant(ProofReadingMixin, TokenIssuingMixin,
         # Before the claim: a request without the bound key must not burn the code.
         proof = self.request.dpop
         require_binding(proof, data["ctx"].get("jkt"), required=client.type == "app")
+        # The claim is the used-marker: one winner among racers, and every later
+        # redemption finds it. The code entry itself simply expires (≤ 60 s).
         if not store().add(f"code-used:{digest}", family, CODE_USED_TTL):
             self._replayed(family, client)
             return None
-        store().delete(f"code:{digest}")
         if data["client_id"] != client.client_id:
             return None
         ctx = GrantContext(**data["ctx"])

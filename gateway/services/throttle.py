@@ -80,10 +80,9 @@ class Attempt:
         limit = address_limit(int(global_failures or 0), self.rules)
         if int(address_failures or 0) >= limit:
             raise ThrottledError(self.rules.address_window)
-        self.reserved = s.incr(f"{self.tag}:tries", DAY)
-        # Checked again after reserving: a lock set between the first check and the
-        # increment (by the try that crossed the threshold) must stop this one too.
-        lock = s.get(f"{self.tag}:lock")
+        # The lock is read again with the reservation: a lock set between the first check
+        # and the increment (by the try that crossed the threshold) must stop this one too.
+        self.reserved, lock = s.incr_get(f"{self.tag}:tries", DAY, f"{self.tag}:lock")
         if lock is not None and int(lock) > now:
             raise LockedError(int(lock) - now)
         if self.reserved > self.rules.threshold:

@@ -72,6 +72,15 @@ class RedisStore:
         count, _ = pipe.execute()
         return int(count)
 
+    @_guard
+    def incr_get(self, key, ttl, other):
+        pipe = self.client.pipeline(transaction=True)
+        pipe.incr(self.prefix + key)
+        pipe.expire(self.prefix + key, ttl, nx=True)
+        pipe.get(self.prefix + other)
+        count, _, value = pipe.execute()
+        return int(count), value
+
     def clear(self) -> None:
         """Deletes this prefix's keys (tests and the bench); refuses without a prefix."""
         if not self.prefix:

@@ -151,6 +151,11 @@ class SqlStore:
             ).first()
         return int(row[0])
 
+    def incr_get(self, key, ttl, other):
+        # Two statements, one client round trip's worth of work for the caller; the
+        # embedded store has no network to save.
+        return self.incr(key, ttl), self.get(other)
+
     @_guard
     def ping(self):
         with self._begin() as conn:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, jsonify, request
 
+from gateway.clock import as_utc
 from gateway.errors import GatewayError
 from gateway.flows import recovery
 from gateway.i18n import current_language
@@ -97,8 +98,8 @@ def active_device():
         return jsonify(active_device=None)
     return jsonify(active_device={
         "name": active.device_name,
-        "bound_at": active.bound_at.isoformat(timespec="seconds"),
-        "last_seen_at": active.last_seen_at.isoformat(timespec="seconds"),
+        "bound_at": as_utc(active.bound_at).isoformat(timespec="seconds"),
+        "last_seen_at": as_utc(active.last_seen_at).isoformat(timespec="seconds"),
         "this_session": active.sid == token.claims.get("sid"),
     })
 

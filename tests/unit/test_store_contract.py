@@ -211,3 +211,9 @@ def test_long_keys_work(store, key):
     assert store.incr(long_key, 30) == 1
     store.delete(long_key)
     assert store.get(long_key) is None
+
+
+def test_incr_get_counts_and_reads_in_one_call(store, key):
+    assert store.incr_get(key("n"), 30, key("other")) == (1, None)
+    store.put(key("other"), "v", 30)
+    assert store.incr_get(key("n"), 30, key("other")) == (2, "v")
