@@ -19,3 +19,11 @@ def test_configuration_doc_mentions_every_setting():
     doc = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     missing = [name for name, _, _ in rows() if f"GATEWAY_{name}" not in doc]
     assert missing == []
+
+
+def test_every_emitted_event_is_documented():
+    names = set()
+    for path in (ROOT / "gateway").rglob("*.py"):
+        names |= set(re.findall(r'emit\(\s*"([a-z_]+\.[a-z_]+)"', path.read_text("utf-8")))
+    doc = (ROOT / "docs" / "events.md").read_text(encoding="utf-8")
+    assert names and sorted(n for n in names if f"`{n}`" not in doc) == []
