@@ -32,6 +32,12 @@ REDIS_KEY_PREFIX = ""
 # Empty means instance/sms-outbox.jsonl.
 SMS_OUTBOX = ""
 
+# Who carries SMS: "file" appends to SMS_OUTBOX (development and tests; refused in
+# production, where OTPs would sit in a file), "http" posts to the operator's SMS gateway.
+SMS_PROVIDER = "file"
+SMS_HTTP_URL = ""     # https endpoint of the SMS gateway (SMS_PROVIDER=http)
+SMS_HTTP_TOKEN = ""   # its bearer token
+
 # How many reverse proxies' X-Forwarded-For entries to trust. 0: use the socket address.
 # Every per-address limit uses the address this yields.
 TRUSTED_PROXIES = 0

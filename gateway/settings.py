@@ -94,6 +94,15 @@ def validate(settings: dict) -> None:
     durations = str(settings["LOCKOUT_DURATIONS"]).split(",")
     if not all(x.strip().isdigit() and int(x) > 0 for x in durations):
         raise ConfigError("LOCKOUT_DURATIONS", "comma-separated positive seconds, e.g. 60,300,900")
+    if settings["SMS_PROVIDER"] not in ("file", "http"):
+        raise ConfigError("SMS_PROVIDER", "must be 'file' or 'http'")
+    if settings["SMS_PROVIDER"] == "http":
+        url = urlsplit(settings["SMS_HTTP_URL"])
+        loopback = url.hostname in ("127.0.0.1", "localhost", "::1")
+        if not url.hostname or url.scheme != "https" and not (url.scheme == "http" and loopback):
+            raise ConfigError("SMS_HTTP_URL", "an https URL (http only on loopback)")
+        if not settings["SMS_HTTP_TOKEN"]:
+            raise ConfigError("SMS_HTTP_TOKEN", "required with SMS_PROVIDER=http")
     if settings["BROWSER_SESSIONS_PER_ACCOUNT"] < 0:
         raise ConfigError("BROWSER_SESSIONS_PER_ACCOUNT", "0 (no limit) or more")
     if settings["LOCKOUT_THRESHOLD"] < 1:
@@ -105,6 +114,8 @@ def validate(settings: dict) -> None:
         raise ConfigError("SECRET_KEY", "production needs a random secret of 32+ characters")
     if issuer.scheme != "https":
         raise ConfigError("ISSUER", "production needs an https issuer")
+    if settings["SMS_PROVIDER"] == "file":
+        raise ConfigError("SMS_PROVIDER", "production needs 'http': a file would hold OTPs")
     if settings["DATABASE_URL"].startswith("sqlite"):
         raise ConfigError("DATABASE_URL", "production needs PostgreSQL, not SQLite")
     key = settings["KEY_ENCRYPTION_KEY"]

@@ -83,10 +83,45 @@ class OutboxFileProvider:
             return []
 
 
-def sms_provider_for(settings) -> SmsProvider:
-    """The provider create_app() installs as ``app.extensions["gateway.sms"]``.
+class HttpSmsProvider:
+    """Production: hands each message to the operator's SMS gateway over HTTPS.
 
-    Only the file provider exists so far; a carrier or SMS-gateway adapter is chosen here
-    when one is added (and a test can install any SmsProvider in its place).
+    ``POST SMS_HTTP_URL`` with JSON ``{"to", "text", "template", "id"}`` and
+    ``Authorization: Bearer SMS_HTTP_TOKEN``; any 2xx is "handed over". 4xx other than 408
+    and 429 is permanent (the gateway refused this message); anything else is retried by the
+    outbox. The carrier-specific protocol (brandname SMS of Viettel, VNPT, MobiFone…) lives
+    in that gateway, not here, so the identity gateway has one small, testable contract.
     """
+
+    def __init__(self, url: str, token: str, *, timeout: float = 5.0) -> None:
+        self.url = url
+        self.token = token
+        self.timeout = timeout
+
+    def send(self, phone: str, text: str, *, template: str = "") -> None:
+        import secrets
+
+        import requests
+
+        body = {"to": phone, "text": text, "template": template, "id": secrets.token_hex(8)}
+        try:
+            response = requests.post(self.url, json=body, timeout=self.timeout,
+                                     allow_redirects=False,
+                                     headers={"Authorization": f"Bearer {self.token}"})
+        except requests.Timeout:
+            raise DeliveryError("timeout") from None
+        except requests.RequestException:
+            raise DeliveryError("unreachable") from None
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        permanent = 400 <= status < 500 and status not in (408, 429)
+        raise DeliveryError(f"http_{status}", permanent=permanent)
+
+
+def sms_provider_for(settings) -> SmsProvider:
+    """The provider create_app() installs as ``app.extensions["gateway.sms"]``:
+    SMS_PROVIDER "file" (development, tests) or "http" (the operator's SMS gateway)."""
+    if settings["SMS_PROVIDER"] == "http":
+        return HttpSmsProvider(settings["SMS_HTTP_URL"], settings["SMS_HTTP_TOKEN"])
     return OutboxFileProvider(settings["SMS_OUTBOX"])

@@ -10,6 +10,9 @@ GOOD_PRODUCTION = {
     "GATEWAY_ISSUER": "https://id.vssid.example.vn",
     "GATEWAY_DATABASE_URL": "postgresql+psycopg://gw@127.0.0.1/gw",
     "GATEWAY_REDIS_URL": "redis://127.0.0.1:6379/0",
+    "GATEWAY_SMS_PROVIDER": "http",
+    "GATEWAY_SMS_HTTP_URL": "https://sms.vssid.example.vn/send",
+    "GATEWAY_SMS_HTTP_TOKEN": "t" * 32,
 }
 
 
@@ -39,6 +42,9 @@ def test_good_production_config_starts(tmp_path):
         ("GATEWAY_SECRET_KEY", "short"),
         ("GATEWAY_ISSUER", "http://id.vssid.example.vn"),
         ("GATEWAY_DATABASE_URL", "sqlite:///x.db"),
+        ("GATEWAY_SMS_PROVIDER", "file"),
+        ("GATEWAY_SMS_HTTP_URL", "http://sms.example.vn/send"),
+        ("GATEWAY_SMS_HTTP_TOKEN", ""),
     ],
 )
 def test_production_refuses_insecure_settings(tmp_path, name, value):
