@@ -27,6 +27,7 @@ run: $(STAMP)
 
 ## make test: the whole suite on PostgreSQL + Redis, then on the embedded default
 test: $(STAMP) test-deps services
+	$(BIN)/ruff check .
 	GATEWAY_TEST_BACKEND=production $(BIN)/pytest -q
 	GATEWAY_TEST_BACKEND=embedded $(BIN)/pytest -q
 
