@@ -90,6 +90,7 @@ ADDRESS_FAILURE_LIMIT = 50               # failures one source address may cause
 ADDRESS_FAILURE_LIMIT_UNDER_ATTACK = 10  # ... while the global alarm is on
 ADDRESS_FAILURE_WINDOW = 600             # seconds
 GLOBAL_FAILURE_ALARM_PER_MINUTE = 1000   # failures per minute that switch the alarm on
+RECOVERY_STARTS_PER_ADDRESS = 20         # forgot-password requests per address per window
 
 # --- one-time codes by SMS (policies/otp_rules.py explains the numbers) -------------------
 OTP_TTL = 300                  # seconds a code lives; at most 600 (checked at start)

@@ -105,6 +105,8 @@ def validate(settings: dict) -> None:
             raise ConfigError("SMS_HTTP_TOKEN", "required with SMS_PROVIDER=http")
     if settings["BROWSER_SESSIONS_PER_ACCOUNT"] < 0:
         raise ConfigError("BROWSER_SESSIONS_PER_ACCOUNT", "0 (no limit) or more")
+    if settings["RECOVERY_STARTS_PER_ADDRESS"] < 1:
+        raise ConfigError("RECOVERY_STARTS_PER_ADDRESS", "must be 1 or more")
     if settings["LOCKOUT_THRESHOLD"] < 1:
         raise ConfigError("LOCKOUT_THRESHOLD", "must be 1 or more")
     if not is_production(settings):

@@ -23,7 +23,7 @@ from gateway.models import Account
 from gateway.services.accounts import find_by_login
 from gateway.services.events import emit
 from gateway.services.passwords import change_password
-from gateway.services.throttle import Attempt
+from gateway.services.throttle import Attempt, count_start
 from gateway.store.access import store
 from policies.identifiers import IdentifierError, mask_phone, parse_bhxh, parse_phone
 
@@ -44,6 +44,7 @@ def start(username: str, phone: str, *, address: str, locale: str = "vi") -> dic
         phone = parse_phone(phone)
     except IdentifierError as exc:
         raise ValidationError(exc.code, field="phone") from None
+    count_start("recovery", address, current_app.config["RECOVERY_STARTS_PER_ADDRESS"])
     Attempt(login, address).check_not_locked()
     recovery_id = secrets.token_urlsafe(24)
     account = find_by_login(login)

@@ -108,3 +108,11 @@ class Attempt:
             s.delete(f"{self.tag}:tries")
             if account_id is not None:
                 emit("account.locked", account_id=account_id, seconds=duration, level=level)
+
+
+def count_start(kind: str, address: str, limit: int) -> None:
+    """Starting something that sends an SMS (a recovery) is rate-limited per address, so
+    one source cannot make the gateway text thousands of phones (SMS pumping)."""
+    window = current_app.config["ADDRESS_FAILURE_WINDOW"]
+    if store().incr(f"addr:{address}:{kind}", window) > limit:
+        raise ThrottledError(window)

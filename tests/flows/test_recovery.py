@@ -138,3 +138,14 @@ def test_reminders_once_per_window(make_app):
         clock.advance(days=20)  # expired: the forced change takes over, no more reminders
         assert send_reminders()["sent"] == 0
         assert OutboxMessage.query.filter_by(template="password_expiry_reminder").count() == 1
+
+
+def test_recovery_starts_are_limited_per_address(make_app):
+    app = make_app(RECOVERY_STARTS_PER_ADDRESS=2)
+    with app.app_context():
+        client = app.test_client()
+        answers = [client.post("/api/v1/recovery", json={"username": "0999999999",
+                                                        "phone": "0912345623"})
+                   for _ in range(3)]
+        assert [a.status_code for a in answers] == [202, 202, 429]
+        assert answers[2].json["error"] == "too_many_attempts"
