@@ -27,3 +27,12 @@ def test_every_emitted_event_is_documented():
         names |= set(re.findall(r'emit\(\s*"([a-z_]+\.[a-z_]+)"', path.read_text("utf-8")))
     doc = (ROOT / "docs" / "events.md").read_text(encoding="utf-8")
     assert names and sorted(n for n in names if f"`{n}`" not in doc) == []
+
+
+def test_openapi_documents_every_route(app):
+    import json
+
+    paths = set(json.loads((ROOT / "docs" / "openapi.json").read_text("utf-8"))["paths"])
+    routes = {re.sub(r"<[^>]*>", "{x}", r.rule) for r in app.url_map.iter_rules()
+              if not r.rule.startswith(("/static", "/demo"))}
+    assert sorted(routes - paths) == []
