@@ -4,30 +4,18 @@ the English switch on pages other than the login page, in a real browser."""
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
 from gateway.i18n import MESSAGES
+from tests.browser.pages import shot, submit
 from tests.helpers import authorize_params
 
 pytestmark = pytest.mark.browser
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # screenshots to look at; gitignored
 VI, EN = MESSAGES["vi"], MESSAGES["en"]
 
 
-def _shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def _submit(page) -> int:
-    """Clicks the form's button; returns the status of the POST (waited for, no stale page)."""
-    with page.expect_response(lambda r: r.request.method == "POST") as posted:
-        page.click("button[type=submit]")
-    page.wait_for_load_state()
-    return posted.value.status
 
 
 def test_logout_without_hint_asks_first(page, site):
@@ -35,7 +23,7 @@ def test_logout_without_hint_asks_first(page, site):
     page.wait_for_url(f"{site.base}/login?flow=*")
     page.fill("#username", site.username)
     page.fill("#password", site.password)
-    assert _submit(page) == 302
+    assert submit(page) == 302
     site.landed_at_other(page)
 
     # A registered post_logout_redirect_uri but no id_token_hint: ask, and never redirect.
@@ -44,7 +32,7 @@ def test_logout_without_hint_asks_first(page, site):
     page.goto(f"{site.base}/logout?{query}")
     assert page.locator("h1").inner_text() == VI["logout_title"]
     assert "Bạn có muốn đăng xuất" in page.locator("main").inner_text()
-    _shot(page, "logout-confirm")
+    shot(page, "logout-confirm")
 
     # Not signed out yet: single sign-on still answers with a code.
     page.goto(site.other_authorize_url())
@@ -57,7 +45,7 @@ def test_logout_without_hint_asks_first(page, site):
     assert posted.value.status == 200
     assert page.url == f"{site.base}/logout"
     assert page.locator("#logged-out").inner_text() == "Bạn đã đăng xuất."
-    _shot(page, "logged-out")
+    shot(page, "logged-out")
 
     page.goto(site.other_authorize_url())
     page.wait_for_url(f"{site.base}/login?flow=*")
@@ -77,7 +65,7 @@ def test_unregistered_redirect_uri_gets_an_error_page(page, site):
     assert page.locator("h1").inner_text() == "Không thể tiếp tục"
     assert page.locator("p.error").inner_text() == VI["invalid_redirect_uri"]
     assert page.locator("p.code").inner_text().startswith("invalid_request")
-    _shot(page, "error-vi")
+    shot(page, "error-vi")
 
     with page.expect_response(lambda r: "lang=en" in r.url) as switched:
         page.click("a.lang")
@@ -87,7 +75,7 @@ def test_unregistered_redirect_uri_gets_an_error_page(page, site):
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("h1").inner_text() == EN["error_title"]
     assert page.locator("p.error").inner_text() == EN["invalid_redirect_uri"]
-    _shot(page, "error-en")
+    shot(page, "error-en")
     assert all(u.startswith(site.base) for u in requested), requested
 
 
@@ -116,12 +104,12 @@ def test_recovery_pages_in_english(page, site, browser):
     assert page.locator("label[for=username]").inner_text() == EN["username_label"]
     assert page.locator("label[for=phone]").inner_text() == EN["phone_label"]
     assert page.locator("button[type=submit]").inner_text() == EN["recover_submit"]
-    _shot(page, "recover-en")
+    shot(page, "recover-en")
 
     # The choice is remembered for the next page (the form itself carries no language).
     page.fill("#username", site.username)
     page.fill("#phone", "0912345623")
-    assert _submit(page) == 302
+    assert submit(page) == 302
     page.wait_for_url(f"{site.base}/recover/verify?**")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("#otp-sent").inner_text() == EN["otp_sent_if_match"].format(

@@ -4,7 +4,6 @@ the self-service change, and "sign out of every device"."""
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -15,33 +14,22 @@ from gateway.methods.password_hashing import verify_password
 from gateway.models import Account
 from gateway.services.clients import create_client
 from tests.browser.conftest import free_port
+from tests.browser.pages import shot, submit
 from tests.conftest import random_bhxh, serve
 from tests.helpers import PASSWORD, authorize_params, new_account
 
 pytestmark = pytest.mark.browser
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # screenshots to look at; gitignored
 NEW = "Một mật khẩu mới rất dài 7"
 VI = MESSAGES["vi"]
 
 
-def _shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def _submit(page) -> int:
-    """Clicks the form's button; returns the status of the POST (waited for, no stale page)."""
-    with page.expect_response(lambda r: r.request.method == "POST") as posted:
-        page.click("button[type=submit]")
-    page.wait_for_load_state()
-    return posted.value.status
 
 
 def _sign_in(page, base: str, username: str, password: str) -> int:
     page.wait_for_url(f"{base}/login?flow=*")
     page.fill("#username", username)
     page.fill("#password", password)
-    return _submit(page)
+    return submit(page)
 
 
 def _fill_change(page, new: str, current: str | None = PASSWORD, confirm: str | None = None):
@@ -70,16 +58,16 @@ def test_issued_password_is_changed_before_the_code(page, site, make_app):
     assert page.locator("#why").inner_text() == VI["change_must_change"]
     assert "Mật khẩu của bạn do hệ thống cấp" in VI["change_must_change"]
     assert page.locator("label[for=new_password]").inner_text() == VI["new_password_label"]
-    _shot(page, "change-issued")
+    shot(page, "change-issued")
 
     # A new password containing the social-insurance number is refused, the rule named.
     _fill_change(page, f"Mới-{username}-dài")
-    assert _submit(page) == 400
+    assert submit(page) == 400
     error = page.locator("p.error[data-code=contains_personal_data]")
     assert error.inner_text() == VI["contains_personal_data"]
     assert page.locator("p.error").count() == 1
     assert page.url.startswith(f"{site.base}/login/password")
-    _shot(page, "change-issued-rejected")
+    shot(page, "change-issued-rejected")
 
     # The language switch on the re-rendered form keeps the sign-in going.
     page.click("a.lang")
@@ -88,7 +76,7 @@ def test_issued_password_is_changed_before_the_code(page, site, make_app):
     assert page.locator("#why").inner_text() == MESSAGES["en"]["change_must_change"]
 
     _fill_change(page, NEW)
-    assert _submit(page) == 302
+    assert submit(page) == 302
     landed = site.landed_at_other(page)
     assert landed["code"] and landed["state"] == "issued" and landed["iss"] == site.base
 
@@ -134,10 +122,10 @@ def test_expired_password_is_changed_before_the_code(page, aged, clock):
     page.wait_for_url(f"{base}/login/password?flow=*")
     assert page.locator("#why").inner_text() == VI["change_expired"]
     assert "Mật khẩu đã quá 6 tháng" in VI["change_expired"]
-    _shot(page, "change-expired")
+    shot(page, "change-expired")
 
     _fill_change(page, NEW)
-    assert _submit(page) == 302
+    assert submit(page) == 302
     page.wait_for_url(f"{redirect_uri}?**")
     assert "code=" in page.url and "state=aged" in page.url
 
@@ -154,17 +142,17 @@ def test_self_service_change_keeps_this_session(page, site, make_app):
     page.goto(f"{site.base}/account/password")
     assert page.locator("h1").inner_text() == VI["change_title"]
     _fill_change(page, NEW, current=site.password, confirm=NEW + "!")
-    assert _submit(page) == 400
+    assert submit(page) == 400
     assert page.locator("p.error").get_attribute("data-code") == "password_mismatch"
     assert page.locator("p.error").inner_text() == VI["password_mismatch"]
-    _shot(page, "account-password-mismatch")
+    shot(page, "account-password-mismatch")
 
     _fill_change(page, NEW, current=site.password)
-    assert _submit(page) == 200
+    assert submit(page) == 200
     message = page.locator("#message")
     assert message.get_attribute("data-code") == "password_changed_done"
     assert message.inner_text() == VI["password_changed_done"]
-    _shot(page, "account-password-done")
+    shot(page, "account-password-done")
 
     # This browser's session survives the change: single sign-on, no login page.
     seen = []
@@ -188,16 +176,16 @@ def test_sign_out_everywhere(page, site):
     page.goto(f"{site.base}/account/sign-out-everywhere")
     assert page.locator("h1").inner_text() == VI["sign_out_everywhere_title"]
     page.fill("#password", site.password + "-wrong")
-    assert _submit(page) == 401
+    assert submit(page) == 401
     assert page.locator("p.error").get_attribute("data-code") == "invalid_current_password"
-    _shot(page, "sign-out-everywhere-error")
+    shot(page, "sign-out-everywhere-error")
 
     page.fill("#password", site.password)
-    assert _submit(page) == 200
+    assert submit(page) == 200
     message = page.locator("#message")
     assert message.get_attribute("data-code") == "signed_out_everywhere"
     assert message.inner_text() == VI["signed_out_everywhere"]
-    _shot(page, "sign-out-everywhere-done")
+    shot(page, "sign-out-everywhere-done")
 
     page.goto(site.other_authorize_url())
     page.wait_for_url(f"{site.base}/login?flow=*")

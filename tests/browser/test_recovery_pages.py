@@ -5,39 +5,27 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
 from gateway.i18n import MESSAGES
 from gateway.services.outbox import deliver_pending
+from tests.browser.pages import shot, submit
 from tests.conftest import random_bhxh
 
 pytestmark = pytest.mark.browser
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # screenshots to look at; gitignored
 PHONE = "0912345623"  # tests.helpers.new_account's registered phone
 NEW = "Bây giờ là mật khẩu mới 42"
 VI, EN = MESSAGES["vi"], MESSAGES["en"]
 
 
-def _shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def _submit(page) -> int:
-    """Clicks the form's button; returns the status of the POST (waited for, no stale page)."""
-    with page.expect_response(lambda r: r.request.method == "POST") as posted:
-        page.click("button[type=submit]")
-    page.wait_for_load_state()
-    return posted.value.status
 
 
 def _ask_for_code(page, base: str, username: str, phone: str) -> str:
     """Fills the recovery form; returns the text of the page that follows."""
     page.fill("#username", username)
     page.fill("#phone", phone)
-    assert _submit(page) == 302
+    assert submit(page) == 302
     page.wait_for_url(f"{base}/recover/verify?**")
     return page.locator("main").inner_text()
 
@@ -61,30 +49,30 @@ def test_forgot_password_from_the_login_page(page, site, make_app):
     page.wait_for_url(f"{site.base}/recover")
     assert page.locator("h1").inner_text() == VI["recover_title"]
     assert page.locator("label[for=phone]").inner_text() == VI["phone_label"]
-    _shot(page, "recover")
+    shot(page, "recover")
 
     known = _ask_for_code(page, site.base, site.username, PHONE)
     sent = page.locator("#otp-sent").inner_text()
     assert "+84 9** *** *23" in sent
     assert sent == VI["otp_sent_if_match"].format(phone="+84 9** *** *23")
-    _shot(page, "recover-verify")
+    shot(page, "recover-verify")
 
     code = _last_otp(twin)
     page.fill("#otp", code)
     page.fill("#new_password", NEW)
     page.fill("#confirm_password", NEW)
-    assert _submit(page) == 200
+    assert submit(page) == 200
     message = page.locator("#message")
     assert message.get_attribute("data-code") == "password_reset_done"
     assert message.inner_text() == VI["password_reset_done"]
-    _shot(page, "recover-done")
+    shot(page, "recover-done")
 
     # The new password signs in.
     page.goto(site.other_authorize_url(state="after-reset"))
     page.wait_for_url(f"{site.base}/login?flow=*")
     page.fill("#username", site.username)
     page.fill("#password", NEW)
-    assert _submit(page) == 302
+    assert submit(page) == 302
     landed = site.landed_at_other(page)
     assert landed["code"] and landed["state"] == "after-reset"
 
@@ -96,10 +84,10 @@ def test_forgot_password_from_the_login_page(page, site, make_app):
     page.fill("#otp", "123456")
     page.fill("#new_password", NEW)
     page.fill("#confirm_password", NEW)
-    assert _submit(page) == 400
+    assert submit(page) == 400
     assert page.locator("p.error").get_attribute("data-code") == "otp_invalid"
     assert page.locator("p.error").inner_text() == VI["otp_invalid"]
-    _shot(page, "recover-verify-error")
+    shot(page, "recover-verify-error")
 
     # The language switch on the re-rendered page keeps the recovery and the number.
     page.click("a.lang")
