@@ -16,8 +16,6 @@ pytestmark = pytest.mark.browser
 VI, EN = MESSAGES["vi"], MESSAGES["en"]
 
 
-
-
 def test_logout_without_hint_asks_first(page, site):
     page.goto(site.other_authorize_url())
     page.wait_for_url(f"{site.base}/login?flow=*")

@@ -23,8 +23,6 @@ NEW = "Một mật khẩu mới rất dài 7"
 VI = MESSAGES["vi"]
 
 
-
-
 def _sign_in(page, base: str, username: str, password: str) -> int:
     page.wait_for_url(f"{base}/login?flow=*")
     page.fill("#username", username)

@@ -19,8 +19,6 @@ NEW = "Bây giờ là mật khẩu mới 42"
 VI, EN = MESSAGES["vi"], MESSAGES["en"]
 
 
-
-
 def _ask_for_code(page, base: str, username: str, phone: str) -> str:
     """Fills the recovery form; returns the text of the page that follows."""
     page.fill("#username", username)
