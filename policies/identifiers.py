@@ -40,6 +40,7 @@ _FIRST_CENTURY = 1900  # century digit 0/1
 _LAST_CENTURY = 2300  # century digit 8/9
 _MIN_DOB = datetime.date(1900, 1, 1)
 _SEXES = ("male", "female")
+_MAX_LOGIN_INPUT = 256  # longer input is not a login name, whatever it holds
 
 
 class IdentifierError(ValueError):
@@ -73,6 +74,21 @@ def parse_bhxh(value: str) -> str:
     if not _BHXH_RE.fullmatch(text):
         raise IdentifierError("bhxh", "invalid_bhxh", "a BHXH number is exactly 10 digits")
     return text
+
+
+def login_name(value: object) -> str | None:
+    """The login name every sign-in path keys on: the 10-digit social-insurance number once
+    surrounding whitespace is trimmed, or None.
+
+    None means "no such account", never an error the person sees: a malformed name is simply
+    an unknown account. It exists so that the lock, the throttles and the look-up all use the
+    same string; a name normalised twice in two ways (pad it, then let one path cut at 64
+    characters and another strip again) would get a fresh lock key for every padding.
+    """
+    if not isinstance(value, str) or len(value) > _MAX_LOGIN_INPUT:
+        return None
+    text = value.strip()
+    return text if _BHXH_RE.fullmatch(text) else None
 
 
 def describe_cccd(value: str) -> CccdInfo:

@@ -30,6 +30,7 @@ from gateway.services import devices, passwords, sessions
 from gateway.services.events import emit
 from gateway.services.throttle import Attempt, LockedError, ThrottledError
 from gateway.store.access import store
+from policies.identifiers import login_name
 
 OTP_PURPOSE = "takeover"
 
@@ -64,9 +65,9 @@ def start(form, *, client, jkt: str, address: str) -> str:
     device_name = ch.device_name(form.get("device_name", ""))
     code_challenge = ch.pkce(form)
     scope = client.get_allowed_scope(form.get("scope", ""))
-    username = form.get("username", "")
     try:
-        account = check_password(username, form.get("password", ""), address=address)
+        account = check_password(login_name(form.get("username", "")), form.get("password", ""),
+                                 address=address)
     except AuthenticationError:
         raise ch.insufficient("invalid_credentials") from None
     except (LockedError, ThrottledError) as exc:

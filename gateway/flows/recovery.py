@@ -25,7 +25,7 @@ from gateway.services.events import emit
 from gateway.services.passwords import change_password
 from gateway.services.throttle import Attempt, count_start
 from gateway.store.access import store
-from policies.identifiers import IdentifierError, mask_phone, parse_bhxh, parse_phone
+from policies.identifiers import IdentifierError, login_name, mask_phone, parse_phone
 
 log = logging.getLogger(__name__)
 PURPOSE = "recovery"
@@ -36,10 +36,9 @@ def _key(recovery_id: str) -> str:
 
 
 def start(username: str, phone: str, *, address: str, locale: str = "vi") -> dict:
-    try:
-        login = parse_bhxh(username)
-    except IdentifierError as exc:
-        raise ValidationError(exc.code, field="username") from None
+    login = login_name(username)
+    if login is None:
+        raise ValidationError("invalid_bhxh", field="username")
     try:
         phone = parse_phone(phone)
     except IdentifierError as exc:

@@ -15,18 +15,25 @@ from gateway.models import Account
 from gateway.services.accounts import find_by_login
 from gateway.services.events import emit
 from gateway.services.throttle import Attempt
+from policies.identifiers import login_name
 
-MAX_LOGIN_LENGTH = 64
+# Every malformed name shares one lock key: none of them is an account, and a fresh key per
+# spelling would be a fresh budget of guesses.
+MALFORMED_LOGIN = "-"
 
 
-def check_password(username: str, password: str, *, address: str) -> Account:
-    """The account, or AuthenticationError / LockedError / ThrottledError."""
-    if not isinstance(username, str) or not isinstance(password, str):
-        dummy_verify("")
-        raise AuthenticationError()
-    login = username.strip()[:MAX_LOGIN_LENGTH]
-    attempt = Attempt(login, address).begin()
-    account = find_by_login(login)
+def check_password(login: str | None, password: str, *, address: str) -> Account:
+    """The account, or AuthenticationError / LockedError / ThrottledError.
+
+    ``login`` is what policies.identifiers.login_name made of the typed name at the edge
+    (None: malformed, which is an unknown account).
+    """
+    if login is not None and login_name(login) != login:
+        raise ValueError("check_password takes a login name normalised by login_name()")
+    if not isinstance(password, str):
+        password = ""
+    attempt = Attempt(login or MALFORMED_LOGIN, address).begin()
+    account = find_by_login(login) if login is not None else None
     if account is None:
         dummy_verify(password)
         attempt.failed()

@@ -11,6 +11,7 @@ from gateway.methods.password_hashing import hash_password
 from gateway.models import Account
 from policies.identifiers import (
     IdentifierError,
+    login_name,
     parse_bhxh,
     parse_cccd,
     parse_dob,
@@ -89,12 +90,10 @@ def create_account(
 
 
 def find_by_login(username: str) -> Account | None:
-    """The login name is the social-insurance number; malformed names find nothing."""
-    try:
-        bhxh = parse_bhxh(username)
-    except IdentifierError:
-        return None
-    return Account.query.filter_by(bhxh=bhxh).first()
+    """The login name is the social-insurance number (policies.identifiers.login_name);
+    malformed names find nothing."""
+    bhxh = login_name(username)
+    return Account.query.filter_by(bhxh=bhxh).first() if bhxh is not None else None
 
 
 def find_by_sub(sub: str) -> Account | None:

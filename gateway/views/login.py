@@ -15,6 +15,7 @@ from gateway.services import passwords, sessions
 from gateway.services.events import emit
 from gateway.services.throttle import LockedError, ThrottledError, client_address
 from gateway.views.pages import csrf_ok, csrf_token, error_page, render
+from policies.identifiers import login_name
 
 bp = Blueprint("login", __name__)
 
@@ -22,7 +23,7 @@ bp = Blueprint("login", __name__)
 def _form(flow_id: str, status: int = 200, error: str | None = None, username: str = "",
           minutes: int = 0):
     return render("login.html", status=status, flow=flow_id, csrf_token=csrf_token(),
-                  error=error, minutes=minutes, username=username if username.isdigit() else "")
+                  error=error, minutes=minutes, username=username)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -35,10 +36,10 @@ def login():
         return _form(flow_id)
     if not csrf_ok():
         return _form(flow_id, 400, "csrf_failed")
-    username = request.form.get("username", "")[:64].strip()
+    username = login_name(request.form.get("username", "")) or ""
     password = request.form.get("password", "")
     try:
-        account = check_password(username, password, address=client_address())
+        account = check_password(username or None, password, address=client_address())
     except AuthenticationError:
         return _form(flow_id, 401, "invalid_credentials", username)
     except (LockedError, ThrottledError) as exc:

@@ -11,6 +11,7 @@ from policies.identifiers import (
     CccdInfo,
     IdentifierError,
     describe_cccd,
+    login_name,
     mask_bhxh,
     mask_cccd,
     mask_email,
@@ -402,3 +403,33 @@ def test_mask_phone_shows_at_most_last_two(value):
 @given(value=st.one_of(st.text(), st.binary(), st.integers(), st.none()))
 def test_masks_never_raise(mask, value):
     assert isinstance(mask(value), str)
+
+
+# --- login_name: the one normalisation every sign-in path keys on ------------------------
+
+
+@given(st.from_regex(r"[0-9]{10}", fullmatch=True), st.text(" \t\n\r\u00a0\u3000", max_size=40),
+       st.text(" \t\n\r\u00a0\u3000", max_size=40))
+def test_login_name_trims_whitespace_around_ten_digits(digits, before, after):
+    assert login_name(before + digits + after) == digits
+
+
+@given(st.text(max_size=300))
+def test_login_name_is_ten_ascii_digits_or_none(value):
+    name = login_name(value)
+    assert name is None or (len(name) == 10 and name.isascii() and name.isdigit())
+    assert login_name(name) == name  # idempotent: a normalised name stays itself
+
+
+@given(st.from_regex(r"[0-9]{10}", fullmatch=True), st.text(min_size=1, max_size=100),
+       st.text(" \t", min_size=1, max_size=80))
+def test_login_name_refuses_anything_after_the_padding(digits, tail, padding):
+    value = digits + padding + tail
+    assert login_name(value) is None or not tail.strip()
+
+
+@pytest.mark.parametrize("value", ["０１２３４５６７８９", "٠١٢٣٤٥٦٧٨٩", "012345678", "01234567890",
+                                   "0123456789x", "012345678²", None, 123456789, b"0123456789",
+                                   "0123 456789", "", "  "])
+def test_login_name_refuses(value):
+    assert login_name(value) is None
