@@ -13,7 +13,11 @@ import json
 from dataclasses import asdict
 
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc6749.errors import (
+    InvalidRequestError,
+    InvalidScopeError,
+    UnauthorizedClientError,
+)
 from authlib.oauth2.rfc6749.models import AuthorizationCodeMixin
 from flask import current_app
 from sqlalchemy import update
@@ -143,6 +147,12 @@ class AuthorizationCodeGrant(ProofReadingMixin, TokenIssuingMixin,
         redirect_uri = super().validate_authorization_request()
         try:
             # After the redirect_uri is verified, so these go back to the client (OIDC Core §6).
+            if self.request.client.type == "app":
+                # The VssID app signs in at /authorize-challenge, where the one-active-device
+                # rule (warning, OTP, the old device signed out) is enforced. A browser login
+                # here would hand an app client device-bound tokens on the password alone.
+                raise UnauthorizedClientError(
+                    "App clients sign in at the authorization challenge endpoint.")
             if "request" in data:
                 raise RequestNotSupportedError()
             if "request_uri" in data:

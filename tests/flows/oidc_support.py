@@ -15,6 +15,7 @@ from joserfc.jwk import ECKey
 
 from gateway.services.clients import create_client
 from tests.helpers import (
+    PASSWORD,
     REDIRECT,
     authorize_params,
     basic,
@@ -107,12 +108,26 @@ def dpop_post(client, app, path: str, data: dict, key: ECKey | None = None):
     return client.post(path, data=data, headers={"DPoP": proof})
 
 
+def app_code(client, app, app_id, key: ECKey, *, username="0123456789", password=PASSWORD,
+             device_id="test-device-0001", scope="openid profile offline_access"):
+    """An authorization code for the public app client, the only way it gets one: the
+    challenge endpoint, bound to the device key `key`. Returns (code, verifier)."""
+    verifier = secrets.token_urlsafe(48)
+    response = dpop_post(client, app, "/authorize-challenge", {
+        "client_id": app_id, "username": username, "password": password, "scope": scope,
+        "device_id": device_id, "device_name": "Test phone", "code_challenge": s256(verifier),
+        "code_challenge_method": "S256"}, key)
+    assert response.status_code == 200, response.json
+    return response.json["authorization_code"], verifier
+
+
 def public_tokens(client, app, app_id, key: ECKey | None = None, **extra) -> dict:
-    """The whole code flow for the public app client: PKCE, client_id only, a DPoP proof."""
-    result, verifier, params = get_code(client, app_id, **extra)
+    """The whole sign-in for the public app client: PKCE, client_id only, DPoP proofs."""
+    key = key or ec_key()
+    code, verifier = app_code(client, app, app_id, key, **extra)
     response = dpop_post(client, app, "/token", {
-        "grant_type": "authorization_code", "code": result["code"], "code_verifier": verifier,
-        "redirect_uri": params["redirect_uri"], "client_id": app_id}, key)
+        "grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+        "client_id": app_id}, key)
     assert response.status_code == 200, response.json
     return response.json
 

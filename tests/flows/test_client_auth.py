@@ -12,6 +12,7 @@ from gateway.extensions import db
 from gateway.services.clients import create_client
 from tests.flows.oidc_support import (
     REDIRECT,
+    app_code,
     assertion_form,
     basic,
     client_assertion,
@@ -102,13 +103,14 @@ def test_confidential_client_cannot_act_public(client, account):
 def test_public_client_authenticates_with_its_id_only(client, app, account):
     app_id, secret = new_client(type="app")
     assert secret is None
-    result, verifier, _ = get_code(client, app_id)
-    response = dpop_post(client, app, "/token",
-                         _code_form(result["code"], verifier, client_id=app_id))
+    key = ec_key()
+    code, verifier = app_code(client, app, app_id, key)
+    response = dpop_post(client, app, "/token", _code_form(code, verifier, client_id=app_id),
+                         key)
     assert response.status_code == 200, response.json
     # and cannot pretend to be confidential with an invented secret
-    result, verifier, _ = get_code(client, app_id)
-    response = client.post("/token", data=_code_form(result["code"], verifier),
+    code, verifier = app_code(client, app, app_id, key)
+    response = client.post("/token", data=_code_form(code, verifier),
                            headers=basic(app_id, "invented"))
     assert_invalid_client(response, 401)
 

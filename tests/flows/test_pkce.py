@@ -7,9 +7,11 @@ import pytest
 
 from tests.flows.oidc_support import (
     REDIRECT,
+    app_code,
     assert_error_redirect,
     authorize,
     dpop_post,
+    ec_key,
     exchange,
     get_code,
     s256,
@@ -105,12 +107,14 @@ def test_omitted_verifier_is_refused(client, portal):
 def test_public_client_needs_the_verifier(client, app):
     new_account()
     app_id, _ = new_client(type="app")
-    code, verifier = _code(client, app_id)
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+    key = ec_key()
+    code, verifier = app_code(client, app, app_id, key)
+    data = {"grant_type": "authorization_code", "code": code,
             "client_id": app_id, "code_verifier": secrets.token_urlsafe(48)}
-    assert dpop_post(client, app, "/token", data).json["error"] == "invalid_grant"
-    code, verifier = _code(client, app_id)
-    ok = dpop_post(client, app, "/token", {**data, "code": code, "code_verifier": verifier})
+    assert dpop_post(client, app, "/token", data, key).json["error"] == "invalid_grant"
+    code, verifier = app_code(client, app, app_id, key)
+    ok = dpop_post(client, app, "/token", {**data, "code": code, "code_verifier": verifier},
+                   key)
     assert ok.status_code == 200, ok.json
     assert "id_token" in ok.json
 
