@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict
 
 from authlib.oauth2.rfc6749 import grants
@@ -32,6 +33,7 @@ from gateway.oidc.errors import (
     RequestNotSupportedError,
     RequestUriNotSupportedError,
 )
+from gateway.oidc.parameters import DESCRIPTION, has_repeated_parameter
 from gateway.oidc.token_views import RefreshTokenView
 from gateway.oidc.tokens import GrantContext, mint_access_token, mint_refresh_token
 from gateway.services.events import emit
@@ -42,6 +44,7 @@ from gateway.store.access import store
 ALL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 CODE_USED_TTL = 24 * 3600
 MAX_CODE_LENGTH = 256
+MAX_AGE = re.compile(r"[0-9]{1,9}")
 
 
 def check_resource(request) -> str:
@@ -147,6 +150,8 @@ class AuthorizationCodeGrant(ProofReadingMixin, TokenIssuingMixin,
         redirect_uri = super().validate_authorization_request()
         try:
             # After the redirect_uri is verified, so these go back to the client (OIDC Core §6).
+            if has_repeated_parameter(self.request.payload.datalist.items()):
+                raise InvalidRequestError(DESCRIPTION)
             if self.request.client.type == "app":
                 # The VssID app signs in at /authorize-challenge, where the one-active-device
                 # rule (warning, OTP, the old device signed out) is enforced. A browser login
@@ -160,7 +165,8 @@ class AuthorizationCodeGrant(ProofReadingMixin, TokenIssuingMixin,
             if data.get("response_mode", "query") != "query":
                 raise InvalidRequestError("Only response_mode=query is supported.")
             max_age = data.get("max_age")
-            if max_age is not None and (not max_age.isdigit() or len(max_age) > 9):
+            # ASCII digits only: str.isdigit() also takes "²" and "٣", which int() refuses.
+            if max_age is not None and not MAX_AGE.fullmatch(max_age):
                 raise InvalidRequestError("Invalid 'max_age'.")
             prompts = (data.get("prompt") or "").split()
             if "none" in prompts and len(prompts) > 1:

@@ -1,5 +1,6 @@
-"""The protocol's HTTP endpoints. The decisions live in gateway.oidc; prompt, max_age and the
-login hand-off live here, because they need the browser session."""
+"""The protocol's HTTP endpoints. The decisions live in gateway.oidc and gateway.flows: whether
+the browser's session answers an /authorize request (prompt, max_age, id_token_hint,
+acr_values) is gateway.flows.login.decide; this module parses, calls and redirects."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import InvalidClientError
 from flask import Blueprint, current_app, jsonify, redirect, request
 
-from gateway.clock import as_utc, clock
 from gateway.flows import device_login
 from gateway.flows import login as login_flow
 from gateway.i18n import LANG_COOKIE, LANGUAGES
@@ -19,11 +19,13 @@ from gateway.oidc.discovery import openid_configuration
 from gateway.oidc.dpop import DPoPProofError
 from gateway.oidc.dpop_binding import proof_from_headers
 from gateway.oidc.keys import public_jwks
+from gateway.oidc.parameters import DESCRIPTION, has_repeated_parameter
 from gateway.oidc.server import authorization_server as server
 from gateway.oidc.server import query_client
 from gateway.services import sessions
 from gateway.services.throttle import client_address
 from gateway.views.pages import csrf_ok, csrf_token, error_page, render
+from policies import session_reuse
 
 bp = Blueprint("oauth", __name__)
 
@@ -50,6 +52,26 @@ def _redirect_error(error: OAuth2Error):
     return redirect(add_params_to_uri(error.redirect_uri, params), 302)
 
 
+# /authorize checks in its grant, where a refusal can go back to a verified redirect_uri;
+# /userinfo reads its token from the Authorization header only, never from parameters.
+_ONE_VALUE_EACH = {"oauth.token", "oauth.introspect", "oauth.revoke",
+                   "oauth.authorize_challenge", "oauth.logout"}
+
+
+@bp.before_request
+def _refuse_repeated_parameters():
+    if request.endpoint not in _ONE_VALUE_EACH:
+        return None
+    if not has_repeated_parameter(request.values.lists()):
+        return None
+    if request.endpoint == "oauth.logout":
+        return error_page("invalid_request", "invalid_request", 400)
+    response = jsonify(error="invalid_request", error_description=DESCRIPTION)
+    response.status_code = 400
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/authorize", methods=["GET", "POST"])
 def authorize():
     session, account = sessions.current_session()
@@ -58,24 +80,17 @@ def authorize():
     except OAuth2Error as error:
         return _redirect_error(error)
     data = grant.request.payload.data
-    prompts = set((data.get("prompt") or "").split())
     fresh = False
     flow_id = data.get("login_flow")
     if flow_id:
         record = login_flow.consume(flow_id)
         fresh = bool(record and session and record.get("sid") == session.sid)
-    needs_login = account is None or ("login" in prompts and not fresh)
-    max_age = data.get("max_age")
-    if account is not None and max_age is not None and not fresh:
-        age = clock().timestamp() - int(as_utc(session.auth_time).timestamp())
-        needs_login = needs_login or age > int(max_age)
-    if needs_login:
-        if "none" in prompts:
-            from authlib.oidc.core.errors import LoginRequiredError
-
-            error = LoginRequiredError(redirect_uri=grant.redirect_uri)
-            error.state = data.get("state")
-            return _redirect_error(error)
+    decision = login_flow.decide(data, session, account, fresh=fresh)
+    if decision not in (session_reuse.ISSUE, session_reuse.SIGN_IN):
+        error = OAuth2Error(error=decision, redirect_uri=grant.redirect_uri)
+        error.state = data.get("state")
+        return _redirect_error(error)
+    if decision == session_reuse.SIGN_IN:
         query = [(k, v) for k, v in _params() if k != "login_flow"]
         new_flow = login_flow.start(query)
         lang = data.get("lang")

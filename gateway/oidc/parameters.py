@@ -1,0 +1,22 @@
+"""RFC 6749 §3.1 and §3.2: request parameters MUST NOT be included more than once.
+
+Authlib checks five parameters at /authorize; a second ``prompt``, ``nonce`` or ``max_age``
+passed, and the first one won, so a proxy and the gateway could read one request two ways.
+Every protocol endpoint refuses any repeated parameter (query and body counted together),
+except ``resource``, which RFC 8707 §2 lets a client repeat (and which the grants then refuse
+with ``invalid_target`` when more than one is sent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+MAY_REPEAT = frozenset({"resource"})
+DESCRIPTION = "A request parameter is repeated."
+
+
+def has_repeated_parameter(lists: Iterable[tuple[str, list]]) -> bool:
+    """True when a name other than those in MAY_REPEAT carries more than one value.
+
+    ``lists`` is ``MultiDict.lists()`` (or Authlib's ``datalist.items()``)."""
+    return any(len(values) > 1 and name not in MAY_REPEAT for name, values in lists)
