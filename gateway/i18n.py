@@ -33,6 +33,8 @@ MESSAGES = {
         "not_found": "Không tìm thấy trang.",
         "logout_title": "Đăng xuất",
         "logout_confirm": "Bạn có muốn đăng xuất khỏi VssID trên trình duyệt này?",
+        "logout_hint_mismatch": "Yêu cầu đăng xuất này không khớp với phiên đăng nhập trên "
+                                "trình duyệt này. Chỉ đăng xuất nếu chính bạn vừa yêu cầu.",
         "logout_submit": "Đăng xuất",
         "logged_out": "Bạn đã đăng xuất.",
         "demo_title": "Dịch vụ thử nghiệm",
@@ -107,6 +109,8 @@ MESSAGES = {
         "not_found": "Page not found.",
         "logout_title": "Sign out",
         "logout_confirm": "Do you want to sign out of VssID in this browser?",
+        "logout_hint_mismatch": "This sign-out request does not match the session signed in "
+                                "on this browser. Sign out only if you asked to.",
         "logout_submit": "Sign out",
         "logged_out": "You are signed out.",
         "demo_title": "Demo relying service",

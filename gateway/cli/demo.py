@@ -57,9 +57,14 @@ def seed():
     if Client.query.filter_by(client_id="demo-app").first() is None:
         create_client(client_id="demo-app", name="VssID app (demo)", type="app",
                       redirect_uris=["http://127.0.0.1:8000/demo/app-callback"])
-    if Client.query.filter_by(client_id="demo-service").first() is None:
+    resource = current_app.config["DEFAULT_RESOURCE"]
+    service = Client.query.filter_by(client_id="demo-service").first()
+    if service is not None and resource not in (service.resources or []):
+        # seeded before resource servers were registered: it verifies the demo's tokens
+        service.resources = [*(service.resources or []), resource]
+    if service is None:
         _, service_secret = create_client(client_id="demo-service", name="Bệnh viện (demo)",
-                                          type="service")
+                                          type="service", resources=[resource])
         with open(os.path.join(current_app.instance_path, "demo-service.json"), "w",
                   encoding="utf-8") as fh:
             json.dump({"client_id": "demo-service", "client_secret": service_secret}, fh)

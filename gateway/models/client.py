@@ -6,7 +6,7 @@ import hmac
 from datetime import datetime
 
 from authlib.oauth2.rfc6749 import ClientMixin
-from sqlalchemy import JSON, DateTime, Integer, String
+from sqlalchemy import JSON, DateTime, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.extensions import db
@@ -33,6 +33,10 @@ class Client(db.Model, ClientMixin):
     grant_types: Mapped[list] = mapped_column(JSON, default=list)
     jwks: Mapped[dict | None] = mapped_column(JSON)
     jwks_uri: Mapped[str | None] = mapped_column(String(2000))
+    # `service` clients only: the resources (RFC 8707 URIs, the access tokens' `aud`) this
+    # service is the resource server for. It may introspect access tokens issued for them
+    # (RFC 7662 §4); every other client learns only about its own tokens.
+    resources: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     # --- Authlib ClientMixin -------------------------------------------------------------
@@ -72,6 +76,12 @@ class Client(db.Model, ClientMixin):
 
     def check_grant_type(self, grant_type):
         return grant_type in self.grant_types
+
+    def serves_audience(self, audiences: list[str]) -> bool:
+        """Whether this client is a registered resource server for one of `audiences`."""
+        if self.type != "service":
+            return False
+        return any(isinstance(uri, str) and uri in audiences for uri in self.resources or [])
 
     @property
     def client_metadata(self) -> dict:

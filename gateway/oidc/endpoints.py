@@ -23,11 +23,14 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
         return find_token(token_string, token_type_hint)
 
     def check_permission(self, token, client, request):
-        # Relying services verify any access token presented to them; a client may also
-        # inspect its own refresh tokens. Public clients never reach here.
-        if isinstance(token, AccessToken):
+        """RFC 7662 §4: only the client the token was issued to, and a `service` registered
+        as the resource server for one of an access token's audiences (`clients create
+        --resource`). Refresh tokens: only their own client. Anyone else gets what Authlib
+        answers for an unknown token, `200 {"active": false}`, so a refusal does not even say
+        whether the token is alive. Public clients never reach here."""
+        if token.check_client(client):
             return True
-        return token.check_client(client)
+        return isinstance(token, AccessToken) and client.serves_audience(token.audiences)
 
     def introspect_token(self, token):
         return token.introspection()

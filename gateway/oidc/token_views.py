@@ -27,6 +27,13 @@ class AccessToken(TokenMixin):
     def check_client(self, client):
         return self.claims.get("client_id") == client.client_id
 
+    @property
+    def audiences(self) -> list[str]:
+        """`aud` as a list (RFC 7519 §4.1.3 allows a string or an array)."""
+        aud = self.claims.get("aud")
+        values = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
+        return [value for value in values if isinstance(value, str)]
+
     def get_scope(self):
         return self.scope
 

@@ -32,6 +32,29 @@ def _uris(values, field):
     return out
 
 
+def _resources(values, type: str) -> list[str]:
+    """RFC 8707 §2 resource URIs (absolute, no fragment), under the same strict rules as
+    redirect URIs (https, or http on loopback; matched exactly against a token's `aud`).
+    Only a `service` is a resource server: a portal or the app introspects its own tokens only,
+    and a portal that also serves an API registers that API as a service of its own, so the
+    secret that can read everyone's tokens never sits in a browser-facing application."""
+    resources = list(dict.fromkeys(_uris(values, "resource")))
+    if resources and type != "service":
+        raise ValidationError("invalid_resource", field="resource",
+                              detail="only service clients are resource servers")
+    return resources
+
+
+def set_client_resources(client_id: str, resources=()) -> Client:
+    """Replaces the resources a service is registered for (an empty list: none)."""
+    client = Client.query.filter_by(client_id=client_id).first() if client_id else None
+    if client is None:
+        raise ValidationError("unknown_client", field="client-id", detail="no such client")
+    client.resources = _resources(resources, client.type)
+    db.session.flush()
+    return client
+
+
 def _load_jwks(jwks_file):
     if jwks_file is None:
         return None
@@ -65,6 +88,7 @@ def create_client(
     jwks_uri: str | None = None,
     jwks_file: str | None = None,
     client_id: str | None = None,
+    resources=(),
 ) -> tuple[Client, str | None]:
     """Returns the client and its secret (shown once, stored only as a hash)."""
     name = " ".join((name or "").split())
@@ -77,6 +101,7 @@ def create_client(
     backchannel = _uris([backchannel_logout_uri], "backchannel-logout-uri")[0] if (
         backchannel_logout_uri
     ) else None
+    resources = _resources(resources, type)
     if type in ("app", "web") and not redirect_uris:
         raise ValidationError("missing_redirect_uri", field="redirect-uri", detail="required")
     if type == "service" and redirect_uris:
@@ -122,6 +147,7 @@ def create_client(
         grant_types=grant_types,
         jwks=jwks,
         jwks_uri=jwks_uri,
+        resources=resources,
         created_at=utcnow(),
     )
     db.session.add(client)

@@ -173,7 +173,8 @@ def logout():
     confirmed = request.method == "POST" and request.form.get("confirm") == "yes" and csrf_ok()
     if end_request.needs_confirmation and not confirmed:
         params = [(k, v) for k, v in _params() if k not in ("csrf_token", "confirm")]
-        return render("logout.html", params=params, csrf_token=csrf_token(), done=False)
+        return render("logout.html", params=params, csrf_token=csrf_token(), done=False,
+                      mismatch=end_request.hint_given)
     response = server.create_endpoint_response("end_session", end_request)
     if response is None:
         response = render("logout.html", done=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from flask import Flask
 
 from gateway.extensions import db
 from gateway.services.clients import create_client
@@ -70,6 +71,8 @@ class Site:
     # "ok" (page.route cannot catch the end of a redirect chain, and Chromium refuses
     # "unsafe" ports such as 9): the code is read from the URL the browser lands on.
     other_redirect: str
+    # The served app itself, for a test that needs a second party's tokens from the real flow.
+    app: Flask
 
     def other_authorize_url(self, **extra) -> str:
         """An authorization request of the second relying party (code + PKCE S256)."""
@@ -114,7 +117,7 @@ def _site(make_app, tmp_path, other_redirect):
         demo_file.write_text(json.dumps({"client_id": "demo-portal", "client_secret": secret}))
         facts = Site(base=base, username=username, password=PASSWORD, name=account.full_name,
                      sub=account.sub, other_client_id=other.client_id,
-                     other_redirect=other_redirect)
+                     other_redirect=other_redirect, app=app)
         db.session.remove()
     with serve(app, port) as url:
         assert url == base

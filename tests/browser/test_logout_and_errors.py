@@ -8,9 +8,11 @@ from urllib.parse import urlencode
 
 import pytest
 
+from gateway.extensions import db
 from gateway.i18n import MESSAGES
 from tests.browser.pages import shot, submit
-from tests.helpers import authorize_params
+from tests.conftest import random_bhxh
+from tests.helpers import authorize_params, exchange, get_code, new_account, new_client
 
 pytestmark = pytest.mark.browser
 VI, EN = MESSAGES["vi"], MESSAGES["en"]
@@ -48,6 +50,59 @@ def test_logout_without_hint_asks_first(page, site):
     page.goto(site.other_authorize_url())
     page.wait_for_url(f"{site.base}/login?flow=*")
     assert page.locator("h1").inner_text() == VI["login_title"]
+
+
+def _strangers_id_token(site, post_logout_redirect_uri: str) -> str:
+    """Another person signs in to a portal of their own, in another browser (a test client of
+    the served app), and holds a genuine ID token: the attacker's own, in the issue."""
+    with site.app.app_context():
+        username = random_bhxh()
+        new_account(bhxh=username, phone="0912345699")
+        client_id, secret = new_client(post_logout_redirect_uris=(post_logout_redirect_uri,))
+        elsewhere = site.app.test_client()
+        result, verifier, _ = get_code(elsewhere, client_id, username=username)
+        issued = exchange(elsewhere, client_id, secret, result["code"], verifier).json
+        db.session.remove()
+    return issued["id_token"]
+
+
+def test_logout_with_someone_elses_id_token_asks_first(page, site):
+    bye = site.other_redirect.rsplit("/", 1)[0] + "/bye"
+    hint = _strangers_id_token(site, bye)
+    page.goto(site.other_authorize_url())
+    page.wait_for_url(f"{site.base}/login?flow=*")
+    page.fill("#username", site.username)
+    page.fill("#password", site.password)
+    assert submit(page) == 302
+    site.landed_at_other(page)
+
+    # A link carrying a valid ID token of another person: a question, never a silent sign-out.
+    query = urlencode({"id_token_hint": hint, "post_logout_redirect_uri": bye, "state": "bye"})
+    response = page.goto(f"{site.base}/logout?{query}")
+    assert response.status == 200 and page.url == f"{site.base}/logout?{query}"
+    assert page.locator("h1").inner_text() == VI["logout_title"]
+    assert page.locator("#logout-mismatch").inner_text() == VI["logout_hint_mismatch"]
+    assert "không khớp với phiên đăng nhập" in page.locator("main").inner_text()
+    assert page.get_by_role("button", name=VI["logout_submit"]).is_visible()
+    shot(page, "logout-mismatch-vi")
+
+    # Nothing ended: single sign-on still answers with a code.
+    page.goto(site.other_authorize_url())
+    assert site.landed_at_other(page)["code"]
+
+    # In English too.
+    page.goto(f"{site.base}/logout?{query}&lang=en")
+    assert page.locator("#logout-mismatch").inner_text() == EN["logout_hint_mismatch"]
+    shot(page, "logout-mismatch-en")
+
+    # The person confirms: signed out here, and back to the hint's registered address.
+    page.goto(f"{site.base}/logout?{query}&lang=vi")
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.get_by_role("button", name=VI["logout_submit"]).click()
+    assert posted.value.status == 302
+    page.wait_for_url(f"{bye}?state=bye")
+    page.goto(site.other_authorize_url())
+    page.wait_for_url(f"{site.base}/login?flow=*")
 
 
 def test_unregistered_redirect_uri_gets_an_error_page(page, site):

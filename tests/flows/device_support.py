@@ -96,7 +96,7 @@ def world(make_app, tmp_path):
         new_account()
         client_id, _ = new_client(type="app", redirect_uris=["http://127.0.0.1:9/cb"],
                                   backchannel_logout_uri=receiver.url)
-        service_id, service_secret = new_client(type="service")
+        service_id, service_secret = new_client(type="service", resources=(base,))
         db.session.remove()
     with serve(app, port):
         yield DeviceWorld(app, base, client_id, service_id, service_secret, receiver)

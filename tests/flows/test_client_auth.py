@@ -300,8 +300,8 @@ def test_client_credentials_with_each_method(client, app, tmp_path, method):
     assert response.status_code == 200, response.json
     body = response.json
     assert body["scope"] == "phone" and "refresh_token" not in body and "id_token" not in body
-    web_id, web_secret = new_client()
-    info = introspect(client, web_id, web_secret, body["access_token"]).json
+    checker_id, checker_secret = new_client(type="service", resources=(app.config["ISSUER"],))
+    info = introspect(client, checker_id, checker_secret, body["access_token"]).json
     assert info["active"] is True
     assert info["sub"] == info["client_id"] == client_id
     assert info["aud"] == app.config["ISSUER"]

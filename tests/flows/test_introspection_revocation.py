@@ -1,6 +1,7 @@
 """Introspection (RFC 7662) and revocation (RFC 7009): only authenticated confidential clients
-introspect; a revocation takes effect at once, for the access token, for the refresh token's
-whole grant, and for everything of a session that was logged out."""
+introspect, and only the token's own client or a service registered as a resource server for
+its audience learns anything (§4); a revocation takes effect at once, for the access token, for
+the refresh token's whole grant, and for everything of a session that was logged out."""
 
 import pytest
 
@@ -47,13 +48,79 @@ def test_active_refresh_token_is_described_to_its_client(client, world):
     assert info["sid"] == read_id_token(world["tokens"]["id_token"])["sid"]
 
 
-def test_another_client_sees_access_tokens_but_not_refresh_tokens(client, world):
-    """A relying service verifies access tokens presented to it; refresh tokens stay private."""
+def _resource_server(app, *resources):
+    """A relying service registered as a resource server (`clients create --resource`)."""
+    return new_client(type="service", resources=resources or (app.config["ISSUER"],))
+
+
+def _unknown_answer(client, client_id, secret):
+    return introspect(client, client_id, secret, "never-issued")
+
+
+def assert_same_as_unknown(response, unknown):
+    """RFC 7662 §4: refused is `{"active": false}` and nothing else, indistinguishable from a
+    token that does not exist."""
+    assert response.status_code == unknown.status_code == 200
+    assert response.json == unknown.json == {"active": False}
+    for name in ("Content-Type", "Cache-Control", "Pragma"):
+        assert response.headers.get(name) == unknown.headers.get(name), name
+
+
+def test_another_portal_cannot_introspect_the_tokens(client, world):
+    """RFC 7662 §4: a client that is neither the token's client nor a resource server for its
+    audience learns nothing — not `sub`, `sid`, `acr`, nor that the token is alive."""
     other_id, other_secret = new_client()
-    assert introspect(client, other_id, other_secret,
-                      world["tokens"]["access_token"]).json["active"] is True
-    assert introspect(client, other_id, other_secret,
-                      world["tokens"]["refresh_token"]).json == {"active": False}
+    unknown = _unknown_answer(client, other_id, other_secret)
+    for token in (world["tokens"]["access_token"], world["tokens"]["refresh_token"]):
+        for hint in (None, "access_token", "refresh_token"):
+            assert_same_as_unknown(introspect(client, other_id, other_secret, token, hint),
+                                   unknown)
+
+
+def test_a_service_not_registered_for_the_audience_learns_nothing(client, app, world):
+    unknown = None
+    for service_id, secret in (new_client(type="service"),
+                               _resource_server(app, "https://benhvien.example.vn/api")):
+        unknown = _unknown_answer(client, service_id, secret)
+        for token in (world["tokens"]["access_token"], world["tokens"]["refresh_token"]):
+            assert_same_as_unknown(introspect(client, service_id, secret, token), unknown)
+
+
+def test_a_resource_server_for_the_audience_sees_access_tokens_only(client, app, world):
+    """The issuer itself is the default audience: a service registered for it verifies the
+    access tokens presented to it. Refresh tokens stay their own client's."""
+    service_id, secret = _resource_server(app, "https://benhvien.example.vn/api",
+                                          app.config["ISSUER"])
+    info = introspect(client, service_id, secret, world["tokens"]["access_token"]).json
+    assert info["active"] is True and info["aud"] == app.config["ISSUER"]
+    assert info["sub"] == world["account"].sub and info["client_id"] == world["client_id"]
+    assert info["sid"] == read_id_token(world["tokens"]["id_token"])["sid"]
+    assert_same_as_unknown(
+        introspect(client, service_id, secret, world["tokens"]["refresh_token"]),
+        _unknown_answer(client, service_id, secret))
+
+
+def test_a_resource_server_sees_revocation_at_once(client, app, world):
+    service_id, secret = _resource_server(app)
+    access = world["tokens"]["access_token"]
+    assert introspect(client, service_id, secret, access).json["active"] is True
+    revoke(client, world, access)
+    assert introspect(client, service_id, secret, access).json == {"active": False}
+
+
+def test_a_service_introspects_its_own_client_credentials_token(client, app):
+    service_id, secret = new_client(type="service", scopes=("phone",))
+    issued = client.post("/token", data={"grant_type": "client_credentials"},
+                         headers=basic(service_id, secret)).json
+    own = introspect(client, service_id, secret, issued["access_token"]).json
+    assert own["active"] is True and own["client_id"] == own["sub"] == service_id
+    stranger_id, stranger_secret = new_client(type="service")
+    assert_same_as_unknown(
+        introspect(client, stranger_id, stranger_secret, issued["access_token"]),
+        _unknown_answer(client, stranger_id, stranger_secret))
+    checker_id, checker_secret = _resource_server(app)
+    assert introspect(client, checker_id, checker_secret,
+                      issued["access_token"]).json["active"] is True
 
 
 @pytest.mark.parametrize("headers", [
@@ -186,7 +253,8 @@ def test_public_client_revokes_its_own_tokens_with_its_id(client, app, world):
     response = client.post("/revoke", data={"token": issued["refresh_token"],
                                             "client_id": app_id})
     assert response.status_code == 200
-    assert introspect(client, world["client_id"], world["secret"],
+    checker_id, checker_secret = _resource_server(app)
+    assert introspect(client, checker_id, checker_secret,
                       issued["access_token"]).json == {"active": False}
     again = client.post("/token", data={"grant_type": "refresh_token", "client_id": app_id,
                                         "refresh_token": issued["refresh_token"]})
@@ -209,7 +277,8 @@ def test_another_public_client_cannot_revoke_the_apps_tokens(client, app, world)
     response = client.post("/revoke", data={"token": issued["access_token"],
                                             "client_id": other_app})
     assert response.status_code == 400
-    assert introspect(client, world["client_id"], world["secret"],
+    checker_id, checker_secret = _resource_server(app)
+    assert introspect(client, checker_id, checker_secret,
                       issued["access_token"]).json["active"] is True
 
 

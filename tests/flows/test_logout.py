@@ -1,11 +1,12 @@
 """RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): redirect only to a registered
-post_logout_redirect_uri and only with a valid id_token_hint; without one, a CSRF-protected
-confirmation; the SSO session ends on the server, its cookie is cleared, and its tokens die."""
+post_logout_redirect_uri and only with a valid id_token_hint; without one, or with one for any
+session but this browser's, a CSRF-protected confirmation that ends only this browser's session;
+the SSO session ends on the server, its cookie is cleared, and its tokens die."""
 
 import pytest
 
 from gateway.clock import FixedClock
-from gateway.oidc.tokens import read_id_token
+from gateway.oidc.tokens import GrantContext, mint_id_token, read_id_token
 from tests.flows.oidc_support import (
     REDIRECT,
     assert_error_redirect,
@@ -152,14 +153,99 @@ def test_confirmed_logout_clears_the_cookie(client, app, world):
     assert_signed_out(app, client, world)
 
 
-def test_hint_from_another_browser_ends_the_named_session(client, app, world):
-    """The relying party may end the session its ID token names, from wherever it calls."""
+def test_hint_from_another_browser_asks_and_ends_nothing_there(client, app, world):
+    """A third party holding someone's ID token (an old one, a leaked one) cannot end that
+    person's session from its own browser: it is asked, and its confirmation ends only its
+    own browser's session, never the one the hint names."""
     elsewhere = app.test_client()
-    response = elsewhere.get("/logout", query_string={
-        "id_token_hint": world["tokens"]["id_token"], "post_logout_redirect_uri": BYE})
+    query = {"id_token_hint": world["tokens"]["id_token"], "post_logout_redirect_uri": BYE,
+             "state": "s"}
+    page = elsewhere.get("/logout", query_string=query)
+    assert page.status_code == 200 and "Location" not in page.headers
+    html = page.get_data(as_text=True)
+    assert 'name="confirm"' in html
+    assert_still_signed_in(app, client, world)
+    done = elsewhere.post("/logout", data={**query, "confirm": "yes",
+                                           "csrf_token": csrf_of(html)})
+    # a valid hint and a registered URI: the relying party still gets its browser back
+    assert done.status_code == 302 and done.location == BYE + "?state=s"
+    assert_still_signed_in(app, client, world)
+
+
+def _stranger(app, world):
+    """Another person, signed in through the other portal in a browser of their own."""
+    new_account(bhxh="0987654321", phone="0912345699")
+    browser = app.test_client()
+    issued = tokens(browser, world["other_id"], world["other_secret"],
+                    redirect_uri="https://thue.example.vn/cb", username="0987654321")
+    return browser, issued
+
+
+def _alive(browser, client_id, secret, issued, redirect_uri):
+    response = authorize(browser, client_id, prompt="none", redirect_uri=redirect_uri)
+    assert response.status_code == 302 and response.location.startswith(redirect_uri + "?code=")
+    assert introspect(browser, client_id, secret, issued["access_token"]).json["active"] is True
+
+
+def test_someone_elses_hint_asks_before_ending_this_browsers_session(client, app, world):
+    """An attacker's link carrying the attacker's own ID token does not sign the victim out:
+    the victim is asked; and the attacker's session, named by the hint, is left alone."""
+    stranger, theirs = _stranger(app, world)
+    query = {"id_token_hint": theirs["id_token"], "post_logout_redirect_uri": OTHER_BYE,
+             "state": "s"}
+    for response in (client.get("/logout", query_string=query),
+                     client.post("/logout", data=query)):
+        assert response.status_code == 200 and "Location" not in response.headers
+        html = response.get_data(as_text=True)
+        assert 'name="csrf_token"' in html and 'name="confirm"' in html
+        assert "không khớp" in html  # says why it asks (Vietnamese first)
+        assert_still_signed_in(app, client, world)
+    _alive(stranger, world["other_id"], world["other_secret"], theirs,
+           "https://thue.example.vn/cb")
+
+    # The victim confirms: this browser's session ends; the stranger's does not.
+    done = client.post("/logout", data={**query, "confirm": "yes", "csrf_token": csrf_of(html)})
+    assert done.status_code == 302 and done.location == OTHER_BYE + "?state=s"
+    assert_signed_out(app, client, world)
+    _alive(stranger, world["other_id"], world["other_secret"], theirs,
+           "https://thue.example.vn/cb")
+
+
+def test_hint_of_an_earlier_session_of_the_same_person_asks(client, app, world):
+    """A hint naming another session (here an ended one) is not this browser's session."""
+    old = world["tokens"]["id_token"]
+    client.get("/logout", query_string={"id_token_hint": old})  # matches: no question
+    assert client.get_cookie(app.config["SSO_COOKIE_NAME"]) is None
+    again = tokens(client, world["client_id"], world["secret"])
+    assert read_id_token(again["id_token"])["sid"] != read_id_token(old)["sid"]
+    page = client.get("/logout", query_string={"id_token_hint": old})
+    assert page.status_code == 200 and 'name="confirm"' in page.get_data(as_text=True)
+    assert introspect(client, world["client_id"], world["secret"],
+                      again["access_token"]).json["active"] is True
+    client.post("/logout", data={"id_token_hint": old, "confirm": "yes",
+                                 "csrf_token": csrf_of(page.get_data(as_text=True))})
+    assert introspect(client, world["client_id"], world["secret"],
+                      again["access_token"]).json == {"active": False}
+
+
+def test_hint_without_sid_matches_on_the_person(client, app, world):
+    """OIDC Core makes `sid` optional: a hint without one matches when its `sub` is the person
+    signed in here, and only then."""
+    claims = read_id_token(world["tokens"]["id_token"])
+    ctx = GrantContext(auth_time=claims["auth_time"], acr=claims["acr"], amr=claims["amr"])
+    other = new_account(bhxh="0987654321", phone="0912345699")
+    for_someone_else = mint_id_token(client_id=world["client_id"], sub=other.sub, ctx=ctx,
+                                     extra={})
+    page = client.get("/logout", query_string={"id_token_hint": for_someone_else})
+    assert page.status_code == 200 and 'name="confirm"' in page.get_data(as_text=True)
+    assert_still_signed_in(app, client, world)
+    for_this_person = mint_id_token(client_id=world["client_id"], sub=claims["sub"], ctx=ctx,
+                                    extra={})
+    assert "sid" not in read_id_token(for_this_person)
+    response = client.get("/logout", query_string={"id_token_hint": for_this_person,
+                                                   "post_logout_redirect_uri": BYE})
     assert response.status_code == 302 and response.location == BYE
-    response = authorize(client, world["client_id"], prompt="none", state="x")
-    assert_error_redirect(response, "login_required", app, state="x")
+    assert_signed_out(app, client, world)
 
 
 def test_logout_ends_sso_for_every_client(client, app, world):

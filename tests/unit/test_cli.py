@@ -84,3 +84,112 @@ def test_keys_rotate_adds_a_signing_key(app):
     assert rotated["kid"] != first["kid"] and rotated["alg"] == "RS256"
     listed = json.loads(run(app, "keys", "list").output)["keys"]
     assert [k["signing"] for k in listed] == [True, False]
+
+
+def test_clients_create_service_registered_as_resource_server(app):
+    issuer = app.config["ISSUER"]
+    result = run(app, "clients", "create", "--name", "Bệnh viện", "--type", "service",
+                 "--resource", "https://api.benhvien.example.vn", "--resource", issuer,
+                 "--resource", issuer, "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["resources"] == ["https://api.benhvien.example.vn", issuer]
+    client = Client.query.filter_by(client_id=out["client_id"]).one()
+    assert client.resources == ["https://api.benhvien.example.vn", issuer]
+    assert client.secret_hash == hash_secret(out["client_secret"])
+
+
+def test_clients_create_without_resource_stores_none(app):
+    result = run(app, "clients", "create", "--name", "Bệnh viện", "--type", "service", "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert "resources" not in out
+    assert Client.query.filter_by(client_id=out["client_id"]).one().resources == []
+
+
+@pytest.mark.parametrize("type_", ["web", "app"])
+def test_clients_create_resource_is_for_services_only(app, type_):
+    result = run(app, "clients", "create", "--name", "x", "--type", type_,
+                 "--redirect-uri", "https://dvc.example.vn/cb",
+                 "--resource", app.config["ISSUER"], "--json")
+    assert result.exit_code == 2
+    assert "resource" in result.output and len(result.output.strip().splitlines()) == 1
+    assert Client.query.count() == 0
+
+
+@pytest.mark.parametrize("uri", ["api", "ftp://api.example.vn", "http://api.example.vn",
+                                 "https://api.example.vn/#f", "https://*.example.vn",
+                                 "https://user@api.example.vn", ""])
+def test_clients_create_refuses_bad_resource_uris(app, uri):
+    result = run(app, "clients", "create", "--name", "x", "--type", "service",
+                 "--resource", uri, "--json")
+    assert result.exit_code == 2
+    assert "resource" in result.output and len(result.output.strip().splitlines()) == 1
+    assert Client.query.count() == 0
+
+
+def test_clients_set_resources_replaces_the_list(app):
+    created = json.loads(run(app, "clients", "create", "--name", "Bệnh viện", "--type",
+                             "service", "--json").output)
+    issuer = app.config["ISSUER"]
+    result = run(app, "clients", "set-resources", "--client-id", created["client_id"],
+                 "--resource", issuer, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"client_id": created["client_id"],
+                                         "resources": [issuer]}
+    db.session.expire_all()
+    assert Client.query.filter_by(client_id=created["client_id"]).one().resources == [issuer]
+    cleared = run(app, "clients", "set-resources", "--client-id", created["client_id"])
+    assert json.loads(cleared.output)["resources"] == []
+    db.session.expire_all()
+    assert Client.query.filter_by(client_id=created["client_id"]).one().resources == []
+
+
+def test_clients_set_resources_refusals(app):
+    web = json.loads(run(app, "clients", "create", "--name", "x", "--type", "web",
+                         "--redirect-uri", "https://dvc.example.vn/cb", "--json").output)
+    service = json.loads(run(app, "clients", "create", "--name", "y", "--type", "service",
+                             "--json").output)
+    for args, field in (
+        (["--client-id", "nobody", "--resource", app.config["ISSUER"]], "client-id"),
+        (["--client-id", web["client_id"], "--resource", app.config["ISSUER"]], "resource"),
+        (["--client-id", service["client_id"], "--resource", "http://api.example.vn"],
+         "resource"),
+    ):
+        result = run(app, "clients", "set-resources", *args)
+        assert result.exit_code == 2, result.output
+        assert field in result.output and len(result.output.strip().splitlines()) == 1
+    db.session.expire_all()
+    assert Client.query.filter_by(client_id=service["client_id"]).one().resources == []
+
+
+def test_demo_seed_registers_demo_service_for_the_default_resource(make_app, tmp_path):
+    """`make run`'s relying-service example: demo-service introspects the demo portal's
+    tokens, on a fresh instance and on one seeded before resource servers existed."""
+    from tests.flows.oidc_support import introspect, running, tokens
+
+    app = make_app(DEMO_ENABLED=True, DEMO_CLIENT_FILE=str(tmp_path / "demo-client.json"))
+    app.instance_path = str(tmp_path)
+    with running(app):
+        result = run(app, "demo", "seed")
+        assert result.exit_code == 0, result.output
+        service = json.loads((tmp_path / "demo-service.json").read_text())
+        assert Client.query.filter_by(client_id="demo-service").one().resources == [
+            app.config["DEFAULT_RESOURCE"]]
+        portal = json.loads((tmp_path / "demo-client.json").read_text())
+        browser = app.test_client()
+        issued = tokens(browser, "demo-portal", portal["client_secret"],
+                        redirect_uri=app.config["ISSUER"] + "/demo/callback",
+                        password="Vssid@Demo2026")
+        info = introspect(browser, service["client_id"], service["client_secret"],
+                          issued["access_token"]).json
+        assert info["active"] is True and info["client_id"] == "demo-portal"
+
+        # An instance seeded before: demo-service without resources gains the default one.
+        Client.query.filter_by(client_id="demo-service").one().resources = []
+        db.session.commit()
+        assert run(app, "demo", "seed").exit_code == 0
+        db.session.expire_all()
+        assert Client.query.filter_by(client_id="demo-service").one().resources == [
+            app.config["DEFAULT_RESOURCE"]]
+        assert json.loads((tmp_path / "demo-service.json").read_text()) == service
