@@ -25,8 +25,11 @@ def check_password(username: str, password: str, *, address: str) -> Account:
         dummy_verify("")
         raise AuthenticationError()
     login = username.strip()[:MAX_LOGIN_LENGTH]
-    attempt = Attempt(login, address).begin()
+    # Looked up before a try is reserved: a reservation is given back only by an outcome, so
+    # one taken while the database is down would stay counted, and a few retries during an
+    # outage would lock the name for a day once it is over.
     account = find_by_login(login)
+    attempt = Attempt(login, address).begin()
     if account is None:
         dummy_verify(password)
         attempt.failed()
