@@ -8,10 +8,12 @@ import secrets
 from pathlib import Path
 
 from flask import Flask, g, jsonify, request
-from sqlalchemy import event
+from sqlalchemy import event, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from gateway.availability import DATABASE, RETRY_AFTER_SECONDS, STORE, database_unreachable
 from gateway.clock import Clock
 from gateway.errors import GatewayError
 from gateway.extensions import db, migrate
@@ -70,10 +72,22 @@ def _configure_flask(app: Flask, settings: dict) -> None:
         Path(settings["DATABASE_URL"][len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
 
 
+# Seconds a new PostgreSQL connection may take (psycopg waits 130 s by default): a server that
+# cannot be reached answers 503 promptly instead of holding the request and its worker. A
+# `connect_timeout` in DATABASE_URL wins.
+PG_CONNECT_TIMEOUT = 5
+
+
 def _engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    # pre-ping: a connection left stale by a restart or a dropped connection is replaced when
+    # a request takes it from the pool, instead of failing that request (gateway.availability).
+    options = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        options["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT}
+    return options
 
 
 def _tune_engine(engine) -> None:
@@ -108,8 +122,12 @@ def _register_blueprints(app: Flask) -> None:
     init_metrics(app)
 
 
+_PROGRAM_PATHS = ("/token", "/introspect", "/revoke", "/userinfo", "/api", "/authorize-challenge",
+                  "/jwks.json", "/.well-known/")
+
+
 def _wants_json() -> bool:
-    if request.path.startswith(("/token", "/introspect", "/revoke", "/userinfo", "/api")):
+    if request.path.startswith(_PROGRAM_PATHS):
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json" and not request.accept_mimetypes["text/html"]
@@ -142,9 +160,7 @@ def _register_hooks(app: Flask) -> None:
 
     @app.errorhandler(StoreUnavailableError)
     def _store_down(exc):
-        log.error("store unavailable", extra={"error": str(exc)})
-        db.session.rollback()
-        return _error("temporarily_unavailable", 503)
+        return _unavailable(STORE, exc)
 
     @app.errorhandler(GatewayError)
     def _domain_error(exc):
@@ -160,20 +176,46 @@ def _register_hooks(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc):
+        # Authlib's endpoints catch only OAuth2Error, so a database error from any endpoint
+        # (every grant, client authentication, token checks) arrives here.
+        if database_unreachable(exc):
+            return _unavailable(DATABASE, exc)
         log.exception("unhandled error")
         db.session.rollback()
         return _error("server_error", 500)
 
 
+def _unavailable(dependency: str, exc: Exception):
+    """Fail closed and say so: 503, counted by dependency, logged without the error's text
+    (a database error quotes its SQL and parameters: personal numbers)."""
+    from gateway.metrics import DEPENDENCY_UNAVAILABLE
+
+    cause = exc.__cause__ or getattr(exc, "orig", None)
+    log.error("dependency unavailable", extra={
+        "dependency": dependency, "error": type(exc).__name__,
+        "cause": type(cause).__name__ if cause is not None else None})
+    DEPENDENCY_UNAVAILABLE.labels(dependency).inc()
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:  # the connection is gone; the session is discarded at teardown
+        pass
+    return _error("temporarily_unavailable", 503)
+
+
 def _error(code: str, status: int, **extra):
     from gateway.i18n import MESSAGES
-    from gateway.views.pages import error_page
+    from gateway.views.pages import error_page, unavailable_page
 
     if _wants_json():
         body = {"error": code, **{k: v for k, v in extra.items() if v}}
         response = jsonify(body)
         response.status_code = status
         response.headers["Cache-Control"] = "no-store"
-        return response
-    message = code if code in MESSAGES["vi"] else "invalid_request"
-    return error_page(message, code, status)
+    elif status == 503:
+        response = unavailable_page()
+    else:
+        message = code if code in MESSAGES["vi"] else "invalid_request"
+        response = error_page(message, code, status)
+    if status == 503:  # every "try later" says when (RFC 9110 §10.2.3)
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

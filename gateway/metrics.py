@@ -1,4 +1,5 @@
-"""Prometheus metrics: requests and latency by endpoint, logins and grants by outcome.
+"""Prometheus metrics: requests and latency by endpoint, logins and grants by outcome,
+requests refused because a dependency could not be reached.
 
 A private registry per process keeps repeated create_app() calls (tests) from colliding.
 """
@@ -17,6 +18,8 @@ from prometheus_client import (
 )
 from werkzeug.exceptions import HTTPException
 
+from gateway.availability import DATABASE, STORE
+
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter("gateway_http_requests_total", "HTTP requests", ["endpoint", "method", "status"],
                    registry=REGISTRY)
@@ -29,6 +32,12 @@ GRANTS = Counter("gateway_token_grants_total", "Token endpoint answers", ["grant
 DEVICE_CHANGES = Counter("gateway_device_changes_total",
                          "Active app device changes (bound, taken over, cleared, conflicts)",
                          ["change"], registry=REGISTRY)
+DEPENDENCY_UNAVAILABLE = Counter(
+    "gateway_dependency_unavailable_total",
+    "Requests answered 503 because the database or the store could not be reached",
+    ["dependency"], registry=REGISTRY)
+for _dependency in (DATABASE, STORE):  # both series exist (at 0) before the first outage
+    DEPENDENCY_UNAVAILABLE.labels(_dependency)
 EVENTS_COUNTED = {"device.bound": "bound", "device.taken_over": "taken_over",
                   "device.cleared": "cleared", "device.conflict": "conflict"}
 

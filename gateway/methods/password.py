@@ -32,8 +32,11 @@ def check_password(login: str | None, password: str, *, address: str) -> Account
         raise ValueError("check_password takes a login name normalised by login_name()")
     if not isinstance(password, str):
         password = ""
-    attempt = Attempt(login or MALFORMED_LOGIN, address).begin()
+    # Looked up before a try is reserved: a reservation is given back only by an outcome, so
+    # one taken while the database is down would stay counted, and a few retries during an
+    # outage would lock the name for a day once it is over.
     account = find_by_login(login) if login is not None else None
+    attempt = Attempt(login or MALFORMED_LOGIN, address).begin()
     if account is None:
         dummy_verify(password)
         attempt.failed()

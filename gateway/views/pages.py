@@ -42,3 +42,13 @@ def render(template: str, status: int = 200, **context):
 def error_page(message: str, code: str, status: int = 400):
     return render("error.html", status=status, message=message, code=code,
                   request_id=g.get("request_id"))
+
+
+def unavailable_page():
+    """A short outage said as one, not as an error: the request was not carried out, try again
+    in a moment. A GET can simply be repeated, so it gets a link to the same address (same
+    path, same query: a relative "?…" link never leaves this page's path)."""
+    retry = None
+    if request.method == "GET":
+        retry = "?" + request.query_string.decode("utf-8", "replace")
+    return render("unavailable.html", status=503, retry=retry, request_id=g.get("request_id"))
