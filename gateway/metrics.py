@@ -29,6 +29,9 @@ GRANTS = Counter("gateway_token_grants_total", "Token endpoint answers", ["grant
 DEVICE_CHANGES = Counter("gateway_device_changes_total",
                          "Active app device changes (bound, taken over, cleared, conflicts)",
                          ["change"], registry=REGISTRY)
+ADDRESS_VERDICTS = Counter("gateway_address_throttle_total",
+                           "Password and code checks slowed (delayed) or refused by the "
+                           "per-address limit", ["verdict"], registry=REGISTRY)
 EVENTS_COUNTED = {"device.bound": "bound", "device.taken_over": "taken_over",
                   "device.cleared": "cleared", "device.conflict": "conflict"}
 
