@@ -86,9 +86,15 @@ PASSWORD_HISTORY = 5             # a new password may not be one of the last N (
 # --- lockout and throttling (policies/lockout.py explains the design) -------------------
 LOCKOUT_THRESHOLD = 5                    # consecutive failures that lock a login name
 LOCKOUT_DURATIONS = "60,300,900"         # seconds of the 1st, 2nd, 3rd+ lock within 24 h
-ADDRESS_FAILURE_LIMIT = 50               # failures one source address may cause per window
-ADDRESS_FAILURE_LIMIT_UNDER_ATTACK = 10  # ... while the global alarm is on
+# Failures from one source address (IPv6: its /64) per window, not redeemed by a later
+# sign-in of the same name from it, before each check from the address waits ADDRESS_DELAY_MS.
+ADDRESS_FAILURE_LIMIT = 50
+ADDRESS_FAILURE_LIMIT_UNDER_ATTACK = 10  # past this, refused (429) while the global alarm is on
 ADDRESS_FAILURE_WINDOW = 600             # seconds
+# Milliseconds each password or code check from an address past ADDRESS_FAILURE_LIMIT waits
+# before it runs: a person waits once per try, a sprayer once per guess and connection.
+# 0 to 10000 (a waiting request holds a server worker).
+ADDRESS_DELAY_MS = 2000
 GLOBAL_FAILURE_ALARM_PER_MINUTE = 1000   # failures per minute that switch the alarm on
 RECOVERY_STARTS_PER_ADDRESS = 20         # forgot-password requests per address per window
 

@@ -17,6 +17,11 @@ class Clock:
     def timestamp(self) -> int:
         return int(time.time())
 
+    def sleep(self, seconds: float) -> None:
+        """Waiting goes through the clock too, so a test's clock can wait without sleeping."""
+        if seconds > 0:
+            time.sleep(seconds)
+
 
 class FixedClock(Clock):
     """A clock the tests set and advance."""
@@ -32,6 +37,11 @@ class FixedClock(Clock):
 
     def advance(self, **delta) -> None:
         self._now += timedelta(**delta)
+
+    def sleep(self, seconds: float) -> None:
+        """Time passes for whoever waits on a fixed clock: it moves on, nobody sleeps."""
+        if seconds > 0:
+            self.advance(seconds=seconds)
 
 
 def clock() -> Clock:

@@ -38,6 +38,9 @@ DEPENDENCY_UNAVAILABLE = Counter(
     ["dependency"], registry=REGISTRY)
 for _dependency in (DATABASE, STORE):  # both series exist (at 0) before the first outage
     DEPENDENCY_UNAVAILABLE.labels(_dependency)
+ADDRESS_VERDICTS = Counter("gateway_address_throttle_total",
+                           "Password and code checks slowed (delayed) or refused by the "
+                           "per-address limit", ["verdict"], registry=REGISTRY)
 EVENTS_COUNTED = {"device.bound": "bound", "device.taken_over": "taken_over",
                   "device.cleared": "cleared", "device.conflict": "conflict"}
 

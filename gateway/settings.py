@@ -107,6 +107,8 @@ def validate(settings: dict) -> None:
         raise ConfigError("BROWSER_SESSIONS_PER_ACCOUNT", "0 (no limit) or more")
     if settings["RECOVERY_STARTS_PER_ADDRESS"] < 1:
         raise ConfigError("RECOVERY_STARTS_PER_ADDRESS", "must be 1 or more")
+    if not 0 <= settings["ADDRESS_DELAY_MS"] <= 10_000:
+        raise ConfigError("ADDRESS_DELAY_MS", "must be 0 to 10000 (a wait holds a worker)")
     if settings["LOCKOUT_THRESHOLD"] < 1:
         raise ConfigError("LOCKOUT_THRESHOLD", "must be 1 or more")
     if not is_production(settings):

@@ -1,26 +1,44 @@
 """Counting failures atomically in the store, so concurrent guesses get no extra tries.
 
-Every attempt first *reserves* a try with an atomic increment; only reservations within the
-threshold go on to check the password or OTP. Fifty simultaneous wrong passwords therefore
-verify at most `threshold` times. Keys share the login name's hash tag (Redis Cluster-safe).
+Every attempt first *reserves* its place with atomic increments — one per login name, one per
+source address — and only then checks the password or OTP (policies/lockout.py decides):
+
+* per login name: reservations within `LOCKOUT_THRESHOLD` go on, so fifty simultaneous wrong
+  passwords verify at most `threshold` times, then the name is locked;
+* per address (IPv6: its /64, policies/addresses.py): the reservation's place among the
+  window's unredeemed failures and attempts in flight gives the verdict — go on, wait
+  `ADDRESS_DELAY_MS` first, or (only under the global alarm) refuse. A success hands its own
+  reservation back and redeems the failures of the same name from the same address, so the
+  many people behind one carrier address who mistype and then sign in leave nothing behind
+  (docs/security.md, "Carrier-grade NAT").
+
+Windows are buckets of the injected clock's time (gateway.clock), so tests and the simulation
+(bench/cgnat.py) move them; the store's TTLs only clean up. Waiting happens after the
+reservations, holding no store lock and no database transaction.
+
+Keys: `{lg:<sha256 of the login>}…` for a name, `{ad:<sha256 of the address key>}…` for an
+address (each in one hash slot); neither holds a number or an address in clear.
 
 Exceptions::
 
     LockedError       the login name is locked for `retry_after` seconds
-    ThrottledError    the source address caused too many failures
+    ThrottledError    the global alarm is on and the address is over its limit
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
 
 from flask import current_app, request
 
+from gateway.clock import clock
 from gateway.errors import GatewayError
+from gateway.extensions import db
+from gateway.metrics import ADDRESS_VERDICTS
 from gateway.services.events import emit
 from gateway.store.access import store
-from policies.lockout import address_limit, lock_duration, rules_from_config
+from policies.addresses import address_key
+from policies.lockout import address_verdict, alarm_on, lock_duration, rules_from_config
 
 DAY = 24 * 3600
 
@@ -43,15 +61,36 @@ class ThrottledError(GatewayError):
         self.retry_after = max(1, retry_after)
 
 
+def _digest(kind: str, value: str) -> str:
+    # Hashed so the store never holds social-insurance numbers or addresses in key names.
+    return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()[:32]
+
+
 def _tag(login: str) -> str:
-    # Hashed so the store never holds social-insurance numbers in key names.
-    digest = hashlib.sha256(f"login:{login}".encode()).hexdigest()[:32]
-    return "{lg:" + digest + "}"
+    return "{lg:" + _digest("login", login) + "}"
+
+
+def _address_tag(address: str) -> str:
+    return "{ad:" + _digest("addr", address_key(address)) + "}"
 
 
 def client_address() -> str:
     """The address ProxyFix derived from GATEWAY_TRUSTED_PROXIES (socket address when 0)."""
     return request.remote_addr or "unknown"
+
+
+def _locked_for(lock: str | None, now: int) -> int:
+    return int(lock) - now if lock is not None and int(lock) > now else 0
+
+
+def _wait(delay_ms: int) -> None:
+    """Waits holding nothing: the request's read-only transaction is ended first (its
+    connection goes back to the pool; loaded objects reload when next used)."""
+    session = db.session
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("an attempt must not wait with unsaved changes in the session")
+    session.rollback()
+    clock().sleep(delay_ms / 1000)
 
 
 class Attempt:
@@ -60,47 +99,86 @@ class Attempt:
     def __init__(self, login: str, address: str):
         self.rules = rules_from_config(current_app.config)
         self.tag = _tag(login)
-        self.address = address
-        self.reserved = 0
+        self.name = _digest("login", login)
+        self.address = _address_tag(address)
+        self.reserved = 0       # this try's place among the name's consecutive tries
+        self.delay_ms = 0       # how long the address verdict made it wait
+        self._window = 0
+        self._redeemable = 0    # this name's unredeemed failures from this address
+
+    def _address_keys(self, window: int) -> tuple[str, str, str]:
+        base = f"{self.address}:{window}"
+        return f"{base}:try", f"{base}:ok", f"{base}:pair:{self.name}"
 
     def check_not_locked(self) -> None:
         """For paths that start something (recovery) without checking a secret yet."""
-        now = int(time.time())
-        lock = store().get(f"{self.tag}:lock")
-        if lock is not None and int(lock) > now:
-            raise LockedError(int(lock) - now)
+        now = clock().timestamp()
+        left = _locked_for(store().get(f"{self.tag}:lock"), now)
+        if left:
+            raise LockedError(left)
 
     def begin(self) -> Attempt:
-        s = store()
-        now = int(time.time())
-        lock, global_failures, address_failures = s.get_many([
-            f"{self.tag}:lock", f"global:fail:{now // 60 - 1}", f"addr:{self.address}:fail"])
-        if lock is not None and int(lock) > now:
-            raise LockedError(int(lock) - now)
-        limit = address_limit(int(global_failures or 0), self.rules)
-        if int(address_failures or 0) >= limit:
-            raise ThrottledError(self.rules.address_window)
-        # The lock is read again with the reservation: a lock set between the first check
-        # and the increment (by the try that crossed the threshold) must stop this one too.
-        self.reserved, lock = s.incr_get(f"{self.tag}:tries", DAY, f"{self.tag}:lock")
-        if lock is not None and int(lock) > now:
-            raise LockedError(int(lock) - now)
-        if self.reserved > self.rules.threshold:
-            raise LockedError(self._lock_left(now))
+        """Reserves the try, waits if the address verdict says so, and returns self; the
+        caller then checks the secret and calls failed() or succeeded()."""
+        self.delay_ms = self.admit()
+        if self.delay_ms:
+            _wait(self.delay_ms)
         return self
 
+    def admit(self) -> int:
+        """Reserves the try (per name, per address); the milliseconds to wait before checking
+        the secret. Raises LockedError or ThrottledError, reserving nothing that would count."""
+        s = store()
+        rules = self.rules
+        now = clock().timestamp()
+        window = now // rules.address_window
+        tried, ok, pair = self._address_keys(window)
+        ttl = 2 * rules.address_window
+        lock, global_failures, credit, redeemable = s.get_many(
+            [f"{self.tag}:lock", f"global:fail:{now // 60 - 1}", ok, pair])
+        if _locked_for(lock, now):
+            raise LockedError(_locked_for(lock, now))
+        global_failures, credit = int(global_failures or 0), int(credit or 0)
+        if alarm_on(global_failures, rules):
+            # The address may refuse: it reserves first, so a refused attempt leaves the
+            # name's count untouched, and gives its reservation back when it refuses.
+            verdict = address_verdict(s.incr(tried, ttl) - credit, global_failures, rules)
+            if verdict.refuse:
+                s.incr(ok, ttl)
+                ADDRESS_VERDICTS.labels("refused").inc()
+                raise ThrottledError((window + 1) * rules.address_window - now)
+            self.reserved, lock = s.incr_get(f"{self.tag}:tries", DAY, f"{self.tag}:lock")
+        else:
+            (self.reserved, position), (lock,) = s.incr_many(
+                [(f"{self.tag}:tries", DAY), (tried, ttl)], [f"{self.tag}:lock"])
+            verdict = address_verdict(position - credit, global_failures, rules)
+        # The lock is read again with the reservation: a lock set between the first check
+        # and the increment (by the try that crossed the threshold) must stop this one too.
+        if _locked_for(lock, now) or self.reserved > rules.threshold:
+            s.incr(ok, ttl)  # the name refused: nothing was tried from the address
+            raise LockedError(_locked_for(lock, now) or self._lock_left(now))
+        self._window, self._redeemable = window, int(redeemable or 0)
+        if verdict.delay_ms:
+            ADDRESS_VERDICTS.labels("delayed").inc()
+        return verdict.delay_ms
+
     def _lock_left(self, now: int) -> int:
-        lock = store().get(f"{self.tag}:lock")
-        return (int(lock) - now) if lock is not None else lock_duration(1, self.rules)
+        return _locked_for(store().get(f"{self.tag}:lock"), now) or lock_duration(1, self.rules)
 
     def succeeded(self) -> None:
-        store().delete(f"{self.tag}:tries")
+        """The name starts afresh; the address gets back this try and this name's earlier
+        failures from it (NIST SP 800-63B-4: disregard them after a success)."""
+        s = store()
+        _, ok, pair = self._address_keys(self._window)
+        s.delete(f"{self.tag}:tries", pair)
+        s.incr(ok, 2 * self.rules.address_window, by=1 + self._redeemable)
 
     def failed(self, account_id: int | None = None) -> None:
+        """The address keeps this try's reservation as its failure."""
         s = store()
-        now = int(time.time())
-        s.incr(f"addr:{self.address}:fail", self.rules.address_window)
-        s.incr(f"global:fail:{now // 60}", 180)
+        now = clock().timestamp()
+        _, _, pair = self._address_keys(self._window)
+        s.incr_many([(pair, 2 * self.rules.address_window), (f"global:fail:{now // 60}", 180)])
         if self.reserved >= self.rules.threshold:
             level = s.incr(f"{self.tag}:level", DAY)
             duration = lock_duration(level, self.rules)
@@ -114,5 +192,5 @@ def count_start(kind: str, address: str, limit: int) -> None:
     """Starting something that sends an SMS (a recovery) is rate-limited per address, so
     one source cannot make the gateway text thousands of phones (SMS pumping)."""
     window = current_app.config["ADDRESS_FAILURE_WINDOW"]
-    if store().incr(f"addr:{address}:{kind}", window) > limit:
+    if store().incr(f"{_address_tag(address)}:start:{kind}", window) > limit:
         raise ThrottledError(window)

@@ -65,9 +65,9 @@ class RedisStore:
             self.client.delete(*(self.prefix + k for k in keys))
 
     @_guard
-    def incr(self, key, ttl):
+    def incr(self, key, ttl, by=1):
         pipe = self.client.pipeline(transaction=True)
-        pipe.incr(self.prefix + key)
+        pipe.incrby(self.prefix + key, by)
         pipe.expire(self.prefix + key, ttl, nx=True)
         count, _ = pipe.execute()
         return int(count)
@@ -80,6 +80,21 @@ class RedisStore:
         pipe.get(self.prefix + other)
         count, _, value = pipe.execute()
         return int(count), value
+
+    @_guard
+    def incr_many(self, items, others=()):
+        # Not one MULTI: the keys may live in different hash slots (an account's and an
+        # address's). Redis runs one connection's commands in order, so each read of
+        # `others` sees every increment before it.
+        pipe = self.client.pipeline(transaction=False)
+        for key, ttl in items:
+            pipe.incr(self.prefix + key)
+            pipe.expire(self.prefix + key, ttl, nx=True)
+        for other in others:
+            pipe.get(self.prefix + other)
+        answers = pipe.execute()
+        counts = [int(answers[2 * i]) for i in range(len(items))]
+        return counts, list(answers[2 * len(items):])
 
     def clear(self) -> None:
         """Deletes this prefix's keys (tests and the bench); refuses without a prefix."""

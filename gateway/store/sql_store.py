@@ -18,11 +18,11 @@ from sqlalchemy.exc import OperationalError
 from gateway.store import StoreUnavailableError
 
 _SWEEP_PROBABILITY = 0.01
-# The counter after an increment; an expired row starts again at 1. `value` mirrors it as
+# The counter after an increment; an expired row starts again at `by`. `value` mirrors it as
 # text so get() reads counters the way Redis GET does.
 _NEXT = (
-    "(CASE WHEN store_entries.expires_at <= :n THEN 1 "
-    "ELSE CAST(COALESCE(store_entries.value, '0') AS INTEGER) + 1 END)"
+    "(CASE WHEN store_entries.expires_at <= :n THEN :by "
+    "ELSE CAST(COALESCE(store_entries.value, '0') AS INTEGER) + :by END)"
 )
 
 
@@ -135,26 +135,37 @@ class SqlStore:
                 conn.execute(text("DELETE FROM store_entries WHERE key = :k"), {"k": _k(key)})
 
     @_guard
-    def incr(self, key, ttl):
-        now = _now_ms()
+    def incr(self, key, ttl, by=1):
         with self._begin() as conn:
-            row = conn.execute(
-                text(
-                    "INSERT INTO store_entries (key, value, counter, expires_at) "  # noqa: S608
-                    "VALUES (:k, '1', 1, :e) ON CONFLICT (key) DO UPDATE SET "
-                    f"counter = {_NEXT}, value = CAST({_NEXT} AS TEXT), "
-                    "expires_at = CASE WHEN store_entries.expires_at <= :n THEN :e "
-                    "ELSE store_entries.expires_at END "
-                    "RETURNING counter"
-                ),
-                {"k": _k(key), "n": now, "e": now + ttl * 1000},
-            ).first()
+            return self._incr(conn, key, ttl, by, _now_ms())
+
+    @staticmethod
+    def _incr(conn, key, ttl, by, now):
+        row = conn.execute(
+            text(
+                "INSERT INTO store_entries (key, value, counter, expires_at) "  # noqa: S608
+                "VALUES (:k, CAST(:by AS TEXT), :by, :e) ON CONFLICT (key) DO UPDATE SET "
+                f"counter = {_NEXT}, value = CAST({_NEXT} AS TEXT), "
+                "expires_at = CASE WHEN store_entries.expires_at <= :n THEN :e "
+                "ELSE store_entries.expires_at END "
+                "RETURNING counter"
+            ),
+            {"k": _k(key), "n": now, "e": now + ttl * 1000, "by": int(by)},
+        ).first()
         return int(row[0])
 
     def incr_get(self, key, ttl, other):
         # Two statements, one client round trip's worth of work for the caller; the
         # embedded store has no network to save.
         return self.incr(key, ttl), self.get(other)
+
+    @_guard
+    def incr_many(self, items, others=()):
+        # One short transaction: the reads come after the increments, as on Redis.
+        now = _now_ms()
+        with self._begin() as conn:
+            counts = [self._incr(conn, key, ttl, 1, now) for key, ttl in items]
+        return counts, (self.get_many(list(others)) if others else [])
 
     @_guard
     def ping(self):

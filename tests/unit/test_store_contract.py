@@ -115,6 +115,13 @@ def test_incr_counts_from_one(store, key):
     assert store.incr(key("other"), TTL) == 1
 
 
+def test_incr_by_adds_the_amount(store, key):
+    assert store.incr(key(), TTL, by=5) == 5
+    assert store.incr(key(), TTL) == 6
+    assert store.incr(key(), TTL, by=3) == 9
+    assert store.get(key()) == "9"  # a counter reads back as its decimal text
+
+
 def test_ping(store):
     assert store.ping() is None
 
@@ -162,6 +169,18 @@ def test_concurrent_take_has_one_winner(store, key):
     assert results.count(None) == 19
 
 
+def test_incr_by_keeps_the_ttl_of_its_first_increment(store, key):
+    assert store.incr(key(), 1, by=2) == 2
+    time.sleep(1.1)
+    assert store.incr(key(), TTL, by=2) == 2
+
+
+def test_concurrent_incr_many_reserves_distinct_places(store, key):
+    results = race(30, lambda i: store.incr_many([(key("a"), TTL), (key("b"), TTL)])[0])
+    assert sorted(a for a, _ in results) == list(range(1, 31))
+    assert sorted(b for _, b in results) == list(range(1, 31))
+
+
 def test_concurrent_incr_counts_every_call(store, key):
     results = race(50, lambda i: store.incr(key(), TTL))
     assert sorted(results) == list(range(1, 51))
@@ -179,6 +198,8 @@ OPERATIONS = [
     ("take", lambda s: s.take("k")),
     ("delete", lambda s: s.delete("k", "l")),
     ("incr", lambda s: s.incr("k", TTL)),
+    ("incr_by", lambda s: s.incr("k", TTL, by=2)),
+    ("incr_many", lambda s: s.incr_many([("k", TTL)], ["l"])),
     ("ping", lambda s: s.ping()),
 ]
 
@@ -217,3 +238,18 @@ def test_incr_get_counts_and_reads_in_one_call(store, key):
     assert store.incr_get(key("n"), 30, key("other")) == (1, None)
     store.put(key("other"), "v", 30)
     assert store.incr_get(key("n"), 30, key("other")) == (2, "v")
+
+
+def test_incr_many_counts_then_reads_in_one_call(store, key):
+    assert store.incr_many([(key("a"), 30), (key("b"), 30)], [key("a"), key("c")]) == (
+        [1, 1], ["1", None])
+    store.put(key("c"), "v", 30)
+    assert store.incr_many([(key("a"), 30)], [key("c")]) == ([2], ["v"])
+    assert store.incr_many([(key("b"), 30)]) == ([2], [])
+    assert store.incr_many([], [key("a")]) == ([], ["2"])
+
+
+def test_incr_many_gives_each_key_its_own_ttl(store, key):
+    assert store.incr_many([(key("short"), 1), (key("long"), TTL)]) == ([1, 1], [])
+    time.sleep(1.1)
+    assert store.incr_many([(key("short"), TTL), (key("long"), TTL)]) == ([1, 2], [])
