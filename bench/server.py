@@ -196,6 +196,8 @@ def prepare(settings: dict, pools: dict[str, int]) -> Fixture:
     store = app.extensions["gateway.store"]
     if hasattr(store, "client"):
         store.client.close()
+    if hasattr(store, "close"):  # the SQL store's own engine
+        store.close()
     return fixture
 
 
@@ -281,13 +283,17 @@ def instrument(app) -> Counters:
     from gateway.extensions import db
 
     counters = Counters()
-    app.extensions["gateway.store"] = CountingStore(app.extensions["gateway.store"], counters)
+    store = app.extensions["gateway.store"]
+    app.extensions["gateway.store"] = CountingStore(store, counters)
     with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute",
-                 lambda *a, **k: counters.add("sql_statements"))
-    event.listen(engine, "commit", lambda *a: counters.add("sql_commits"))
-    event.listen(engine.pool, "checkout", lambda *a: counters.add("pool_checkouts"))
+        engines = [db.engine]
+    if getattr(store, "engine", None) is not None:  # the SQL store's own engine
+        engines.append(store.engine)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute",
+                     lambda *a, **k: counters.add("sql_statements"))
+        event.listen(engine, "commit", lambda *a: counters.add("sql_commits"))
+        event.listen(engine.pool, "checkout", lambda *a: counters.add("pool_checkouts"))
 
     @app.before_request
     def _count_request():

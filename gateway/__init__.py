@@ -8,7 +8,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask, g, jsonify, request
-from sqlalchemy import event, make_url
+from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -37,9 +37,10 @@ def create_app(overrides: dict | None = None, *, clock: Clock | None = None) -> 
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     with app.app_context():
         _tune_engine(db.engine)
+        store_engine = None if settings["REDIS_URL"] else _store_engine(db.engine)
     app.extensions["clock"] = clock or Clock()
     app.extensions["gateway.store"] = create_store(
-        settings["REDIS_URL"], lambda: db.engine, settings["REDIS_KEY_PREFIX"]
+        settings["REDIS_URL"], lambda: store_engine, settings["REDIS_KEY_PREFIX"]
     )
     app.extensions["gateway.sms"] = sms_provider_for(settings)
     if settings["TRUSTED_PROXIES"]:
@@ -78,9 +79,12 @@ def _configure_flask(app: Flask, settings: dict) -> None:
 PG_CONNECT_TIMEOUT = 5
 
 
-def _engine_options(url: str) -> dict:
+def _engine_options(url: str, *, store: bool = False) -> dict:
     if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        options = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        # The store's pool has no cap: a SQLite connection is a file handle, writers queue
+        # on the database's lock, and a store operation must never wait for a connection.
+        return {**options, "max_overflow": -1} if store else options
     # pre-ping: a connection left stale by a restart or a dropped connection is replaced when
     # a request takes it from the pool, instead of failing that request (gateway.availability).
     options = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
@@ -88,6 +92,21 @@ def _engine_options(url: str) -> dict:
     if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
         options["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT}
     return options
+
+
+def _store_engine(orm_engine):
+    """The SQL-backed store's own engine: the same database as db.engine, its own pool.
+
+    A request holds its ORM connection from its first query to its commit, and calls the
+    store in between. When the store drew from the same pool (5 + 10 connections on SQLite),
+    fifteen requests in flight at once (a race of 20 refreshes or OTP submissions) could
+    each hold one connection while waiting for a second: no one could go on until the pool
+    gave up after 30 s (a 500). With a pool of its own, a store operation never waits for a
+    connection a request holds, and it holds its own only for one short transaction.
+    """
+    engine = create_engine(orm_engine.url, **_engine_options(str(orm_engine.url), store=True))
+    _tune_engine(engine)
+    return engine
 
 
 def _tune_engine(engine) -> None:

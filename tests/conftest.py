@@ -95,6 +95,8 @@ def make_app(backend_settings):
         store = app.extensions["gateway.store"]
         if hasattr(store, "client"):
             store.client.close()
+        if hasattr(store, "close"):  # the SQL store's own engine
+            store.close()
 
 
 @pytest.fixture

@@ -52,6 +52,7 @@ LEASE = timedelta(minutes=5)  # a claimed message is its worker's for this long
 FIRST_RETRY = 30  # seconds after the first failed attempt; doubled each time
 MAX_RETRY = 3600  # never wait more than an hour between attempts
 _PENDING = "gateway.outbox.pending"  # session.info: message keys written in this transaction
+_COMMITTED = "gateway.outbox.committed"  # ... committed, to deliver once the connection is back
 _APP = "gateway.outbox.app"
 _NONCE = 12
 _REASON_CHARS = re.compile(r"[^a-z0-9_.:-]")
@@ -308,18 +309,36 @@ def deliver_pending(limit: int = 100) -> dict:
 
 
 @event.listens_for(db.session, "after_commit")
-def _deliver_after_commit(session) -> None:
-    """Try at once what this request just committed; the job retries whatever fails.
-
-    The commit is already done here and this session can run no SQL, so delivery runs in a
-    fresh app context (a session of its own, on another connection). Errors are logged,
-    never raised: they would surface from a commit that succeeded.
-    """
+def _committed(session) -> None:
+    """What this transaction enqueued may now go out, once its connection is released."""
     if session.in_nested_transaction():
         return
     keys = session.info.pop(_PENDING, None)
-    app = session.info.pop(_APP, None)
-    if not keys or app is None:
+    if keys:
+        session.info.setdefault(_COMMITTED, []).extend(keys)
+
+
+@event.listens_for(db.session, "after_transaction_end")
+def _deliver_after_commit(session, transaction) -> None:
+    """Try at once what this request just committed; the job retries whatever fails.
+
+    Runs when the outermost transaction has ended, after the session has returned its
+    connection to the pool — not in ``after_commit``, where the connection is still checked
+    out. Delivery runs in a fresh app context (a session of its own, on another connection):
+    from ``after_commit`` a request held two connections of one pool at once, and enough
+    requests doing that together (20 racing takeovers) took every connection of the pool
+    while each waited for one more, until the pool's 30 s timeout. Errors are logged, never
+    raised: they would surface from a commit that succeeded.
+    """
+    if transaction.parent is not None:
+        return
+    keys = session.info.pop(_COMMITTED, None)
+    if not keys:
+        return
+    app = session.info.get(_APP)
+    if _PENDING not in session.info:
+        session.info.pop(_APP, None)
+    if app is None:
         return
     try:
         with app.app_context():

@@ -3,6 +3,12 @@
 Every operation runs in its own short transaction on its own connection, so a one-time value
 is consumed (``DELETE … RETURNING``) or claimed (``INSERT … ON CONFLICT DO NOTHING``) by
 exactly one caller, whatever the request around it does later.
+
+The connection comes from the store's own engine (gateway._store_engine), never from the
+pool of the request's ORM session: a request calls the store while it holds its ORM
+connection, and two connections taken from one bounded pool by many requests at once is a
+deadlock (each holds one and waits for another). Callers must also not call the store while
+their ORM session holds a write on SQLite: the store would wait for the caller's own lock.
 """
 
 from __future__ import annotations
@@ -54,8 +60,16 @@ class SqlStore:
     def __init__(self, engine_getter):
         self._engine_getter = engine_getter
 
+    @property
+    def engine(self):
+        return self._engine_getter()
+
     def _begin(self):
         return self._engine_getter().begin()
+
+    def close(self) -> None:
+        """Close the pooled connections (the next operation opens new ones)."""
+        self._engine_getter().dispose()
 
     @_guard
     def put(self, key, value, ttl):
