@@ -12,6 +12,7 @@ from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from gateway import deferred
 from gateway.clock import Clock
 from gateway.errors import GatewayError
 from gateway.extensions import db, migrate
@@ -42,6 +43,7 @@ def create_app(overrides: dict | None = None, *, clock: Clock | None = None) -> 
     app.extensions["gateway.sms"] = sms_provider_for(settings)
     if settings["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["TRUSTED_PROXIES"], x_proto=1)
+    deferred.init_app(app)
     from gateway.oidc.server import init_oauth
 
     init_oauth(app)

@@ -13,7 +13,7 @@ import re
 import sys
 from datetime import UTC, datetime
 
-from flask import g, has_request_context
+from flask import g, has_app_context
 
 _DIGITS = re.compile(r"(?<![0-9A-Za-z_-])(\+?84|0)?([0-9]{9,12})(?![0-9A-Za-z_-])")
 _SECRET_FIELDS = {"password", "new_password", "otp", "code", "client_secret", "refresh_token",
@@ -49,7 +49,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": mask_text(record.getMessage()),
         }
-        if has_request_context() and "request_id" in g:
+        if has_app_context() and "request_id" in g:
             entry["request_id"] = g.request_id
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
