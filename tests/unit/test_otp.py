@@ -16,7 +16,7 @@ from gateway.extensions import db
 from gateway.methods import otp
 from gateway.methods.otp import OtpChallenge, OtpError
 from gateway.models import Event, OutboxMessage
-from gateway.services.outbox import deliver_pending
+from gateway.services.outbox import deliver_pending, recipient_of
 from gateway.store.access import store
 from policies import otp_rules
 from providers.sms import OutboxFileProvider
@@ -98,7 +98,9 @@ def test_issue_queues_one_sms_that_carries_the_code_and_nothing_is_kept_in_clear
     assert challenge == OtpChallenge(masked_phone=MASKED, expires_in=300, resend_after=60)
 
     row = OutboxMessage.query.one()
-    assert (row.channel, row.recipient, row.template, row.locale) == ("sms", E164, "otp", "vi")
+    assert (row.channel, row.recipient_hint, row.template, row.locale) == (
+        "sms", MASKED, "otp", "vi")
+    assert recipient_of(row) == E164
     assert row.delivered_at is None and row.payload_encrypted
     assert sent(gw) == []  # outside a request nothing leaves before the delivery job
 
