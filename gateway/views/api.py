@@ -16,8 +16,7 @@ from gateway.i18n import current_language
 from gateway.methods.password import check_password
 from gateway.oidc.server import resource_protector
 from gateway.services import devices, passwords
-from gateway.services.events import emit
-from gateway.services.revocation import revoke_account
+from gateway.services.sign_out import sign_out_everywhere as sign_out_all
 from gateway.services.throttle import client_address
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -81,12 +80,11 @@ def change_password():
 
 @bp.route("/sessions/revoke-all", methods=["POST"])
 def sign_out_everywhere():
-    """Lost phone: with the password, sign out every device and session of the account."""
+    """Lost phone: with the password, sign out every device and session of the account, and
+    forget its active device."""
     _, account = _account_from_token()
     check_password(account.bhxh, _text(_body(), "password"), address=client_address())
-    revoked = revoke_account(account.id, "signed_out_by_user")
-    emit("account.signed_out_everywhere", account_id=account.id, by="user", commit=True)
-    return jsonify(revoked=revoked)
+    return jsonify(revoked=sign_out_all(account, by="user"))
 
 
 @bp.route("/devices/active", methods=["GET"])
