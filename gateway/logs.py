@@ -19,6 +19,9 @@ _DIGITS = re.compile(r"(?<![0-9A-Za-z_-])(\+?84|0)?([0-9]{9,12})(?![0-9A-Za-z_-]
 _SECRET_FIELDS = {"password", "new_password", "otp", "code", "client_secret", "refresh_token",
                   "access_token", "id_token", "code_verifier", "client_assertion", "token"}
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# The entry's own keys: a field of the same name (an event's `level`, say) never replaces
+# one of them; it is written as `data_<name>` instead.
+RESERVED = ("ts", "level", "logger", "msg", "request_id", "exc")
 
 
 def mask_text(value: str) -> str:
@@ -53,7 +56,10 @@ class JsonFormatter(logging.Formatter):
             entry["request_id"] = g.request_id
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = _clean(key, value)
+                name = key
+                while name in RESERVED or name in entry:
+                    name = f"data_{name}"
+                entry[name] = _clean(key, value)
         if record.exc_info:
             entry["exc"] = mask_text(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False, default=str)
