@@ -125,14 +125,13 @@ def _register_hooks(app: Flask) -> None:
 
     @app.after_request
     def _headers(response):
+        from gateway.views.pages import content_security_policy
+
         response.headers["X-Request-Id"] = g.get("request_id", "")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; frame-ancestors 'none'; form-action 'self' http: https:",
-        )
+        response.headers.setdefault("Content-Security-Policy", content_security_policy())
         if is_production(app.config):
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
