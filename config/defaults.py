@@ -117,3 +117,10 @@ DEMO_ENABLED = True
 DEMO_CLIENT_FILE = ""
 # Largest request body accepted, in bytes (oversized parameters get 413, never 500).
 MAX_CONTENT_LENGTH = 64 * 1024
+# Who may read /metrics: addresses or networks (CIDR), comma-separated, as TRUSTED_PROXIES
+# yields them. The default is this machine only. Empty means any address, and is refused
+# without METRICS_TOKEN.
+METRICS_ALLOW_FROM = "127.0.0.1/32,::1/128"
+# A bearer token a scraper must send as well (Authorization: Bearer ...). Empty: none.
+# Production: 32+ characters when set.
+METRICS_TOKEN = ""
