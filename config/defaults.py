@@ -97,7 +97,8 @@ OTP_TTL = 300                  # seconds a code lives; at most 600 (checked at s
 OTP_RESEND_COOLDOWN = 60       # seconds before a new code for the same account, purpose, flow
 OTP_MAX_ATTEMPTS = 5           # wrong tries that burn one code
 # Wrong tries per account in 24 h, across codes; not reset by a resend, and no code is sent
-# while it is used up.
+# while it is used up. Forgot-password codes count per login name instead (whether or not an
+# account has it), so their answers never depend on whether one does.
 OTP_FAILURE_BUDGET = 10
 OTP_DAILY_CAP_ACCOUNT = 10     # codes sent per account per UTC day
 OTP_DAILY_CAP_PHONE = 10       # codes sent per phone number per UTC day (SMS pumping)
