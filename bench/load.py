@@ -106,14 +106,22 @@ class OtpReader:
             self._refresh()
             return self._latest.get(phone, (0, ""))[0]
 
-    def newer_than(self, phone: str, seen: int) -> str:
-        """The newest code for ``phone``, which must be newer than the first ``seen``."""
-        with self._lock:
-            self._refresh()
-            count, code = self._latest.get(phone, (0, ""))
-        if count <= seen:
-            raise JourneyError(f"no new OTP for {phone[:5]}… in the SMS outbox")
-        return code
+    def newer_than(self, phone: str, seen: int, wait: float = 5.0) -> str:
+        """The newest code for ``phone``, which must be newer than the first ``seen``.
+
+        The SMS leaves after the answer (gateway/deferred.py), as it reaches a phone a moment
+        after the screen says it was sent: the file is read again until it is there, for at
+        most ``wait`` seconds."""
+        deadline = time.monotonic() + wait
+        while True:
+            with self._lock:
+                self._refresh()
+                count, code = self._latest.get(phone, (0, ""))
+            if count > seen:
+                return code
+            if time.monotonic() >= deadline:
+                raise JourneyError(f"no new OTP for {phone[:5]}… in the SMS outbox")
+            time.sleep(0.002)
 
 
 @dataclass
@@ -257,7 +265,7 @@ def device_sign_in(device: AppClient, target: Target, username: str) -> Tokens:
 
 def device_takeover(device: AppClient, target: Target, username: str) -> Tokens:
     """Another device is active: sign_in → device_conflict → takeover=confirm → otp_required
-    (the SMS is in the outbox file when the answer arrives) → otp → code → POST /token."""
+    (the SMS reaches the outbox file just after the answer) → otp → code → POST /token."""
     from policies.identifiers import mask_phone
 
     fx = target.fixture

@@ -103,7 +103,8 @@ OTP_TTL = 300                  # seconds a code lives; at most 600 (checked at s
 OTP_RESEND_COOLDOWN = 60       # seconds before a new code for the same account, purpose, flow
 OTP_MAX_ATTEMPTS = 5           # wrong tries that burn one code
 # Wrong tries per account in 24 h, across codes; not reset by a resend, and no code is sent
-# while it is used up.
+# while it is used up. Forgot-password codes count per login name instead (whether or not an
+# account has it), so their answers never depend on whether one does.
 OTP_FAILURE_BUDGET = 10
 OTP_DAILY_CAP_ACCOUNT = 10     # codes sent per account per UTC day
 OTP_DAILY_CAP_PHONE = 10       # codes sent per phone number per UTC day (SMS pumping)
@@ -123,3 +124,10 @@ DEMO_ENABLED = True
 DEMO_CLIENT_FILE = ""
 # Largest request body accepted, in bytes (oversized parameters get 413, never 500).
 MAX_CONTENT_LENGTH = 64 * 1024
+# Who may read /metrics: addresses or networks (CIDR), comma-separated, as TRUSTED_PROXIES
+# yields them. The default is this machine only. Empty means any address, and is refused
+# without METRICS_TOKEN.
+METRICS_ALLOW_FROM = "127.0.0.1/32,::1/128"
+# A bearer token a scraper must send as well (Authorization: Bearer ...). Empty: none.
+# Production: 32+ characters when set.
+METRICS_TOKEN = ""

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from gateway import deferred
 from gateway.availability import DATABASE, RETRY_AFTER_SECONDS, STORE, database_unreachable
 from gateway.clock import Clock
 from gateway.errors import GatewayError
@@ -45,6 +46,7 @@ def create_app(overrides: dict | None = None, *, clock: Clock | None = None) -> 
     app.extensions["gateway.sms"] = sms_provider_for(settings)
     if settings["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["TRUSTED_PROXIES"], x_proto=1)
+    deferred.init_app(app)
     from gateway.oidc.server import init_oauth
 
     init_oauth(app)
@@ -160,14 +162,13 @@ def _register_hooks(app: Flask) -> None:
 
     @app.after_request
     def _headers(response):
+        from gateway.views.pages import content_security_policy
+
         response.headers["X-Request-Id"] = g.get("request_id", "")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; frame-ancestors 'none'; form-action 'self' http: https:",
-        )
+        response.headers.setdefault("Content-Security-Policy", content_security_policy())
         if is_production(app.config):
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

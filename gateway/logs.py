@@ -13,12 +13,15 @@ import re
 import sys
 from datetime import UTC, datetime
 
-from flask import g, has_request_context
+from flask import g, has_app_context
 
 _DIGITS = re.compile(r"(?<![0-9A-Za-z_-])(\+?84|0)?([0-9]{9,12})(?![0-9A-Za-z_-])")
 _SECRET_FIELDS = {"password", "new_password", "otp", "code", "client_secret", "refresh_token",
                   "access_token", "id_token", "code_verifier", "client_assertion", "token"}
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# The entry's own keys: a field of the same name (an event's `level`, say) never replaces
+# one of them; it is written as `data_<name>` instead.
+RESERVED = ("ts", "level", "logger", "msg", "request_id", "exc")
 
 
 def mask_text(value: str) -> str:
@@ -49,11 +52,14 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": mask_text(record.getMessage()),
         }
-        if has_request_context() and "request_id" in g:
+        if has_app_context() and "request_id" in g:
             entry["request_id"] = g.request_id
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = _clean(key, value)
+                name = key
+                while name in RESERVED or name in entry:
+                    name = f"data_{name}"
+                entry[name] = _clean(key, value)
         if record.exc_info:
             entry["exc"] = mask_text(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False, default=str)

@@ -6,6 +6,7 @@ gateway that starts half-secure is worse than one that does not start.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -67,6 +68,11 @@ def load_settings(overrides: dict | None = None, environ=None, instance_path: st
     return settings
 
 
+def metrics_networks(value: str) -> list:
+    """METRICS_ALLOW_FROM parsed: a list of networks (empty: any address)."""
+    return [ipaddress.ip_network(x.strip(), strict=False) for x in value.split(",") if x.strip()]
+
+
 def is_production(settings) -> bool:
     return settings["ENV"] == "production"
 
@@ -111,6 +117,13 @@ def validate(settings: dict) -> None:
         raise ConfigError("ADDRESS_DELAY_MS", "must be 0 to 10000 (a wait holds a worker)")
     if settings["LOCKOUT_THRESHOLD"] < 1:
         raise ConfigError("LOCKOUT_THRESHOLD", "must be 1 or more")
+    try:
+        networks = metrics_networks(settings["METRICS_ALLOW_FROM"])
+    except ValueError:
+        raise ConfigError("METRICS_ALLOW_FROM", "comma-separated addresses or networks "
+                          "(CIDR), e.g. 127.0.0.1/32,10.20.0.0/24") from None
+    if not networks and not settings["METRICS_TOKEN"]:
+        raise ConfigError("METRICS_ALLOW_FROM", "empty (any address) needs METRICS_TOKEN")
     if not is_production(settings):
         return
     secret = settings["SECRET_KEY"]
@@ -125,4 +138,6 @@ def validate(settings: dict) -> None:
     key = settings["KEY_ENCRYPTION_KEY"]
     if key and len(key) < 32:
         raise ConfigError("KEY_ENCRYPTION_KEY", "needs 32+ characters")
+    if settings["METRICS_TOKEN"] and len(settings["METRICS_TOKEN"]) < 32:
+        raise ConfigError("METRICS_TOKEN", "needs 32+ characters")
     settings["DEMO_ENABLED"] = False

@@ -15,6 +15,7 @@ import threading
 from contextlib import contextmanager
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
@@ -74,6 +75,15 @@ def _clean(app):
         db.session.remove()
 
 
+class ClosingClient(FlaskClient):
+    """Closes each response before returning it, as a WSGI server does once the answer is
+    sent, so the work a request deferred until after its response (gateway/deferred.py) has
+    run when the test goes on. ``buffered=False`` keeps a response open: the test closes it."""
+
+    def open(self, *args, buffered=True, **kwargs):
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
 @pytest.fixture
 def make_app(backend_settings):
     """Builds apps over the shared migrated database; each test starts from empty tables."""
@@ -82,6 +92,7 @@ def make_app(backend_settings):
     def factory(clock=None, **overrides):
         app = create_app({**backend_settings, **overrides}, clock=clock)
         app.config["TESTING"] = True
+        app.test_client_class = ClosingClient
         built.append(app)
         return app
 

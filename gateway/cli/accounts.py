@@ -70,14 +70,12 @@ def reset_password(bhxh, as_json):
 
 
 @group.command("sign-out-all", help="Lost phone: revoke every session, device and refresh token "
-               "of the account at once.")
+               "of the account at once; the next device to sign in binds as a first device.")
 @click.option("--bhxh", required=True, help="Social-insurance number of the account.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the only output format).")
 @with_appcontext
 def sign_out_all(bhxh, as_json):
-    from gateway.services.revocation import revoke_account
+    from gateway.services.sign_out import sign_out_everywhere
 
     account = _account(bhxh)
-    revoked = revoke_account(account.id, "signed_out_by_staff")
-    emit("account.signed_out_everywhere", account_id=account.id, by="staff", commit=True)
-    emit_json({"id": account.id, "revoked": revoked})
+    emit_json({"id": account.id, "revoked": sign_out_everywhere(account, by="staff")})

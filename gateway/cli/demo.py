@@ -1,6 +1,9 @@
 """`flask --app wsgi demo seed`: the demo clients and accounts `make run` shows a newcomer.
 
-Idempotent: running it twice changes nothing. Refused in production.
+Idempotent: running it twice changes nothing. Refused in production. The credential files it
+writes are the owner's alone from the moment they exist (created 0600 under a temporary name,
+then renamed over the old file), in a folder it creates if needed (with a PostgreSQL
+GATEWAY_DATABASE_URL nothing else creates instance/).
 """
 
 from __future__ import annotations
@@ -33,6 +36,43 @@ def group():
     pass
 
 
+def write_private(path: str, data: dict) -> None:
+    """JSON in ``path``, readable by the owner only from creation on (never chmod after)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    temporary = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def _private(path: str) -> bool:
+    try:
+        return os.stat(path).st_mode & 0o077 == 0
+    except FileNotFoundError:
+        return False
+
+
+def _confidential_client(path: str, *, client_id: str, **spec) -> None:
+    """The client and its credential file, made again (new secret) when the file is missing
+    or was readable by others: a secret that may have been read is not kept."""
+    client = Client.query.filter_by(client_id=client_id).first()
+    if client is not None and _private(path):
+        return
+    if client is not None:
+        db.session.delete(client)
+        db.session.flush()
+    _, secret = create_client(client_id=client_id, **spec)
+    write_private(path, {"client_id": client_id, "client_secret": secret})
+
+
 @group.command("seed", help="Create the demo clients and accounts (idempotent).")
 @with_appcontext
 def seed():
@@ -40,34 +80,21 @@ def seed():
         raise click.ClickException("demo data is refused in production")
     ensure_signing_key()
     issuer = current_app.config["ISSUER"]
-    path = client_file()
-    portal = Client.query.filter_by(client_id="demo-portal").first()
-    if portal is None or not os.path.exists(path):
-        if portal is not None:
-            db.session.delete(portal)
-            db.session.flush()
-        _, secret = create_client(
-            client_id="demo-portal", name="Cổng dịch vụ công (demo)", type="web",
-            redirect_uris=[f"{issuer}/demo/callback"],
-            post_logout_redirect_uris=[f"{issuer}/demo/"],
-        )
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump({"client_id": "demo-portal", "client_secret": secret}, fh)
-        os.chmod(path, 0o600)
+    _confidential_client(client_file(), client_id="demo-portal",
+                         name="Cổng dịch vụ công (demo)", type="web",
+                         redirect_uris=[f"{issuer}/demo/callback"],
+                         post_logout_redirect_uris=[f"{issuer}/demo/"])
     if Client.query.filter_by(client_id="demo-app").first() is None:
         create_client(client_id="demo-app", name="VssID app (demo)", type="app",
                       redirect_uris=["http://127.0.0.1:8000/demo/app-callback"])
     resource = current_app.config["DEFAULT_RESOURCE"]
+    service_file = os.path.join(current_app.instance_path, "demo-service.json")
+    _confidential_client(service_file, client_id="demo-service", name="Bệnh viện (demo)",
+                         type="service", resources=[resource])
     service = Client.query.filter_by(client_id="demo-service").first()
-    if service is not None and resource not in (service.resources or []):
+    if resource not in (service.resources or []):
         # seeded before resource servers were registered: it verifies the demo's tokens
         service.resources = [*(service.resources or []), resource]
-    if service is None:
-        _, service_secret = create_client(client_id="demo-service", name="Bệnh viện (demo)",
-                                          type="service", resources=[resource])
-        with open(os.path.join(current_app.instance_path, "demo-service.json"), "w",
-                  encoding="utf-8") as fh:
-            json.dump({"client_id": "demo-service", "client_secret": service_secret}, fh)
     for spec in DEMO_ACCOUNTS:
         if Account.query.filter_by(bhxh=spec["bhxh"]).first() is None:
             create_account(**spec)

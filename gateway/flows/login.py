@@ -46,6 +46,16 @@ def load(flow_id) -> dict | None:
     return json.loads(raw) if raw else None
 
 
+def redirect_target(record: dict) -> str | None:
+    """The client's redirect URI this flow ends at, if the client is registered with it."""
+    from gateway.oidc.server import query_client
+
+    query = dict(record.get("query") or [])
+    client = query_client(query.get("client_id"))
+    uri = query.get("redirect_uri")
+    return uri if client is not None and uri and client.check_redirect_uri(uri) else None
+
+
 def require_password_change(flow_id: str, record: dict, account_id: int, why: str) -> None:
     record = {**record, "state": "password_change_required", "account_id": account_id,
               "why": why}

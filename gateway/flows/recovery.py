@@ -1,11 +1,18 @@
 """Forgot password: social-insurance number + registered phone → OTP by SMS → new password.
 
-Same answer whether or not the account exists or the phone matches: a recovery id is always
-created, the masked number shown is the one the person typed, and completing a recovery for
-no account fails exactly like a wrong code. The login name's lock applies (a locked name
-cannot recover either) and wrong codes count towards it.
+Nothing in the answers tells a registered (number, phone) pair from any other pair:
 
-States: ``otp_sent`` → consumed on success (the record is taken atomically).
+* **start** answers the same body (a recovery id, the masked number that was typed, the
+  code's lifetime) and does the same store and database work for everyone; creating the code
+  and sending the SMS happen after the response (gateway/deferred.py), and only for a match.
+* **complete** answers with codes that follow from what the caller did, never from whether
+  an account matched: every recovery has the same code deadline, its own count of tries, and
+  the login name's 24-hour budget of wrong codes (methods.otp.verify_in_flow). A recovery for
+  no account fails exactly as a wrong code does, through the same steps.
+
+The login name's lock applies (a locked name cannot recover either) and wrong codes count
+towards it. States: ``otp_sent`` → ``verified`` (a refused new password can be retried without
+a new code) → consumed on success (the record is deleted).
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ import secrets
 
 from flask import current_app
 
+from gateway.clock import clock
+from gateway.deferred import defer
 from gateway.errors import ValidationError
 from gateway.extensions import db
 from gateway.methods import otp
@@ -49,19 +58,27 @@ def start(username: str, phone: str, *, address: str, locale: str = "vi") -> dic
     account = find_by_login(login)
     matched = account is not None and account.is_active and account.phone == phone
     ttl = current_app.config["OTP_TTL"]
-    record = {"login": login, "account_id": account.id if matched else None}
+    record = {"login": login, "account_id": account.id if matched else None,
+              "exp": clock().timestamp() + ttl}
     store().put(_key(recovery_id), json.dumps(record), current_app.config["LOGIN_FLOW_TTL"])
     if matched:
-        try:
-            otp.issue(account_id=account.id, phone=phone, purpose=PURPOSE,
-                      flow_id=recovery_id, locale=locale)
-            emit("recovery.started", account_id=account.id)
-            db.session.commit()
-        except otp.OtpError as exc:
-            # Saying "too many codes" only for real accounts would reveal them.
-            log.info("recovery code not sent", extra={"reason": exc.code})
-            db.session.rollback()
+        defer(send_code, account_id=account.id, phone=phone, login=login,
+              recovery_id=recovery_id, locale=locale)
     return {"recovery_id": recovery_id, "otp_sent_to": mask_phone(phone), "expires_in": ttl}
+
+
+def send_code(*, account_id: int, phone: str, login: str, recovery_id: str, locale: str) -> None:
+    """Deferred task (after the response): create the code and queue its SMS, for a match."""
+    try:
+        otp.issue(account_id=account_id, phone=phone, purpose=PURPOSE, flow_id=recovery_id,
+                  locale=locale, subject=login)
+    except otp.OtpError as exc:
+        # The person was already answered; "too many codes" is never shown to anyone.
+        log.info("recovery code not sent", extra={"reason": exc.code})
+        db.session.rollback()
+        return
+    emit("recovery.started", account_id=account_id)
+    db.session.commit()
 
 
 def complete(recovery_id: str, code: str, new_password: str, *, address: str) -> Account:
@@ -80,11 +97,10 @@ def complete(recovery_id: str, code: str, new_password: str, *, address: str) ->
     account_id = record["account_id"]
     if record.get("state") != "verified":
         attempt = Attempt(record["login"], address).begin()
-        if account_id is None:
-            attempt.failed()
-            raise otp.OtpError("otp_invalid")
         try:
-            otp.verify(account_id=account_id, purpose=PURPOSE, flow_id=recovery_id, code=code)
+            otp.verify_in_flow(account_id=account_id, subject=record["login"],
+                               purpose=PURPOSE, flow_id=recovery_id, code=code,
+                               expires_at=record.get("exp", 0))
         except otp.OtpError:
             attempt.failed(account_id)
             raise

@@ -11,6 +11,12 @@ Every verify() first *reserves* a try on the code with an atomic increment, so t
 simultaneous guesses still compare at most ``OTP_MAX_ATTEMPTS`` times, and the right code is
 consumed with ``take`` — twenty simultaneous right answers give one success.
 
+A flow that must not tell whether anyone is behind it (forgot password: a number and phone
+that match no account still get a flow and an answer) verifies with verify_in_flow() instead:
+its limits are counted on what the caller holds — the flow and a *subject* (the login name) —
+never on the account, and it does the same work whether or not a code was ever issued, so
+the answer depends only on what the caller did.
+
 Store keys (``A`` = ``{acct:<account id>}``)::
 
     A:otp:<purpose>:<flow>                 {"d": digest, "g": generation, "exp": unix time}
@@ -19,6 +25,10 @@ Store keys (``A`` = ``{acct:<account id>}``)::
     A:otp:failures                         wrong tries in the last 24 h, across codes
     A:otp:daily:<yyyymmdd>                 codes sent to the account this UTC day
     {ph:<keyed hash>}:otp:daily:<yyyymmdd> codes sent to the number this UTC day
+    S:otp:<purpose>:<flow>:tries           verify_in_flow: tries on the flow's code
+    S:otp:failures                         verify_in_flow: wrong tries on the subject in 24 h
+
+(``S`` = ``{sb:<keyed hash of the subject>}``.)
 
 Exceptions::
 
@@ -51,6 +61,7 @@ from policies import otp_rules as rules
 from policies.identifiers import IdentifierError, mask_phone, parse_phone
 
 FAILURE_WINDOW = 24 * 3600
+_NO_CODE = "0" * 64  # compared against when no code exists: the same work as a real digest
 _TOO_MANY = {rules.RATE_LIMITED, rules.DAILY_CAP, rules.BUDGET_EXHAUSTED}
 
 
@@ -107,7 +118,16 @@ def _phone_tag(key: bytes, phone: str) -> str:
     return "{ph:" + digest + "}"
 
 
-def _refuse(code: str, *, account_id: int, purpose: str, stage: str,
+def _subject_tag(key: bytes, subject: str) -> str:
+    digest = hmac.new(key, f"subject:{subject}".encode(), hashlib.sha256).hexdigest()[:32]
+    return "{sb:" + digest + "}"
+
+
+def _subject_failures_key(key: bytes, subject: str) -> str:
+    return f"{_subject_tag(key, subject)}:otp:failures"
+
+
+def _refuse(code: str, *, account_id: int | None, purpose: str, stage: str,
             retry_after: int | None = None):
     emit("otp.failed", account_id=account_id, purpose=purpose, reason=code, stage=stage,
          commit=True)
@@ -115,11 +135,12 @@ def _refuse(code: str, *, account_id: int, purpose: str, stage: str,
 
 
 def issue(*, account_id: int, phone: str, purpose: str, flow_id: str,
-          locale: str = "vi") -> OtpChallenge:
+          locale: str = "vi", subject: str | None = None) -> OtpChallenge:
     """Send a new code for (account, purpose, flow) to ``phone``; it replaces any earlier one.
 
     Refused with otp_budget_exhausted (too many wrong codes in 24 h: a new one could not be
-    used), otp_rate_limited (a resend within OTP_RESEND_COOLDOWN) or otp_daily_cap.
+    used), otp_rate_limited (a resend within OTP_RESEND_COOLDOWN) or otp_daily_cap. With a
+    ``subject`` (a code that verify_in_flow() will check), that subject's budget counts too.
     """
     _check(account_id, purpose, flow_id)
     try:
@@ -133,7 +154,9 @@ def issue(*, account_id: int, phone: str, purpose: str, flow_id: str,
     code_key = _code_key(account_id, purpose, flow_id)
     refuse = {"account_id": account_id, "purpose": purpose, "stage": "issue"}
 
-    if int(s.get(_failures_key(account_id)) or 0) >= limits.failure_budget:
+    if int(s.get(_failures_key(account_id)) or 0) >= limits.failure_budget or (
+            subject is not None
+            and int(s.get(_subject_failures_key(key, subject)) or 0) >= limits.failure_budget):
         _refuse(rules.BUDGET_EXHAUSTED, **refuse)
     cooldown_key = f"{code_key}:cooldown"
     if not s.add(cooldown_key, str(ts), limits.resend_cooldown):
@@ -203,5 +226,62 @@ def verify(*, account_id: int, purpose: str, flow_id: str, code) -> None:
                 s.add(code_key, taken, left)
         _refuse(rules.EXPIRED, **refuse)
 
+    failures = s.incr(failures_key, FAILURE_WINDOW)
+    _refuse(rules.after_wrong_try(tries=tries, failures=failures, limits=limits), **refuse)
+
+
+def verify_in_flow(*, account_id: int | None, subject: str, purpose: str, flow_id: str,
+                   code, expires_at: int) -> None:
+    """Accept ``code`` once, with limits that are the flow's and the subject's, or raise.
+
+    For flows whose caller must not learn whether an account is behind them: ``account_id``
+    is None when none is (no code was ever issued, and none can verify), ``subject`` is what
+    the caller named (the login name), ``expires_at`` the flow's code deadline (unix time,
+    the same for everyone). The answers follow from the caller's own tries alone:
+    otp_budget_exhausted once the subject had OTP_FAILURE_BUDGET wrong tries in 24 h,
+    otp_expired past ``expires_at``, otp_attempts_exceeded from the OTP_MAX_ATTEMPTS-th wrong
+    try on this flow, otp_invalid otherwise. The store work is the same with or without an
+    account (the code is looked up under a key that is never written), and every refusal
+    emits ``otp.failed`` (account — when there is none).
+    """
+    if account_id is not None:
+        _check(account_id, purpose, flow_id)
+    elif not rules.is_valid_purpose(purpose) or not rules.is_valid_flow_id(flow_id):
+        raise ValueError("purpose or flow_id malformed")
+    limits = rules.OtpLimits.from_config(current_app.config)
+    s, key = store(), _server_key()
+    tag = _subject_tag(key, subject)
+    failures_key = _subject_failures_key(key, subject)
+    tries_key = f"{tag}:otp:{purpose}:{flow_id}:tries"
+    code_key = (_code_key(account_id, purpose, flow_id) if account_id is not None
+                else f"{tag}:otp:{purpose}:{flow_id}")
+    refuse = {"account_id": account_id, "purpose": purpose, "stage": "verify"}
+    now = clock().timestamp()
+
+    failures = int(s.get(failures_key) or 0)
+    if failures >= limits.failure_budget:
+        _refuse(rules.BUDGET_EXHAUSTED, **refuse)
+    if now >= expires_at:
+        _refuse(rules.EXPIRED, **refuse)
+    tries = s.incr(tries_key, max(1, expires_at - now))
+    refusal = rules.before_compare(tries=tries, failures=failures, limits=limits)
+    if refusal:
+        _refuse(refusal, **refuse)
+
+    raw = s.get(code_key)
+    expected = json.loads(raw)["d"] if raw is not None else _NO_CODE
+    well_formed = rules.is_well_formed(code)
+    given = rules.code_digest(key, purpose, flow_id, code if well_formed else "")
+    if rules.digests_match(given, expected) and well_formed and raw is not None:
+        taken = s.take(code_key)
+        if taken == raw:
+            s.delete(tries_key)
+            emit("otp.verified", account_id=account_id, purpose=purpose)
+            return
+        if taken is not None:  # replaced meanwhile: the newer code goes back
+            left = json.loads(taken)["exp"] - now
+            if left > 0:
+                s.add(code_key, taken, left)
+        _refuse(rules.EXPIRED, **refuse)  # a racing right answer won: this one is spent
     failures = s.incr(failures_key, FAILURE_WINDOW)
     _refuse(rules.after_wrong_try(tries=tries, failures=failures, limits=limits), **refuse)

@@ -7,7 +7,10 @@ Why the content is sealed: an OTP or a one-time password sits here until it is s
 payload (template parameters and rendered text) is AES-GCM encrypted under a key derived from
 configuration, with the random ``message_key``, the channel and the recipient as associated
 data — a database dump reveals no code, and a row whose recipient was altered no longer
-decrypts, so it cannot be redirected. After delivery (or giving up) the payload is erased.
+decrypts, so it cannot be redirected. The recipient (a phone number is personal data) is
+sealed the same way, bound to the row's key and channel; in clear the row keeps only a hint
+(``+84 9** *** *23``) for events and support. After delivery (or giving up) both seals are
+erased, so no row keeps a full number.
 
 States: pending (``next_attempt_at`` set) → delivered (``delivered_at``) or failed
 (``failed_at``, after ``OUTBOX_MAX_ATTEMPTS`` or when the message outlived ``expires_at``);
@@ -33,8 +36,10 @@ class OutboxMessage(db.Model):
     # 16 random bytes: names the message before it has an id, and binds the sealed payload.
     message_key: Mapped[bytes] = mapped_column(LargeBinary(16), unique=True)
     channel: Mapped[str] = mapped_column(String(24))
-    # E.164 phone, e-mail address or back-channel logout URL.
-    recipient: Mapped[str] = mapped_column(String(2000))
+    # In clear: the masked phone of an SMS, or a client's back-channel logout URL.
+    recipient_hint: Mapped[str] = mapped_column(String(2000))
+    # The full recipient (E.164 phone, e-mail address or URL), sealed; b"" once erased.
+    recipient_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     template: Mapped[str] = mapped_column(String(64))
     payload_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     locale: Mapped[str] = mapped_column(String(8))

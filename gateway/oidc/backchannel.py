@@ -52,13 +52,13 @@ def logout_token(*, client_id: str, sub: str, sid: str) -> str:
     return sign_jwt("logout+jwt", claims)
 
 
-def _send(message, payload: dict) -> None:
+def _send(message, recipient: str, payload: dict) -> None:
     account = db.session.get(Account, payload["account_id"])
     if account is None:
         raise DeliveryError("account_gone", permanent=True)
     token = logout_token(client_id=payload["client_id"], sub=account.sub, sid=payload["sid"])
     try:
-        response = requests.post(message.recipient, data={"logout_token": token}, timeout=5,
+        response = requests.post(recipient, data={"logout_token": token}, timeout=5,
                                  allow_redirects=False,
                                  headers={"Cache-Control": "no-store"})
     except requests.RequestException as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6750 import BearerTokenValidator as _BearerTokenValidator
-from authlib.oauth2.rfc6750.errors import InvalidTokenError
+from authlib.oauth2.rfc6750.errors import InsufficientScopeError, InvalidTokenError
 from flask import current_app
 
 from gateway.clock import clock
@@ -78,6 +78,32 @@ class DPoPTokenError(InvalidTokenError):
     def get_headers(self):
         headers = [(k, v) for k, v in super().get_headers() if k != "WWW-Authenticate"]
         headers.append(("WWW-Authenticate", www_authenticate(self.error, self.description)))
+        return headers
+
+
+class PersonTokenRequiredError(InsufficientScopeError):
+    """A valid access token with no person behind it — a client's own ``client_credentials``
+    token — at a resource that acts for a person (the /api/v1 account API).
+
+    RFC 6750 §3.1 ``insufficient_scope`` (403), not ``invalid_token`` (401): the token is
+    good, and a new one of the same kind would not help; what the resource needs is a token
+    a person granted (``scope="openid"``). The challenge uses the scheme the token was
+    presented with (RFC 9449 §7.1 for DPoP).
+    """
+
+    description = "This resource needs a token issued for a person (scope openid)."
+
+    def __init__(self, *, dpop: bool):
+        super().__init__()
+        self.dpop = dpop
+
+    def get_headers(self):
+        headers = super().get_headers()
+        if self.dpop:
+            challenge = www_authenticate(self.error, self.description)
+        else:
+            challenge = f'Bearer error="{self.error}", error_description="{self.description}"'
+        headers.append(("WWW-Authenticate", f'{challenge}, scope="openid"'))
         return headers
 
 

@@ -99,6 +99,20 @@ def snapshot(active: ActiveDevice) -> dict:
             "last_seen_at": active.last_seen_at}
 
 
+def forget(account: Account, *, by: str) -> bool:
+    """No active device any more, whatever it is, revoking nothing: for an operation that
+    revokes every session itself (sign out everywhere). Joins the caller's transaction."""
+    active = active_device(account.id)
+    if active is None:
+        return False
+    name = active.device_name
+    db.session.query(ActiveDevice).filter(ActiveDevice.account_id == account.id).delete(
+        synchronize_session=False)
+    db.session.expunge(active)
+    emit("device.cleared", account_id=account.id, device=name, by=by)
+    return True
+
+
 def clear(account: Account, *, by: str) -> bool:
     """Lost phone: no active device any more; revokes like a takeover (no SMS to the phone)."""
     active = active_device(account.id)

@@ -10,7 +10,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 
-from flask import g, has_request_context
+from flask import g, has_app_context
 
 from gateway.clock import utcnow
 from gateway.extensions import db
@@ -25,7 +25,8 @@ def subscribe(name: str, handler: Callable) -> None:
 
 
 def emit(name: str, *, account_id=None, client_id=None, commit=False, **data) -> Event:
-    request_id = g.get("request_id") if has_request_context() else None
+    # Work deferred after a response carries its request's id (gateway/deferred.py).
+    request_id = g.get("request_id") if has_app_context() else None
     event = Event(
         name=name,
         at=utcnow(),

@@ -1,17 +1,22 @@
 """The outbox: every message to a person is a row written in the caller's transaction, then
-delivered by whoever gets to it first — right after that transaction commits (best effort, in
-the request) or by the delivery job (`flask --app wsgi outbox deliver`, the safety net).
+delivered by whoever gets to it first — right after the response of the request that committed
+it (gateway/deferred.py: never while the person waits for the answer) or by the delivery job
+(`flask --app wsgi outbox deliver`, the safety net).
 
 Why an outbox rather than sending in place: a message must go out exactly when the change it
 reports is committed — nothing is sent for a rolled-back change, and nothing is lost when the
-provider is down or the process dies after the commit (the job retries with backoff).
+provider is down or the process dies after the commit (the job retries with backoff). Why after
+the response: the answer must take the same time whether or not a message was sent (a
+forgot-password answer would otherwise tell a registered number and phone apart), and must not
+wait for the SMS provider.
 
 Delivery is at least once, never twice on purpose: a worker *claims* due rows (PostgreSQL:
 ``SELECT … FOR UPDATE SKIP LOCKED``; SQLite: a conditional ``UPDATE`` that only one writer can
 win), which moves ``next_attempt_at`` a lease ahead and counts the attempt, commits, sends, and
 records the outcome. Only a worker that dies between sending and recording lets a message go out
-again, after the lease. Contents (OTPs, one-time passwords) are sealed at rest and erased once
-the message is delivered or given up; events and ``last_error`` never carry content.
+again, after the lease. Contents (OTPs, one-time passwords) and the recipient (a phone number)
+are sealed at rest and erased once the message is delivered or given up; the row keeps only a
+masked hint of the recipient. Events and ``last_error`` never carry content.
 
 Public surface::
 
@@ -19,6 +24,8 @@ Public surface::
     enqueue_message(channel=, recipient=, template=, payload=, locale=, expires_in=)
     deliver_pending(limit=100) -> {"delivered": n, "failed": m, "pending": k}
     register_sender(channel, sender)     how a channel (e-mail, back-channel logout) is sent
+    recipient_of(message) -> str | None  the sealed recipient (None once erased)
+    recipient_hint(channel, recipient)   what the row keeps in clear
     retry_delay(attempts) -> seconds
 """
 
@@ -33,9 +40,10 @@ from datetime import date, datetime, timedelta
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from flask import current_app, has_request_context
+from flask import current_app
 from sqlalchemy import event, func, select, update
 
+from gateway import deferred
 from gateway.clock import as_utc, utcnow
 from gateway.errors import ValidationError
 from gateway.extensions import db
@@ -52,12 +60,10 @@ LEASE = timedelta(minutes=5)  # a claimed message is its worker's for this long
 FIRST_RETRY = 30  # seconds after the first failed attempt; doubled each time
 MAX_RETRY = 3600  # never wait more than an hour between attempts
 _PENDING = "gateway.outbox.pending"  # session.info: message keys written in this transaction
-_COMMITTED = "gateway.outbox.committed"  # ... committed, to deliver once the connection is back
-_APP = "gateway.outbox.app"
 _NONCE = 12
 _REASON_CHARS = re.compile(r"[^a-z0-9_.:-]")
 
-Sender = Callable[[OutboxMessage, dict], None]
+Sender = Callable[[OutboxMessage, str, dict], None]  # (message, recipient, payload)
 
 
 # --- sealing ------------------------------------------------------------------------------
@@ -72,16 +78,45 @@ def _aad(message_key: bytes, channel: str, recipient: str) -> bytes:
     return message_key + channel.encode() + b"\x00" + recipient.encode()
 
 
-def _seal(payload: dict, message_key: bytes, channel: str, recipient: str) -> bytes:
+def _recipient_aad(message_key: bytes, channel: str) -> bytes:
+    # "to:" cannot begin a channel name, so this never equals a payload's associated data.
+    return message_key + b"to:" + channel.encode()
+
+
+def _seal(plain: bytes, aad: bytes) -> bytes:
     nonce = os.urandom(_NONCE)
-    plain = json.dumps(payload, ensure_ascii=False).encode()
-    return nonce + _aead().encrypt(nonce, plain, _aad(message_key, channel, recipient))
+    return nonce + _aead().encrypt(nonce, plain, aad)
 
 
-def _open(message: OutboxMessage) -> dict:
-    blob = bytes(message.payload_encrypted)
-    aad = _aad(bytes(message.message_key), message.channel, message.recipient)
-    return json.loads(_aead().decrypt(blob[:_NONCE], blob[_NONCE:], aad))
+def _unseal(blob: bytes, aad: bytes) -> bytes:
+    blob = bytes(blob)
+    return _aead().decrypt(blob[:_NONCE], blob[_NONCE:], aad)
+
+
+def recipient_of(message: OutboxMessage) -> str | None:
+    """The full recipient, opened from its seal; None once erased (InvalidTag if altered)."""
+    if not message.recipient_sealed:
+        return None
+    key = bytes(message.message_key)
+    return _unseal(message.recipient_sealed, _recipient_aad(key, message.channel)).decode()
+
+
+def recipient_hint(channel: str, recipient: str) -> str:
+    """What a row keeps in clear about its recipient: a masked phone for SMS; a back-channel
+    logout URL is a client's public configuration, not personal data."""
+    if channel == "sms":
+        return mask_phone(recipient)
+    if channel == "backchannel_logout":
+        return recipient[:2000]
+    return ""
+
+
+def _open(message: OutboxMessage) -> tuple[str, dict]:
+    recipient = recipient_of(message)
+    if recipient is None:
+        raise ValueError("the recipient was erased")
+    aad = _aad(bytes(message.message_key), message.channel, recipient)
+    return recipient, json.loads(_unseal(message.payload_encrypted, aad))
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -103,12 +138,14 @@ def enqueue_message(*, channel: str, recipient: str, template: str, payload: dic
         raise ValueError(f"no sender for channel {channel!r}")
     now = utcnow()
     key = os.urandom(16)
+    plain = json.dumps(payload, ensure_ascii=False).encode()
     message = OutboxMessage(
         message_key=key,
         channel=channel,
-        recipient=recipient,
+        recipient_hint=recipient_hint(channel, recipient),
+        recipient_sealed=_seal(recipient.encode(), _recipient_aad(key, channel)),
         template=template,
-        payload_encrypted=_seal(payload, key, channel, recipient),
+        payload_encrypted=_seal(plain, _aad(key, channel, recipient)),
         locale=locale,
         created_at=now,
         attempts=0,
@@ -116,10 +153,8 @@ def enqueue_message(*, channel: str, recipient: str, template: str, payload: dic
         expires_at=now + timedelta(seconds=expires_in) if expires_in else None,
     )
     db.session.add(message)
-    if has_request_context():
-        session = db.session()
-        session.info.setdefault(_PENDING, []).append(key)
-        session.info[_APP] = current_app._get_current_object()
+    if deferred.collecting():
+        db.session().info.setdefault(_PENDING, []).append(key)
     return message
 
 
@@ -145,16 +180,17 @@ def enqueue_sms(phone: str, template: str, params: dict, locale: str = "vi", *,
 # --- sending ------------------------------------------------------------------------------
 
 
-def _send_sms(message: OutboxMessage, payload: dict) -> None:
+def _send_sms(message: OutboxMessage, recipient: str, payload: dict) -> None:
     provider = current_app.extensions["gateway.sms"]
-    provider.send(message.recipient, payload["text"], template=message.template)
+    provider.send(recipient, payload["text"], template=message.template)
 
 
 _SENDERS: dict[str, Sender] = {"sms": _send_sms}
 
 
 def register_sender(channel: str, sender: Sender) -> None:
-    """How messages of ``channel`` go out: ``sender(message, payload)`` or DeliveryError."""
+    """How messages of ``channel`` go out: ``sender(message, recipient, payload)`` or
+    DeliveryError."""
     _SENDERS[channel] = sender
 
 
@@ -170,11 +206,12 @@ def _reason(value: str) -> str:
 
 
 def _recipient_hint(message: OutboxMessage) -> dict:
-    return {"to": mask_phone(message.recipient)} if message.channel == "sms" else {}
+    return {"to": message.recipient_hint} if message.channel == "sms" else {}
 
 
 def _erase(message: OutboxMessage, now: datetime) -> None:
     message.payload_encrypted = b""
+    message.recipient_sealed = b""
     message.erased_at = now
     message.next_attempt_at = None
 
@@ -209,11 +246,11 @@ def _deliver_one(message_id: int) -> str | None:
     if message.expires_at is not None and as_utc(message.expires_at) <= utcnow():
         return _give_up(message, "expired")
     try:
-        payload = _open(message)
+        recipient, payload = _open(message)
     except (InvalidTag, ValueError):
         return _give_up(message, "undecryptable")
     try:
-        _SENDERS[message.channel](message, payload)
+        _SENDERS[message.channel](message, recipient, payload)
     except DeliveryError as exc:
         reason = _reason(exc.reason)
         return _give_up(message, reason) if exc.permanent else _retry(message, reason)
@@ -305,50 +342,33 @@ def deliver_pending(limit: int = 100) -> dict:
         return {**_deliver(limit), "pending": _pending()}
 
 
-# --- right after the request's commit -------------------------------------------------------
+# --- right after the response ----------------------------------------------------------------
+
+
+def _deliver_committed(keys: list[bytes]) -> None:
+    """Deferred task: try at once what a request just committed; the job retries the rest."""
+    _deliver(limit=len(keys), keys=keys)
 
 
 @event.listens_for(db.session, "after_commit")
-def _committed(session) -> None:
-    """What this transaction enqueued may now go out, once its connection is released."""
+def _deliver_after_commit(session) -> None:
+    """Hands what this transaction committed to the work that runs after the response.
+
+    Only message keys cross over (never content), and delivery runs in its own app context
+    (a session of its own, on another connection) once the request has returned its own:
+    delivering from here, while the request still held its connection, made a request hold two
+    connections of one pool, and twenty racing requests took every connection while each
+    waited for one more (tests/flows/test_connection_pools.py). A failure there is logged,
+    and the job retries it.
+    """
     if session.in_nested_transaction():
         return
     keys = session.info.pop(_PENDING, None)
-    if keys:
-        session.info.setdefault(_COMMITTED, []).extend(keys)
-
-
-@event.listens_for(db.session, "after_transaction_end")
-def _deliver_after_commit(session, transaction) -> None:
-    """Try at once what this request just committed; the job retries whatever fails.
-
-    Runs when the outermost transaction has ended, after the session has returned its
-    connection to the pool — not in ``after_commit``, where the connection is still checked
-    out. Delivery runs in a fresh app context (a session of its own, on another connection):
-    from ``after_commit`` a request held two connections of one pool at once, and enough
-    requests doing that together (20 racing takeovers) took every connection of the pool
-    while each waited for one more, until the pool's 30 s timeout. Errors are logged, never
-    raised: they would surface from a commit that succeeded.
-    """
-    if transaction.parent is not None:
-        return
-    keys = session.info.pop(_COMMITTED, None)
-    if not keys:
-        return
-    app = session.info.get(_APP)
-    if _PENDING not in session.info:
-        session.info.pop(_APP, None)
-    if app is None:
-        return
-    try:
-        with app.app_context():
-            _deliver(limit=len(keys), keys=keys)
-    except Exception:  # noqa: BLE001 — best effort by design
-        log.exception("immediate message delivery failed; the outbox job will retry")
+    if keys and deferred.collecting():
+        deferred.defer(_deliver_committed, keys=keys)
 
 
 @event.listens_for(db.session, "after_soft_rollback")
 def _forget_after_rollback(session, previous_transaction) -> None:
     if previous_transaction.parent is None:
         session.info.pop(_PENDING, None)
-        session.info.pop(_APP, None)

@@ -14,8 +14,7 @@ from gateway.i18n import current_language
 from gateway.methods import otp
 from gateway.methods.password import check_password
 from gateway.services import passwords, sessions
-from gateway.services.events import emit
-from gateway.services.revocation import revoke_account
+from gateway.services.sign_out import sign_out_everywhere as sign_out_all
 from gateway.services.throttle import LockedError, ThrottledError, client_address
 from gateway.views.pages import csrf_ok, csrf_token, render
 
@@ -114,8 +113,7 @@ def sign_out_everywhere():
     except GatewayError as exc:
         return render("sign_out_everywhere.html", exc.status, csrf_token=csrf_token(),
                       errors=_errors(exc))
-    revoke_account(account.id, "signed_out_by_user")
-    emit("account.signed_out_everywhere", account_id=account.id, by="user", commit=True)
+    sign_out_all(account, by="user")
     response = render("message.html", message="signed_out_everywhere")
     sessions.clear_cookie(response)
     return response

@@ -1,7 +1,9 @@
 """The JSON API for the app and the portal: password change, recovery, sign out everywhere.
 
 Accepts form-encoded or JSON bodies. Errors are `{"error": <stable code>, ...}` with the
-HTTP status of the GatewayError; documented in docs/openapi.json.
+HTTP status of the GatewayError; documented in docs/openapi.json. Routes that act for the
+token's person refuse a token with no person (a client's `client_credentials` token) with
+403 `insufficient_scope` (RFC 6750 §3.1).
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from gateway.errors import GatewayError
 from gateway.flows import recovery
 from gateway.i18n import current_language
 from gateway.methods.password import check_password
+from gateway.oidc.dpop_binding import PersonTokenRequiredError
 from gateway.oidc.server import resource_protector
 from gateway.services import devices, passwords
-from gateway.services.events import emit
-from gateway.services.revocation import revoke_account
+from gateway.services.sign_out import sign_out_everywhere as sign_out_all
 from gateway.services.throttle import client_address
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -63,8 +65,12 @@ def _protocol_error(error: OAuth2Error):
 
 
 def _account_from_token():
+    """The token and its person; a client's own token (no person) is refused with 403."""
     token = resource_protector.acquire_token()
-    return token, token.get_user()
+    account = token.get_user()
+    if account is None:
+        raise PersonTokenRequiredError(dpop=bool((token.claims.get("cnf") or {}).get("jkt")))
+    return token, account
 
 
 @bp.route("/password", methods=["POST"])
@@ -81,12 +87,11 @@ def change_password():
 
 @bp.route("/sessions/revoke-all", methods=["POST"])
 def sign_out_everywhere():
-    """Lost phone: with the password, sign out every device and session of the account."""
+    """Lost phone: with the password, sign out every device and session of the account, and
+    forget its active device."""
     _, account = _account_from_token()
     check_password(account.bhxh, _text(_body(), "password"), address=client_address())
-    revoked = revoke_account(account.id, "signed_out_by_user")
-    emit("account.signed_out_everywhere", account_id=account.id, by="user", commit=True)
-    return jsonify(revoked=revoked)
+    return jsonify(revoked=sign_out_all(account, by="user"))
 
 
 @bp.route("/devices/active", methods=["GET"])

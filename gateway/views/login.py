@@ -14,7 +14,7 @@ from gateway.models import Account
 from gateway.services import passwords, sessions
 from gateway.services.events import emit
 from gateway.services.throttle import LockedError, ThrottledError, client_address
-from gateway.views.pages import csrf_ok, csrf_token, error_page, render
+from gateway.views.pages import allow_form_redirect, csrf_ok, csrf_token, error_page, render
 from policies.identifiers import login_name
 
 bp = Blueprint("login", __name__)
@@ -32,6 +32,7 @@ def login():
     record = login_flow.load(flow_id)
     if record is None:
         return error_page("flow_expired", "flow_expired", 400)
+    allow_form_redirect(login_flow.redirect_target(record))  # the POST ends at the client
     if request.method == "GET":
         return _form(flow_id)
     if not csrf_ok():
@@ -76,6 +77,7 @@ def change_password():
     record = login_flow.load(flow_id)
     if record is None or record.get("state") != "password_change_required":
         return error_page("flow_expired", "flow_expired", 400)
+    allow_form_redirect(login_flow.redirect_target(record))
     if request.method == "GET":
         return _change_form(flow_id, record)
     if not csrf_ok():

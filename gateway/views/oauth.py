@@ -24,7 +24,7 @@ from gateway.oidc.server import authorization_server as server
 from gateway.oidc.server import query_client
 from gateway.services import sessions
 from gateway.services.throttle import client_address
-from gateway.views.pages import csrf_ok, csrf_token, error_page, render
+from gateway.views.pages import allow_form_redirect, csrf_ok, csrf_token, error_page, render
 from policies import session_reuse
 
 bp = Blueprint("oauth", __name__)
@@ -172,6 +172,7 @@ def logout():
         return error_page("invalid_request", error.error, 400)
     confirmed = request.method == "POST" and request.form.get("confirm") == "yes" and csrf_ok()
     if end_request.needs_confirmation and not confirmed:
+        allow_form_redirect(end_request.redirect_uri)  # the confirmed POST ends there
         params = [(k, v) for k, v in _params() if k not in ("csrf_token", "confirm")]
         return render("logout.html", params=params, csrf_token=csrf_token(), done=False,
                       mismatch=end_request.hint_given)

@@ -3,14 +3,43 @@
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from flask import g, make_response, render_template, request, session
 
 from gateway.i18n import current_language, remember_language, t
 
 CSRF_KEY = "csrf"
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
+_FORM_TARGETS = "gateway.form_targets"  # request.environ: origins this page's forms may end at
+
+
+def allow_form_redirect(uri: str | None) -> None:
+    """This page's form may end, through the gateway's redirects, at ``uri``'s origin.
+
+    CSP ``form-action`` also governs the redirects that follow a form submission (Chromium
+    enforces it): the login form's POST goes to /authorize, which redirects to the client.
+    Only that one, already verified redirect URI's origin is allowed, never all of http(s);
+    anything that is not a plain http(s) origin is not added (the browser then refuses).
+    """
+    if not uri:
+        return
+    parts = urlsplit(uri)
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    if "@" not in parts.netloc and _ORIGIN.match(origin):
+        targets = request.environ.setdefault(_FORM_TARGETS, [])
+        if origin not in targets:
+            targets.append(origin)
+
+
+def content_security_policy() -> str:
+    """The CSP of this response: nothing from elsewhere, no <base>, no plugins, no framing,
+    forms only to the gateway (and to the origins allow_form_redirect() named)."""
+    form_action = " ".join(["'self'", *request.environ.get(_FORM_TARGETS, [])])
+    return ("default-src 'self'; base-uri 'none'; object-src 'none'; "
+            f"frame-ancestors 'none'; form-action {form_action}")
 
 
 def csrf_token() -> str:

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from gateway.deferred import wait_idle
 from gateway.i18n import MESSAGES
 from gateway.services.outbox import deliver_pending
 from tests.browser.pages import shot, submit
@@ -29,6 +30,7 @@ def _ask_for_code(page, base: str, username: str, phone: str) -> str:
 
 
 def _last_otp(app) -> str:
+    wait_idle()  # the code is created and sent after the served answer
     with app.app_context():
         deliver_pending()
     with open(app.config["SMS_OUTBOX"], encoding="utf-8") as fh:

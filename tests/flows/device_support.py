@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from examples.vssid_app_client import AppClient
+from gateway.deferred import wait_idle
 from gateway.extensions import db
 from gateway.services.outbox import deliver_pending
 from tests.conftest import serve
@@ -73,6 +74,7 @@ class DeviceWorld:
         return client
 
     def sms(self) -> list[dict]:
+        wait_idle()  # what the served requests deferred past their answers (SMS included)
         with self.app.app_context():
             deliver_pending()
         try:

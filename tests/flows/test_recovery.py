@@ -3,6 +3,8 @@
 import json
 import re
 
+import pytest
+
 from gateway.clock import FixedClock
 from gateway.models import Account, Event, OutboxMessage
 from gateway.services.outbox import deliver_pending
@@ -149,3 +151,162 @@ def test_recovery_starts_are_limited_per_address(make_app):
                    for _ in range(3)]
         assert [a.status_code for a in answers] == [202, 202, 429]
         assert answers[2].json["error"] == "too_many_attempts"
+
+
+# ---------------------------------------------------------------- no pair told apart
+
+KNOWN, UNKNOWN = "0123456789", "0999999999"
+CASES = {"matching pair": (KNOWN, "0912345623"), "unknown number": (UNKNOWN, "0912345623"),
+         "wrong phone": (KNOWN, "0987654321")}
+
+
+class CountingStore:
+    """The app's real store, recording each operation it is asked for (while ``on``)."""
+
+    def __init__(self, real, log):
+        self._real, self._log = real, log
+
+    def __getattr__(self, name):
+        method = getattr(self._real, name)
+        if name not in ("put", "add", "get", "get_many", "take", "delete", "incr", "incr_get"):
+            return method
+
+        def counted(*args, **kwargs):
+            self._log.append(f"store.{name}")
+            return method(*args, **kwargs)
+
+        return counted
+
+
+def _work_of(app, call):
+    """(store operations, SQL statements) done while ``call()`` runs: the request path."""
+    from sqlalchemy import event
+
+    from gateway.extensions import db
+
+    log = []
+    real = app.extensions["gateway.store"]
+    app.extensions["gateway.store"] = CountingStore(real, log)
+
+    def sql(conn, cursor, statement, *args):
+        log.append("sql " + " ".join(statement.split()))
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", sql)
+    try:
+        result = call()
+    finally:
+        event.remove(engine, "before_cursor_execute", sql)
+        app.extensions["gateway.store"] = real
+    return log, result
+
+
+def test_start_and_a_wrong_code_do_the_same_work_for_every_pair(app, client):
+    """The same store operations and SQL statements, in the same order, on the request path
+    of a start and of a wrong code, for a matching pair, an unknown number and a known number
+    with another phone; the code and its SMS are made after the response, for the match only."""
+    new_account()
+    client.post("/api/v1/recovery", json={"username": UNKNOWN, "phone": "0912345623"})  # warm
+    work, answers = {}, {}
+    for case, (username, phone) in CASES.items():
+        log, response = _work_of(app, lambda: client.post(  # noqa: B023
+            "/api/v1/recovery", json={"username": username, "phone": phone},  # noqa: B023
+            buffered=False))
+        assert not [x for x in log if "outbox" in x or "events" in x], log
+        messages_before = OutboxMessage.query.count()
+        response.close()  # the server sent the answer: deferred work runs now
+        sent = OutboxMessage.query.count() - messages_before
+        assert sent == (1 if case == "matching pair" else 0), case
+        work[case], answers[case] = log, response
+    assert work["matching pair"] == work["unknown number"] == work["wrong phone"]
+    assert [x for x in work["matching pair"] if x.startswith("store.")], "nothing counted"
+    assert {(a.status_code, tuple(sorted(a.json))) for a in answers.values()} == {
+        (202, ("expires_in", "otp_sent_to", "recovery_id"))}
+
+    code = _last_otp(app)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    tried = {}
+    for case, answer in answers.items():
+        log, response = _work_of(app, lambda: client.post(  # noqa: B023
+            "/api/v1/recovery/complete", json={
+                "recovery_id": answer.json["recovery_id"],  # noqa: B023
+                "otp": wrong, "new_password": NEW}))
+        assert (response.status_code, response.json) == (
+            400, {"error": "otp_invalid", "field": "otp"})
+        tried[case] = log
+    assert tried["matching pair"] == tried["unknown number"] == tried["wrong phone"]
+
+
+def _answers(client, recovery_id, code, n):
+    out = []
+    for _ in range(n):
+        r = client.post("/api/v1/recovery/complete", json={
+            "recovery_id": recovery_id, "otp": code, "new_password": NEW})
+        out.append((r.status_code, r.json))
+    return out
+
+
+def _start(client, case):
+    username, phone = CASES[case]
+    return client.post("/api/v1/recovery", json={"username": username, "phone": phone}).json
+
+
+def _wrong(app, case):
+    """A code that is not the matching pair's real one (any code, for the others)."""
+    if case != "matching pair":
+        return "000000"
+    return f"{(int(_last_otp(app)) + 1) % 10**6:06d}"
+
+
+INVALID = (400, {"error": "otp_invalid", "field": "otp"})
+EXCEEDED = (400, {"error": "otp_attempts_exceeded", "field": "otp"})
+EXPIRED = (400, {"error": "otp_expired", "field": "otp"})
+BUDGET = (429, {"error": "otp_budget_exhausted", "field": "otp"})
+
+
+@pytest.fixture
+def recovery_app(make_app, clock, tmp_path):
+    """Locks kept out of the way (they apply to every pair alike; tested above)."""
+    app = make_app(clock=clock, LOCKOUT_THRESHOLD=1000, SMS_OUTBOX=str(tmp_path / "sms.jsonl"))
+    with app.app_context():
+        new_account()
+        yield app
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_five_wrong_codes_burn_the_recovery_for_every_pair(recovery_app, case):
+    client = recovery_app.test_client()
+    started = _start(client, case)
+    wrong = _wrong(recovery_app, case)
+    assert _answers(client, started["recovery_id"], wrong, 6) == [INVALID] * 4 + [EXCEEDED] * 2
+    if case == "matching pair":  # the real code is burned too
+        assert _answers(client, started["recovery_id"], _last_otp(recovery_app), 1) == [EXCEEDED]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_an_expired_recovery_answers_the_same_for_every_pair(recovery_app, clock, case):
+    client = recovery_app.test_client()
+    started = _start(client, case)
+    wrong = _wrong(recovery_app, case)
+    assert _answers(client, started["recovery_id"], wrong, 1) == [INVALID]
+    clock.advance(seconds=recovery_app.config["OTP_TTL"])
+    assert _answers(client, started["recovery_id"], wrong, 2) == [EXPIRED] * 2
+    if case == "matching pair":
+        assert _answers(client, started["recovery_id"], _last_otp(recovery_app), 1) == [EXPIRED]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_daily_budget_answers_the_same_for_every_pair(recovery_app, case):
+    client = recovery_app.test_client()
+    first = _start(client, case)
+    wrong = _wrong(recovery_app, case)
+    answers = _answers(client, first["recovery_id"], wrong, 5)
+    second = _start(client, case)
+    wrong = _wrong(recovery_app, case)
+    answers += _answers(client, second["recovery_id"], wrong, 5)
+    assert answers == [INVALID] * 4 + [EXCEEDED] + [INVALID] * 4 + [BUDGET]
+    third = _start(client, case)  # a new recovery cannot get round the 24-hour budget
+    assert _answers(client, third["recovery_id"], "000000", 1) == [BUDGET]
+    if case == "matching pair":  # and no code is even sent for it
+        with open(recovery_app.config["SMS_OUTBOX"], encoding="utf-8") as fh:
+            assert len([x for x in fh if '"otp"' in x]) == 2

@@ -193,3 +193,52 @@ def test_demo_seed_registers_demo_service_for_the_default_resource(make_app, tmp
         assert Client.query.filter_by(client_id="demo-service").one().resources == [
             app.config["DEFAULT_RESOURCE"]]
         assert json.loads((tmp_path / "demo-service.json").read_text()) == service
+
+
+def test_demo_seed_writes_private_files_into_a_new_instance_folder(app, tmp_path, monkeypatch):
+    """With GATEWAY_DATABASE_URL set nothing creates instance/ (the SQLite default did): the
+    seed creates it. Both credential files are 0600 from creation — no chmod afterwards (it
+    is made to fail here) — also when an older, world-readable file is replaced."""
+    import os
+    import stat
+
+    instance = tmp_path / "missing" / "instance"
+    app.instance_path = str(instance)
+    app.config["DEMO_CLIENT_FILE"] = ""
+    monkeypatch.setattr(os, "chmod", lambda *a, **k: (_ for _ in ()).throw(
+        AssertionError("chmod after creation")))
+    old_umask = os.umask(0o022)
+    try:
+        result = run(app, "demo", "seed")
+        assert result.exit_code == 0, (result.output, result.exception)
+        for name in ("demo-client.json", "demo-service.json"):
+            path = instance / name
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, name
+            data = json.loads(path.read_text(encoding="utf-8"))
+            assert Client.query.filter_by(client_id=data["client_id"]).one().secret_hash == \
+                hash_secret(data["client_secret"])
+        assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+        # Seeding again changes nothing ...
+        before = {n: (instance / n).read_text() for n in ("demo-client.json",
+                                                          "demo-service.json")}
+        assert run(app, "demo", "seed").exit_code == 0
+        assert {n: (instance / n).read_text() for n in before} == before
+        # ... but a credential file left readable by others (an older version wrote
+        # demo-service.json 0644) gets a new secret in a private file.
+        (instance / "demo-service.json").unlink()
+        fd = os.open(instance / "demo-service.json", os.O_WRONLY | os.O_CREAT, 0o644)
+        os.write(fd, before["demo-service.json"].encode())
+        os.close(fd)
+        assert run(app, "demo", "seed").exit_code == 0
+        path = instance / "demo-service.json"
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        fresh = json.loads(path.read_text(encoding="utf-8"))
+        old = json.loads(before["demo-service.json"])
+        assert fresh["client_secret"] != old["client_secret"]
+        db.session.expire_all()
+        assert Client.query.filter_by(client_id="demo-service").one().secret_hash == \
+            hash_secret(fresh["client_secret"])
+        assert sorted(p.name for p in instance.iterdir()) == ["demo-client.json",
+                                                             "demo-service.json"]
+    finally:
+        os.umask(old_umask)

@@ -39,3 +39,33 @@ def test_request_id_is_in_log_lines_and_response(client, app, capsys):
     assert response.headers["X-Request-Id"] == "req-12345678"
     bad = client.get("/healthz", headers={"X-Request-Id": "<script>"})
     assert bad.headers["X-Request-Id"] != "<script>"
+
+
+def test_fields_never_replace_the_entrys_own_keys():
+    """account.locked carries a `level` (how many locks in 24 h): it used to replace the
+    record's level ("level": 1). Every reserved key keeps its meaning; the field is kept
+    under data_<name>."""
+    record = logging.makeLogRecord({
+        "msg": "account.locked", "levelno": 20, "levelname": "INFO", "name": "gateway.events",
+        "event": "account.locked", "account_id": 7, "seconds": 60, "level": 1,
+        "ts": "yesterday", "logger": "forged", "request_id": "forged-id", "exc": "forged"})
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["level"] == "info" and entry["data_level"] == 1
+    assert entry["logger"] == "gateway.events" and entry["data_logger"] == "forged"
+    assert entry["ts"] != "yesterday" and entry["data_ts"] == "yesterday"
+    assert "request_id" not in entry and entry["data_request_id"] == "forged-id"
+    assert "exc" not in entry and entry["data_exc"] == "forged"
+    assert (entry["msg"], entry["event"], entry["seconds"]) == ("account.locked",
+                                                                  "account.locked", 60)
+
+
+def test_an_emitted_event_keeps_the_log_level(app, caplog):
+    from gateway.services.events import emit
+
+    with app.test_request_context("/", headers={"X-Request-Id": "req-levels-01"}):
+        app.preprocess_request()
+        with caplog.at_level(logging.INFO, logger="gateway.events"):
+            emit("account.locked", account_id=None, seconds=60, level=3)
+    [record] = [r for r in caplog.records if r.getMessage() == "account.locked"]
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["level"] == "info" and entry["data_level"] == 3

@@ -1,9 +1,22 @@
 """The Alembic migrations produce exactly the schema the models describe, on each backend."""
 
+import json
+import os
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import text
 
+from gateway import create_app
+from gateway.clock import utcnow
 from gateway.extensions import db
+from gateway.models import OutboxMessage
+from gateway.services import outbox
+from providers.sms import OutboxFileProvider
+from tests import services
+from tests.conftest import BACKEND
 
 
 def test_models_match_migrations(app):
@@ -11,3 +24,65 @@ def test_models_match_migrations(app):
         context = MigrationContext.configure(conn)
         diff = compare_metadata(context, db.metadata)
     assert diff == []
+
+
+@pytest.fixture
+def scratch_database(backend_settings, tmp_path):
+    """An empty database of the run's backend, for a migration test of its own."""
+    if BACKEND == "production":
+        url = services.fresh_postgres_database()
+        yield url
+        services.drop_postgres_database(url)
+    else:
+        yield f"sqlite:///{tmp_path / 'scratch.sqlite3'}"
+
+
+def test_0005_seals_the_recipients_already_stored(backend_settings, scratch_database, tmp_path):
+    """Rows written before 0005 kept the number in clear: a pending row gets it sealed (and is
+    still delivered, to the right number), a delivered row keeps only the masked hint."""
+    app = create_app({**backend_settings, "DATABASE_URL": scratch_database,
+                      "SMS_OUTBOX": str(tmp_path / "sms.jsonl")})
+    try:
+        with app.app_context():
+            upgrade(revision="0004")
+            now = utcnow()
+            pending_key, done_key = os.urandom(16), os.urandom(16)
+            payload = outbox._seal(
+                json.dumps({"params": {}, "text": "Mat khau VssID da doi."}).encode(),
+                outbox._aad(pending_key, "sms", "+84912345623"))
+            insert = text(
+                "INSERT INTO outbox_messages (message_key, channel, recipient, template, "
+                "payload_encrypted, locale, created_at, attempts, next_attempt_at) "
+                "VALUES (:k, 'sms', :r, 'password_changed', :p, 'vi', :t, :a, :n)")
+            db.session.execute(insert, {"k": pending_key, "r": "+84912345623", "p": payload,
+                                        "t": now, "a": 0, "n": now})
+            db.session.execute(insert, {"k": done_key, "r": "+84388123456", "p": b"",
+                                        "t": now, "a": 1, "n": None})
+            db.session.commit()
+
+            upgrade(revision="0005")
+            db.session.expire_all()
+            dump = repr(db.session.execute(text("SELECT * FROM outbox_messages")).all())
+            assert "912345623" not in dump and "388123456" not in dump
+            pending, done = OutboxMessage.query.order_by(OutboxMessage.id).all()
+            assert (pending.recipient_hint, done.recipient_hint) == (
+                "+84 9** *** *23", "+84 3** *** *56")
+            assert outbox.recipient_of(pending) == "+84912345623"
+            assert outbox.recipient_of(done) is None
+            db.session.rollback()
+            assert outbox.deliver_pending() == {"delivered": 1, "failed": 0, "pending": 0}
+            [message] = OutboxFileProvider(app.config["SMS_OUTBOX"]).messages()
+            assert message["to"] == "+84912345623"
+
+            downgrade(revision="0004")
+            rows = db.session.execute(text(
+                "SELECT recipient FROM outbox_messages ORDER BY id")).scalars().all()
+            assert rows == ["+84 9** *** *23", "+84 3** *** *56"]  # delivered: hint only
+            db.session.commit()
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        store = app.extensions["gateway.store"]
+        if hasattr(store, "client"):
+            store.client.close()

@@ -16,7 +16,7 @@ from gateway.extensions import db
 from gateway.methods import otp
 from gateway.methods.otp import OtpChallenge, OtpError
 from gateway.models import Event, OutboxMessage
-from gateway.services.outbox import deliver_pending
+from gateway.services.outbox import deliver_pending, recipient_of
 from gateway.store.access import store
 from policies import otp_rules
 from providers.sms import OutboxFileProvider
@@ -98,7 +98,9 @@ def test_issue_queues_one_sms_that_carries_the_code_and_nothing_is_kept_in_clear
     assert challenge == OtpChallenge(masked_phone=MASKED, expires_in=300, resend_after=60)
 
     row = OutboxMessage.query.one()
-    assert (row.channel, row.recipient, row.template, row.locale) == ("sms", E164, "otp", "vi")
+    assert (row.channel, row.recipient_hint, row.template, row.locale) == (
+        "sms", MASKED, "otp", "vi")
+    assert recipient_of(row) == E164
     assert row.delivered_at is None and row.payload_encrypted
     assert sent(gw) == []  # outside a request nothing leaves before the delivery job
 
@@ -319,3 +321,80 @@ def test_twenty_simultaneous_guesses_are_compared_at_most_five_times(start, whic
     assert results.count("otp_invalid") == 4, results
     assert refusal(account_id=a, purpose="takeover", flow_id=f, code=code) == \
         "otp_attempts_exceeded"
+
+
+# ---------------------------------------------------------------- verify_in_flow (recovery)
+
+
+def in_flow(app, account_id, flow_id, code, *, subject="0123456789", expires_at=None):
+    try:
+        otp.verify_in_flow(account_id=account_id, subject=subject, purpose="recovery",
+                           flow_id=flow_id, code=code,
+                           expires_at=expires_at or int(time.time()) + 300)
+        return "ok"
+    except OtpError as exc:
+        return exc.code
+
+
+class Recording:
+    def __init__(self, real):
+        self.real, self.calls = real, []
+
+    def __getattr__(self, name):
+        method = getattr(self.real, name)
+
+        def call(*args, **kwargs):
+            self.calls.append(name)
+            return method(*args, **kwargs)
+
+        return call
+
+
+def test_in_flow_a_flow_without_a_code_answers_and_works_like_one_with_a_code(gw):
+    """The same answers and the same store operations, try after try, whether a code was
+    issued (account) or never could be (no account); only the holder of the code succeeds."""
+    a, with_code, without = account(), flow(), flow()
+    _, code = issue_and_read(gw, a, with_code, purpose="recovery")
+    deadline = int(time.time()) + 300
+    answers, calls = {}, {}
+    for name, account_id, f, subject in (("code", a, with_code, "1111111111"),
+                                         ("none", None, without, "2222222222")):
+        recording = gw.extensions["gateway.store"] = Recording(store())
+        try:
+            answers[name] = [in_flow(gw, account_id, f, other(code), subject=subject,
+                                     expires_at=deadline) for _ in range(6)]
+        finally:
+            gw.extensions["gateway.store"] = recording.real
+        calls[name] = recording.calls
+    assert answers["code"] == answers["none"] == ["otp_invalid"] * 4 + [
+        "otp_attempts_exceeded"] * 2
+    assert calls["code"] == calls["none"]
+    failed = events("otp.failed")
+    assert [e.account_id for e in failed] == [a] * 6 + [None] * 6
+    assert in_flow(gw, None, flow(), code, subject="3333333333") == "otp_invalid"
+
+
+def test_in_flow_the_right_code_once_and_only_before_the_deadline(gw):
+    a, f = account(), flow()
+    _, code = issue_and_read(gw, a, f, purpose="recovery")
+    assert in_flow(gw, a, f, code, expires_at=int(time.time()) - 1) == "otp_expired"
+    assert in_flow(gw, a, f, other(code)) == "otp_invalid"
+    assert in_flow(gw, a, f, code) == "ok"
+    assert in_flow(gw, a, f, code) == "otp_invalid"  # spent: nothing left to match
+    [verified] = events("otp.verified")
+    assert verified.account_id == a and verified.data == {"purpose": "recovery"}
+
+
+def test_in_flow_budget_is_the_subjects_and_stops_codes_for_it(start):
+    app = start(OTP_FAILURE_BUDGET=3)
+    a = account()
+    answers = [in_flow(app, None, flow(), "000000", subject="0999999999") for _ in range(4)]
+    assert answers == ["otp_invalid", "otp_invalid", "otp_budget_exhausted",
+                       "otp_budget_exhausted"]
+    assert in_flow(app, None, flow(), "000000", subject="0888888888") == "otp_invalid"
+    with pytest.raises(OtpError) as refused:
+        otp.issue(account_id=a, phone=PHONE, purpose="recovery", flow_id=flow(),
+                  subject="0999999999")
+    assert refused.value.code == "otp_budget_exhausted"
+    # the account's own budget (takeover codes) is untouched
+    issue_and_read(app, a, flow(), purpose="takeover")

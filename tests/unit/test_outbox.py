@@ -88,7 +88,9 @@ def test_enqueue_joins_the_callers_transaction(gw):
     enqueue_sms("0912 345 623", "password_changed", {}, locale="en")
     db.session.commit()
     [row] = rows()
-    assert (row.recipient, row.locale, row.attempts, row.channel) == (PHONE, "en", 0, "sms")
+    assert (row.recipient_hint, row.locale, row.attempts, row.channel) == (
+        "+84 9** *** *23", "en", 0, "sms")
+    assert outbox.recipient_of(row) == PHONE
     assert row.next_attempt_at is not None and row.delivered_at is None
 
 
@@ -129,16 +131,53 @@ def test_delivery_sends_once_marks_delivered_and_erases_the_payload(gw):
 
 def test_a_row_redirected_to_another_number_is_never_sent(gw):
     enqueue_sms(PHONE, "password_reset", {"password": "Tam-Thoi-8841"})
+    enqueue_sms("+84388123456", "password_changed", {})
     db.session.commit()
-    # Someone with write access to the table but not to the key changes the recipient.
-    db.session.execute(text("UPDATE outbox_messages SET recipient = '+84388123456'"))
+    # Someone with write access to the table but not to the key: the hint in clear is only a
+    # hint, and the other row's sealed number does not open under this row's key.
+    db.session.execute(text("UPDATE outbox_messages SET recipient_hint = '+84 3** *** *56'"))
+    db.session.commit()
+    assert deliver_pending(limit=1) == {"delivered": 1, "failed": 0, "pending": 1}
+    assert [m["to"] for m in sent(gw)] == [PHONE]
+    first, second = rows()
+    second.recipient_sealed = outbox._seal(PHONE.encode(), outbox._recipient_aad(
+        bytes(first.message_key), "sms"))  # a seal made for another row
     db.session.commit()
     assert deliver_pending() == {"delivered": 0, "failed": 1, "pending": 0}
-    assert sent(gw) == []
-    [row] = rows()
+    assert [m["to"] for m in sent(gw)] == [PHONE]
+    [_, row] = rows()
     assert row.failed_at is not None and row.last_error == "undecryptable"
-    assert bytes(row.payload_encrypted) == b""
+    assert bytes(row.payload_encrypted) == b"" and bytes(row.recipient_sealed) == b""
     assert events("message.failed")[0].data["reason"] == "undecryptable"
+
+
+def test_no_row_keeps_the_full_number(gw):
+    """Sealed while pending, erased once delivered or given up: on both backends, nothing in
+    the table (any column, as stored) holds the number or its national digits."""
+    gw.extensions["gateway.sms"] = FailingProvider("rejected", permanent=True)
+    enqueue_sms("0388 123 456", "password_changed", {})
+    db.session.commit()
+    deliver_pending()
+    gw.extensions["gateway.sms"] = OutboxFileProvider(gw.config["SMS_OUTBOX"])
+    enqueue_sms(PHONE, "otp", {"code": "482913", "minutes": 5, "purpose": "recovery"})
+    db.session.commit()
+
+    def stored() -> str:
+        db.session.expire_all()
+        raw = db.session.execute(text("SELECT * FROM outbox_messages")).all()
+        return repr([[bytes(v).hex() + repr(bytes(v)) if isinstance(v, bytes | memoryview)
+                      else repr(v) for v in r] for r in raw])
+
+    assert "912345623" not in stored() and "388123456" not in stored()
+    assert [r.recipient_hint for r in rows()] == ["+84 3** *** *56", "+84 9** *** *23"]
+    assert deliver_pending()["delivered"] == 1
+    [message] = sent(gw)
+    assert message["to"] == PHONE
+    after = stored()
+    assert "912345623" not in after and "388123456" not in after and "482913" not in after
+    assert all(bytes(r.recipient_sealed) == b"" and outbox.recipient_of(r) is None
+               for r in rows())
+    assert [e.data["to"] for e in events("message.delivered")] == ["+84 9** *** *23"]
 
 
 def test_key_encryption_key_seals_the_payload(start):
@@ -267,42 +306,83 @@ def test_concurrent_workers_never_send_a_message_twice(gw):
     assert len(events("message.delivered")) == 40
 
 
-# ---------------------------------------------------------------- right after the commit
+# ---------------------------------------------------------------- right after the response
 
 
-def test_a_request_delivers_what_it_committed_at_once(gw):
-    with gw.test_request_context("/"):
+def _view(app, work):
+    """A route that runs ``work()`` in a request and answers 204; the test posts to it."""
+    def view():
+        work()
+        return "", 204
+
+    app.add_url_rule("/_outbox_test", "outbox_test", view, methods=["POST"])
+    return app.test_client()
+
+
+def test_a_request_delivers_what_it_committed_after_its_response(gw):
+    seen_in_request = []
+
+    def work():
         enqueue_sms(PHONE, "password_changed", {})
-        assert sent(gw) == []
         db.session.commit()
-        assert [m["template"] for m in sent(gw)] == ["password_changed"]
-        [row] = rows()
-        assert row.delivered_at is not None and bytes(row.payload_encrypted) == b""
-
         enqueue_sms(PHONE, "password_reset", {"password": "Tam-Thoi-8841"})
         db.session.rollback()
         enqueue_sms(PHONE, "password_expiry_reminder", {"days": 3})
         db.session.commit()
+        seen_in_request.append(len(sent(gw)))
+
+    client = _view(gw, work)
+    response = client.post("/_outbox_test", buffered=False)  # answered, not yet closed
+    assert response.status_code == 204 and seen_in_request == [0]
+    assert sent(gw) == [] and all(r.next_attempt_at is not None for r in rows())
+    response.close()  # the server closes the response once it is sent: delivery runs now
     assert [m["template"] for m in sent(gw)] == ["password_changed", "password_expiry_reminder"]
+    assert all(r.delivered_at is not None and bytes(r.payload_encrypted) == b""
+               for r in rows())
+    assert len(events("message.delivered")) == 2
+    assert deliver_pending() == {"delivered": 0, "failed": 0, "pending": 0}
+    assert len(sent(gw)) == 2  # never twice
+
+
+def test_delivery_after_the_response_carries_the_request_id(gw):
+    client = _view(gw, lambda: (enqueue_sms(PHONE, "password_changed", {}),
+                                db.session.commit()))
+    client.post("/_outbox_test", headers={"X-Request-Id": "req-outbox-0001"})
+    [delivered] = events("message.delivered")
+    assert delivered.request_id == "req-outbox-0001"
 
 
 def test_a_savepoint_does_not_deliver_before_the_real_commit(gw):
-    with gw.test_request_context("/"):
-        with db.session.begin_nested():
-            enqueue_sms(PHONE, "password_changed", {})
-        assert sent(gw) == []
-        db.session.commit()
-    assert len(sent(gw)) == 1
+    pending_after_release = []
 
-
-def test_immediate_delivery_failing_leaves_the_message_to_the_job(gw):
-    gw.extensions["gateway.sms"] = FailingProvider("timeout")
-    with gw.test_request_context("/"):
+    def work():
         enqueue_sms(PHONE, "password_changed", {})
-        db.session.commit()  # no exception reaches the committing code
+        db.session.flush()
+        with db.session.begin_nested():
+            enqueue_sms(PHONE, "password_expiry_reminder", {"days": 3})
+        pending_after_release.append(len(db.session().info.get(outbox._PENDING, [])))
+        db.session.commit()
+
+    _view(gw, work).post("/_outbox_test")
+    assert pending_after_release == [2]  # the savepoint's release handed nothing over
+    assert [m["template"] for m in sent(gw)] == ["password_changed", "password_expiry_reminder"]
+
+
+def test_delivery_failing_after_the_response_leaves_the_message_to_the_job(gw):
+    gw.extensions["gateway.sms"] = FailingProvider("timeout")
+    response = _view(gw, lambda: (enqueue_sms(PHONE, "password_changed", {}),
+                                  db.session.commit())).post("/_outbox_test")
+    assert response.status_code == 204  # nothing reaches the answer
     [row] = rows()
     assert row.attempts == 1 and row.last_error == "timeout" and row.next_attempt_at is not None
-    assert row.payload_encrypted
+    assert row.payload_encrypted and row.recipient_sealed
+
+
+def test_outside_a_request_nothing_leaves_before_the_job(gw):
+    enqueue_sms(PHONE, "password_changed", {})
+    db.session.commit()
+    assert sent(gw) == []
+    assert deliver_pending()["delivered"] == 1
 
 
 def test_cli_delivers_and_prints_counts(gw):

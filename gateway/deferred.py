@@ -1,0 +1,149 @@
+"""Work that must not delay the answer: it runs after the response has been sent.
+
+Why: what a request does once its answer is decided must not show in how long the answer
+takes. A forgot-password request for a registered number and phone used to create the code
+and send the SMS before answering, so it could be told apart from an unknown pair by its
+time alone; sending messages in the request also made every answer wait for the SMS
+provider.
+
+How: a WSGI middleware gives each request a *batch*; ``defer(task, **kwargs)`` adds to it.
+When the server closes the response — after the last byte was written (PEP 3333 ``close()``,
+also called when the client went away) — the batch runs in order, each task in a fresh app
+context (its own database session) that carries the request's id for logs and events. A task
+may defer more work: it joins the same batch. A failing task is logged and the next one runs.
+Outside a request (CLI, jobs) there is no answer to wait for, and ``defer`` runs the task at
+once.
+
+This is the small hand-off a task queue will replace: tasks are module-level functions called
+with JSON-able keyword arguments, and no secret is ever an argument (a one-time code is
+created by the task, never handed to it). Nothing is lost for good if a process dies before
+its batch ran: the outbox job delivers every committed message; a code that was never created
+is asked for again.
+
+Public surface::
+
+    defer(task, **kwargs)        run task(**kwargs) after the response (now, outside a request)
+    collecting() -> bool         True in a request or while a batch runs
+    wait_idle(timeout=10.0)      block until every batch of this process has run (tests)
+    init_app(app)                install the middleware
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from contextvars import ContextVar
+
+from flask import current_app, g, has_app_context
+
+log = logging.getLogger("gateway.deferred")
+
+_current: ContextVar[_Batch | None] = ContextVar("gateway_deferred_batch", default=None)
+_idle = threading.Condition()
+_unfinished = 0  # batches of this process that hold work not yet run
+
+
+class _Batch:
+    def __init__(self, app):
+        self.app = app
+        self.tasks: deque = deque()
+        self.counted = False
+
+    def add(self, task: Callable, kwargs: dict, request_id: str | None) -> None:
+        global _unfinished
+        if not self.counted:
+            # Counted while the request still runs, so whoever holds the answer already
+            # sees the work as unfinished (wait_idle never returns too early).
+            with _idle:
+                _unfinished += 1
+            self.counted = True
+        self.tasks.append((task, kwargs, request_id))
+
+    def run(self) -> None:
+        global _unfinished
+        token = _current.set(self)
+        try:
+            while self.tasks:
+                task, kwargs, request_id = self.tasks.popleft()
+                try:
+                    with self.app.app_context():
+                        if request_id:
+                            g.request_id = request_id
+                        task(**kwargs)
+                except Exception:  # noqa: BLE001 — one task's failure must not stop the rest
+                    log.exception("deferred task failed",
+                                  extra={"task": getattr(task, "__qualname__", repr(task))})
+        finally:
+            _current.reset(token)
+            if self.counted:
+                self.counted = False
+                with _idle:
+                    _unfinished -= 1
+                    _idle.notify_all()
+
+
+def defer(task: Callable, /, **kwargs) -> None:
+    """Run ``task(**kwargs)`` once the response has been sent (at once outside a request)."""
+    batch = _current.get()
+    if batch is None:
+        with current_app.app_context():
+            task(**kwargs)
+        return
+    request_id = g.get("request_id") if has_app_context() else None
+    batch.add(task, kwargs, request_id)
+
+
+def collecting() -> bool:
+    return _current.get() is not None
+
+
+def wait_idle(timeout: float = 10.0) -> None:
+    """Until every batch of this process has run; TimeoutError after ``timeout`` seconds."""
+    with _idle:
+        if not _idle.wait_for(lambda: _unfinished == 0, timeout):
+            raise TimeoutError(f"deferred work still running after {timeout} s")
+
+
+class _Body:
+    """The response body; closing it (the server does, once it is sent) runs the batch."""
+
+    def __init__(self, body, batch: _Batch):
+        self._body, self._batch = body, batch
+        self._iterator = iter(body)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._iterator)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._batch.run()
+
+
+class _Middleware:
+    def __init__(self, app, wsgi_app):
+        self.app, self.wsgi_app = app, wsgi_app
+
+    def __call__(self, environ, start_response):
+        batch = _Batch(self.app)
+        token = _current.set(batch)
+        try:
+            body = self.wsgi_app(environ, start_response)
+        except BaseException:
+            _current.reset(token)
+            batch.run()  # what was committed before the failure still gets its work
+            raise
+        _current.reset(token)
+        return _Body(body, batch) if batch.tasks else body
+
+
+def init_app(app) -> None:
+    app.wsgi_app = _Middleware(app, app.wsgi_app)
