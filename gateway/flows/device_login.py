@@ -1,187 +1,197 @@
-"""The app's native sign-in, one active device per account, as a stored state machine.
+"""The app's native sign-in, one active device per account, on the flow record.
 
     (password) ──► [password_change_required] ──► device check
-    device check: no active device / the same device ──► code
-                  another device ──► device_conflict ──(takeover=confirm)──► otp_required
-                  otp_required ──(otp)──► compare-and-set the device ──► code
+    device check: no active device / the same device ──► signed in
+                  another device ──► device_conflict ──(takeover)──► otp_required
+                  otp_required ──(otp)──► compare-and-set the device ──► signed in
 
-The record (``auth_session``) is bound to the client and to the DPoP key that started it;
-any other key or client is refused. Codes are bound to that key too, so only the device
-that signed in can redeem them.
+The record (kind ``device_login``; gateway.flows.record draws its table) is the
+``auth_session``: bound to the client and to the DPoP key that started it, so any other key
+or client is refused (FlowBindingError naming ``client_id`` or ``jkt``). It is stored only
+once a step needs it, and consumed (taken, by one request among racers) when the sign-in
+ends. What this module returns is a SignedIn; the protocol layer turns it into a code bound
+to the same key (gateway.oidc.challenge.issue_code), so only the device that signed in can
+redeem it. Answers that are not a sign-in are InsufficientAuthorizationError (the draft's
+``insufficient_authorization``, with the app's ``reason`` as code) or a FlowError.
 """
 
 from __future__ import annotations
 
-import json
-import secrets
-from dataclasses import asdict, dataclass, field
-
-from flask import current_app
+from dataclasses import dataclass
 
 from gateway.clock import as_utc
-from gateway.errors import AuthenticationError
+from gateway.errors import AuthenticationError, GatewayError
 from gateway.extensions import db
+from gateway.flows import record as flows
+from gateway.flows.record import DEVICE_LOGIN, FlowNotFoundError, FlowRecord, FlowStateError
 from gateway.methods import otp
 from gateway.methods.password import check_password
-from gateway.models import Account
-from gateway.oidc import challenge as ch
-from gateway.oidc.grants import session_context, store_code
+from gateway.models import Account, LoginSession
 from gateway.services import devices, passwords, sessions
 from gateway.services.events import emit
 from gateway.services.throttle import Attempt, LockedError, ThrottledError
-from gateway.store.access import store
-from policies.identifiers import login_name
 
 OTP_PURPOSE = "takeover"
+STEPS = ("new_password", "takeover", "otp")  # in the order a request's fields are tried
 
 
-@dataclass
-class DeviceLogin:
+class InsufficientAuthorizationError(GatewayError):
+    """The sign-in does not end here: ``code`` is the app's reason (device_conflict,
+    otp_required, invalid_credentials, ...); ``extra`` the answer's other members."""
+
+    def __init__(self, reason: str, **extra):
+        super().__init__(reason)
+        self.extra = {k: v for k, v in extra.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Device:
+    """What the app said about itself and the code it wants (parsed by the view)."""
+
     client_id: str
     jkt: str
-    account_id: int
-    login: str
     device_id: str
     device_name: str
     scope: str
     code_challenge: str
-    state: str = "started"
-    expected_version: int | None = None
-    amr: list[str] = field(default_factory=lambda: ["pwd"])
 
 
-def _key(auth_session: str) -> str:
-    return f"flow:device:{auth_session}"
+@dataclass(frozen=True)
+class SignedIn:
+    session: LoginSession
+    client_id: str
+    jkt: str
+    scope: str
+    code_challenge: str
 
 
-def _save(auth_session: str, flow: DeviceLogin) -> None:
-    store().put(_key(auth_session), json.dumps(asdict(flow)),
-                current_app.config["LOGIN_FLOW_TTL"])
+def _bound(client_id: str, jkt: str) -> dict[str, str]:
+    return {"client_id": client_id, "jkt": jkt}
 
 
-def start(form, *, client, jkt: str, address: str) -> str:
-    """First call: password. Returns the authorization code, or raises ChallengeError."""
-    device_id = ch.device_id(form.get("device_id", ""))
-    device_name = ch.device_name(form.get("device_name", ""))
-    code_challenge = ch.pkce(form)
-    scope = client.get_allowed_scope(form.get("scope", ""))
+def start(device: Device, login: str | None, password: str, *, address: str) -> SignedIn:
+    """First call: the password."""
     try:
-        account = check_password(login_name(form.get("username", "")), form.get("password", ""),
-                                 address=address)
+        account = check_password(login, password, address=address)
     except AuthenticationError:
-        raise ch.insufficient("invalid_credentials") from None
+        raise InsufficientAuthorizationError("invalid_credentials") from None
     except (LockedError, ThrottledError) as exc:
         reason = "account_locked" if isinstance(exc, LockedError) else "too_many_attempts"
-        raise ch.insufficient(reason, retry_after=exc.retry_after) from None
-    flow = DeviceLogin(client_id=client.client_id, jkt=jkt, account_id=account.id,
-                       login=account.bhxh, device_id=device_id, device_name=device_name,
-                       scope=scope, code_challenge=code_challenge)
-    auth_session = secrets.token_urlsafe(24)
+        raise InsufficientAuthorizationError(reason, retry_after=exc.retry_after) from None
+    record = flows.new(DEVICE_LOGIN, bound_to=_bound(device.client_id, device.jkt), context={
+        "account_id": account.id, "login": account.bhxh, "device_id": device.device_id,
+        "device_name": device.device_name, "scope": device.scope,
+        "code_challenge": device.code_challenge, "amr": ["pwd"]})
     if passwords.change_required(account):
-        flow.state = "password_change_required"
-        _save(auth_session, flow)
-        raise ch.insufficient("password_change_required", auth_session=auth_session)
-    return _device_step(auth_session, flow, account)
+        flows.advance(record, "password_change_required")
+        raise InsufficientAuthorizationError("password_change_required", auth_session=record.id)
+    return _device_step(record, account)
 
 
-def resume(form, *, client, jkt: str, address: str) -> str:
-    auth_session = form.get("auth_session", "")
-    raw = store().get(_key(auth_session)) if 16 <= len(auth_session) <= 64 else None
-    if raw is None:
-        raise ch.invalid_session("session_expired")
-    flow = DeviceLogin(**json.loads(raw))
-    if flow.client_id != client.client_id:
-        raise ch.invalid_session("session_unknown")
-    if flow.jkt != jkt:
-        raise ch.invalid_session("dpop_key_mismatch")
-    account = db.session.get(Account, flow.account_id)
+def resume(auth_session, steps: dict[str, str], *, client_id: str, jkt: str,
+           address: str) -> SignedIn:
+    """A later call. ``steps`` holds the fields of the request that name a step
+    (new_password, takeover=confirm, otp); the first one the record's state allows is taken,
+    none: FlowStateError."""
+    record = flows.load(DEVICE_LOGIN, auth_session, bound_to=_bound(client_id, jkt))
+    account = db.session.get(Account, record.context["account_id"])
     if account is None or not account.is_active:
-        raise ch.invalid_session("session_expired")
-    if flow.state == "password_change_required" and "new_password" in form:
-        try:
-            passwords.change_password(account, form.get("new_password", ""),
-                                      reason="must_change" if account.must_change_password
-                                      else "expired")
-        except passwords.PasswordRejectedError as exc:
-            raise ch.insufficient("password_rejected", auth_session=auth_session,
-                                  violations=exc.violations) from None
-        return _device_step(auth_session, flow, account)
-    if flow.state in ("device_conflict", "otp_required") and form.get("takeover") == "confirm":
-        return _send_otp(auth_session, flow, account)
-    if flow.state == "otp_required" and "otp" in form:
-        return _take_over(auth_session, flow, account, form.get("otp", ""), address)
-    raise ch.invalid_request("unexpected_step", "This step does not fit the auth_session.")
+        raise FlowNotFoundError()
+    step = next((s for s in STEPS if s in steps and record.allows(s)), None)
+    if step == "new_password":
+        return _new_password(record, account, steps["new_password"])
+    if step == "takeover":
+        return _send_otp(record, account)
+    if step == "otp":
+        return _take_over(record, account, steps["otp"], address)
+    raise FlowStateError(DEVICE_LOGIN.name, record.state, "+".join(sorted(steps)) or "nothing")
 
 
-def _device_step(auth_session: str, flow: DeviceLogin, account: Account) -> str:
-    claim = devices.DeviceClaim(flow.device_id, flow.device_name, flow.jkt, flow.client_id)
+def _new_password(record: FlowRecord, account: Account, new: str) -> SignedIn:
+    """Checked first; then the record is claimed, so one request among racers changes the
+    password (a second change would revoke the session the first one signed in with)."""
+    try:
+        passwords.validate_new_password(account, new)
+    except passwords.PasswordRejectedError as exc:
+        raise InsufficientAuthorizationError("password_rejected", auth_session=record.id,
+                                             violations=exc.violations) from None
+    record = flows.claim(record)
+    passwords.change_password(account, new, validated=True,
+                              reason="must_change" if account.must_change_password else "expired")
+    return _device_step(record, account)
+
+
+def _claim(record: FlowRecord) -> devices.DeviceClaim:
+    ctx = record.context
+    return devices.DeviceClaim(ctx["device_id"], ctx["device_name"], record.bound_to["jkt"],
+                               record.bound_to["client_id"])
+
+
+def _device_step(record: FlowRecord, account: Account) -> SignedIn:
     active = devices.active_device(account.id)
-    if active is None or devices.is_same_device(active, claim):
-        return _finish(auth_session, flow, account, active, takeover=False)
-    flow.state = "device_conflict"
-    flow.expected_version = active.version
-    _save(auth_session, flow)
-    emit("device.conflict", account_id=account.id, client_id=flow.client_id, commit=True)
-    raise ch.insufficient("device_conflict", auth_session=auth_session, active_device={
+    if active is None or devices.is_same_device(active, _claim(record)):
+        return _finish(record, account, active, takeover=False)
+    flows.advance(record, "device_conflict", expected_version=active.version)
+    emit("device.conflict", account_id=account.id, client_id=record.bound_to["client_id"],
+         commit=True)
+    raise InsufficientAuthorizationError("device_conflict", auth_session=record.id,
+                                         active_device={
         "name": active.device_name,
         "last_seen_at": as_utc(active.last_seen_at).isoformat(timespec="seconds"),
     })
 
 
-def _send_otp(auth_session: str, flow: DeviceLogin, account: Account) -> str:
+def _send_otp(record: FlowRecord, account: Account) -> SignedIn:
     try:
         sent = otp.issue(account_id=account.id, phone=account.phone, purpose=OTP_PURPOSE,
-                         flow_id=auth_session)
+                         flow_id=record.id)
     except otp.OtpError as exc:
-        raise ch.insufficient(exc.code, auth_session=auth_session,
-                              retry_after=getattr(exc, "retry_after", None)) from None
+        raise InsufficientAuthorizationError(exc.code, auth_session=record.id,
+                                             retry_after=exc.retry_after) from None
     db.session.commit()
-    flow.state = "otp_required"
-    _save(auth_session, flow)
-    raise ch.insufficient("otp_required", auth_session=auth_session,
-                          otp_sent_to=sent.masked_phone, expires_in=sent.expires_in)
+    flows.advance(record, "otp_required")
+    raise InsufficientAuthorizationError("otp_required", auth_session=record.id,
+                                         otp_sent_to=sent.masked_phone,
+                                         expires_in=sent.expires_in)
 
 
-def _take_over(auth_session: str, flow: DeviceLogin, account: Account, code: str,
-               address: str) -> str:
+def _take_over(record: FlowRecord, account: Account, code: str, address: str) -> SignedIn:
     try:
-        attempt = Attempt(flow.login, address).begin()
+        attempt = Attempt(record.context["login"], address).begin()
     except (LockedError, ThrottledError) as exc:
-        raise ch.insufficient("account_locked", retry_after=exc.retry_after) from None
+        raise InsufficientAuthorizationError("account_locked",
+                                             retry_after=exc.retry_after) from None
     try:
-        otp.verify(account_id=account.id, purpose=OTP_PURPOSE, flow_id=auth_session, code=code)
+        otp.verify(account_id=account.id, purpose=OTP_PURPOSE, flow_id=record.id, code=code)
     except otp.OtpError as exc:
         attempt.failed(account.id)
-        raise ch.insufficient(exc.code, auth_session=auth_session) from None
+        raise InsufficientAuthorizationError(exc.code, auth_session=record.id) from None
     attempt.succeeded()
-    flow.amr = ["pwd", "otp", "sms"]
+    record.context["amr"] = ["pwd", "otp", "sms"]
     active = devices.active_device(account.id)
-    if active is None or active.version != flow.expected_version:
-        store().delete(_key(auth_session))
-        raise ch.invalid_session("device_changed")
-    return _finish(auth_session, flow, account, active, takeover=True)
+    if active is None or active.version != record.context["expected_version"]:
+        flows.discard(record)
+        raise devices.DeviceChangedError()
+    return _finish(record, account, active, takeover=True)
 
 
-def _finish(auth_session, flow: DeviceLogin, account: Account, active, *, takeover: bool):
-    """Session, device compare-and-set, what the old device loses, then the code."""
+def _finish(record: FlowRecord, account: Account, active, *, takeover: bool) -> SignedIn:
+    """Consume the record (one winner; already claimed after a new password), then the
+    session, the device compare-and-set and what the old device loses. DeviceChangedError
+    when another sign-in won the device."""
+    amr = record.context["amr"]
+    record = flows.consume(record)
     old = devices.snapshot(active) if active is not None else None
-    _, session = sessions.start_session(account, amr=flow.amr, kind="app",
-                                        device_id=flow.device_id)
-    claim = devices.DeviceClaim(flow.device_id, flow.device_name, flow.jkt, flow.client_id)
+    _, session = sessions.start_session(account, amr=amr, kind="app",
+                                        device_id=record.context["device_id"])
+    claim = _claim(record)
     try:
         devices.bind(account, claim, session.sid,
                      expected_version=old["version"] if old else None)
     except devices.DeviceChangedError:
         sessions.end_session(session, "device_changed")
-        store().delete(_key(auth_session))
-        raise ch.invalid_session("device_changed") from None
+        raise
     if old is not None:
         devices.replace(account, old, claim, takeover=takeover)
-    if flow.state != "started":  # a record exists only once a step was saved
-        store().delete(_key(auth_session))
-    code = secrets.token_urlsafe(32)
-    ctx = session_context(session, resource=current_app.config["DEFAULT_RESOURCE"],
-                          jkt=flow.jkt)
-    store_code(code, client_id=flow.client_id, redirect_uri=None, scope=flow.scope,
-               code_challenge=flow.code_challenge, ctx=ctx)
-    return code
+    ctx = record.context
+    return SignedIn(session, claim.client_id, claim.jkt, ctx["scope"], ctx["code_challenge"])

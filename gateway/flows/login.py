@@ -1,81 +1,122 @@
 """The browser login flow: an /authorize request parked while the person signs in.
 
-The decision whether the browser's session may answer an /authorize request, or the person
-must sign in first, is policies.session_reuse; ``decide`` feeds it from the request and the
-session.
+The record (kind ``login``, gateway.flows.record draws its states) holds the original query,
+so the person returns to exactly the request the client made, and is bound to the browser
+that made it: the SHA-256 of a random value in the browser's signed Flask session cookie
+(``browser`` here; the views keep it). Signing in with a correct but issued or expired
+password sets no session and issues nothing until a new password is set. The return to
+/authorize consumes the record once; only then is the sign-in "fresh" for prompt=login and
+max_age.
 
-States: ``pending`` (created by /authorize) → [``password_change_required``: a correct but
-issued or expired password; no session, no code until a new password is set] →
-``authenticated`` (recording the new session's sid) → consumed by /authorize, once. The
-record holds the original query so the person returns to exactly the request the client made.
+Whether the browser's session may answer an /authorize request, or the person must sign in
+first, is policies.session_reuse; ``decide`` feeds it from the request and the session.
 """
 
 from __future__ import annotations
 
-import json
-import secrets
-
-from flask import current_app
+import hashlib
+from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from gateway.clock import as_utc, clock
+from gateway.errors import ValidationError
+from gateway.extensions import db
+from gateway.flows import record as flows
+from gateway.flows.record import LOGIN, FlowError, FlowNotFoundError, FlowRecord
+from gateway.methods.password import check_password
+from gateway.models import Account
 from gateway.oidc.tokens import read_id_token
-from gateway.store.access import store
+from gateway.services import passwords, sessions
+from gateway.services.events import emit
 from policies import session_reuse
 from policies.assurance import ACR_VALUES, acr_for
 
 
-def _key(flow_id: str) -> str:
-    return f"flow:login:{flow_id}"
+@dataclass(frozen=True)
+class SignedIn:
+    """A new session: its cookie handle, and the /authorize request to return to."""
+
+    handle: str
+    location: str
 
 
-def _valid_id(flow_id) -> bool:
-    return isinstance(flow_id, str) and 16 <= len(flow_id) <= 64 and flow_id.isascii()
+def _bound(browser: str) -> dict[str, str]:
+    return {"browser": hashlib.sha256(browser.encode()).hexdigest()}
 
 
-def start(query: list[tuple[str, str]]) -> str:
-    flow_id = secrets.token_urlsafe(24)
-    record = {"state": "pending", "query": query, "created": clock().timestamp()}
-    store().put(_key(flow_id), json.dumps(record), current_app.config["LOGIN_FLOW_TTL"])
-    return flow_id
+def start(query: list[tuple[str, str]], *, browser: str) -> str:
+    """Parks the /authorize request; returns the flow id for /login?flow=."""
+    return flows.create(LOGIN, bound_to=_bound(browser), context={"query": query}).id
 
 
-def load(flow_id) -> dict | None:
-    if not _valid_id(flow_id):
-        return None
-    raw = store().get(_key(flow_id))
-    return json.loads(raw) if raw else None
+def resume(flow_id, *, browser: str | None, step: str) -> FlowRecord:
+    """The flow a login page serves; FlowError (the pages say ``flow_expired``) when there
+    is none for this browser or ``step`` does not fit its state."""
+    if not browser:
+        raise FlowNotFoundError()
+    record = flows.load(LOGIN, flow_id, bound_to=_bound(browser))
+    record.step(step)
+    return record
 
 
-def redirect_target(record: dict) -> str | None:
+def redirect_target(record: FlowRecord) -> str | None:
     """The client's redirect URI this flow ends at, if the client is registered with it."""
     from gateway.oidc.server import query_client
 
-    query = dict(record.get("query") or [])
+    query = dict(record.context.get("query") or [])
     client = query_client(query.get("client_id"))
     uri = query.get("redirect_uri")
     return uri if client is not None and uri and client.check_redirect_uri(uri) else None
 
 
-def require_password_change(flow_id: str, record: dict, account_id: int, why: str) -> None:
-    record = {**record, "state": "password_change_required", "account_id": account_id,
-              "why": why}
-    store().put(_key(flow_id), json.dumps(record), current_app.config["LOGIN_FLOW_TTL"])
-
-
-def authenticated(flow_id: str, record: dict, sid: str) -> None:
-    record = {**record, "state": "authenticated", "sid": sid}
-    store().put(_key(flow_id), json.dumps(record), current_app.config["LOGIN_FLOW_TTL"])
-
-
-def consume(flow_id) -> dict | None:
-    """The authenticated record, once; a second call (or a pending flow) gets None."""
-    if not _valid_id(flow_id):
+def sign_in(record: FlowRecord, login: str | None, password: str, *,
+            address: str) -> SignedIn | None:
+    """The password step. None: the password must be changed first (the record says why);
+    AuthenticationError, LockedError or ThrottledError as check_password raises them."""
+    record.step("sign_in")
+    account = check_password(login, password, address=address)
+    if passwords.change_required(account):
+        why = "must_change" if account.must_change_password else "expired"
+        flows.advance(record, "password_change_required", account_id=account.id, why=why)
+        emit("login.password_change_required", account_id=account.id, why=why, commit=True)
         return None
-    raw = store().take(_key(flow_id))
-    if not raw:
-        return None
-    record = json.loads(raw)
-    return record if record.get("state") == "authenticated" else None
+    return _signed_in(record, account)
+
+
+def change_password(record: FlowRecord, current: str, new: str, confirm: str, *,
+                    address: str) -> SignedIn:
+    """The forced change, then the session. AuthenticationError (the current password),
+    LockedError/ThrottledError, ValidationError("password_mismatch"), PasswordRejectedError."""
+    record.step("change_password")
+    account = db.session.get(Account, record.context["account_id"])
+    if account is None:
+        raise FlowNotFoundError()
+    check_password(account.bhxh, current, address=address)
+    if new != confirm:
+        raise ValidationError("password_mismatch", field="confirm_password")
+    passwords.change_password(account, new, reason=record.context.get("why", "must_change"),
+                              current_password=current)
+    return _signed_in(record, account)
+
+
+def _signed_in(record: FlowRecord, account: Account) -> SignedIn:
+    handle, session = sessions.start_session(account, amr=["pwd"])
+    emit("login.succeeded", account_id=account.id, method="pwd", sid=session.sid, commit=True)
+    flows.advance(record, "authenticated", sid=session.sid)
+    query = [*map(tuple, record.context["query"]), ("login_flow", record.id)]
+    return SignedIn(handle, "/authorize?" + urlencode(query))
+
+
+def returned(flow_id, *, browser: str | None, session) -> bool:
+    """Consumes the flow /authorize was sent back with: True when it ended in this very
+    session (a fresh sign-in), once; a replay, a pending flow, another browser's: False."""
+    if not flow_id or not browser:
+        return False
+    try:
+        record = flows.take(LOGIN, flow_id, bound_to=_bound(browser))
+    except FlowError:
+        return False
+    return session is not None and record.context.get("sid") == session.sid
 
 
 def decide(data, session, account, *, fresh: bool) -> str:

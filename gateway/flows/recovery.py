@@ -11,15 +11,18 @@ Nothing in the answers tells a registered (number, phone) pair from any other pa
   no account fails exactly as a wrong code does, through the same steps.
 
 The login name's lock applies (a locked name cannot recover either) and wrong codes count
-towards it. States: ``otp_sent`` → ``verified`` (a refused new password can be retried without
-a new code) → consumed on success (the record is deleted).
+towards it. The recovery is a flow record (kind ``recovery``, drawn in gateway.flows.record):
+``otp_sent`` → ``verified`` (a refused new password can be retried without a new code) →
+consumed when the password is changed: taken from the store by one request among racers,
+so one recovery changes the password once. A recovery that is gone (expired, completed,
+never started) answers as an expired code. It is bound to nothing the caller presents (the
+record says why); its context holds the login name, the account when the pair matched, and
+the code's deadline.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import secrets
 
 from flask import current_app
 
@@ -27,21 +30,22 @@ from gateway.clock import clock
 from gateway.deferred import defer
 from gateway.errors import ValidationError
 from gateway.extensions import db
+from gateway.flows import record as flows
+from gateway.flows.record import RECOVERY, FlowNotFoundError
 from gateway.methods import otp
 from gateway.models import Account
 from gateway.services.accounts import find_by_login
 from gateway.services.events import emit
-from gateway.services.passwords import change_password
+from gateway.services.passwords import (
+    PasswordRejectedError,
+    change_password,
+    validate_new_password,
+)
 from gateway.services.throttle import Attempt, count_start
-from gateway.store.access import store
 from policies.identifiers import IdentifierError, login_name, mask_phone, parse_phone
 
 log = logging.getLogger(__name__)
 PURPOSE = "recovery"
-
-
-def _key(recovery_id: str) -> str:
-    return f"flow:recovery:{recovery_id}"
 
 
 def start(username: str, phone: str, *, address: str, locale: str = "vi") -> dict:
@@ -54,17 +58,16 @@ def start(username: str, phone: str, *, address: str, locale: str = "vi") -> dic
         raise ValidationError(exc.code, field="phone") from None
     count_start("recovery", address, current_app.config["RECOVERY_STARTS_PER_ADDRESS"])
     Attempt(login, address).check_not_locked()
-    recovery_id = secrets.token_urlsafe(24)
     account = find_by_login(login)
     matched = account is not None and account.is_active and account.phone == phone
     ttl = current_app.config["OTP_TTL"]
-    record = {"login": login, "account_id": account.id if matched else None,
-              "exp": clock().timestamp() + ttl}
-    store().put(_key(recovery_id), json.dumps(record), current_app.config["LOGIN_FLOW_TTL"])
+    record = flows.create(RECOVERY, bound_to={}, context={
+        "login": login, "account_id": account.id if matched else None,
+        "code_expires_at": clock().timestamp() + ttl})
     if matched:
         defer(send_code, account_id=account.id, phone=phone, login=login,
-              recovery_id=recovery_id, locale=locale)
-    return {"recovery_id": recovery_id, "otp_sent_to": mask_phone(phone), "expires_in": ttl}
+              recovery_id=record.id, locale=locale)
+    return {"recovery_id": record.id, "otp_sent_to": mask_phone(phone), "expires_in": ttl}
 
 
 def send_code(*, account_id: int, phone: str, login: str, recovery_id: str, locale: str) -> None:
@@ -88,27 +91,33 @@ def complete(recovery_id: str, code: str, new_password: str, *, address: str) ->
     data) answer only someone who holds the phone. A refused password leaves the recovery
     ``verified`` until it expires: the person retries the password without a new code.
     """
-    if not isinstance(recovery_id, str) or not 16 <= len(recovery_id) <= 64:
-        raise otp.OtpError("otp_expired")
-    raw = store().get(_key(recovery_id))
-    if raw is None:
-        raise otp.OtpError("otp_expired")
-    record = json.loads(raw)
-    account_id = record["account_id"]
-    if record.get("state") != "verified":
-        attempt = Attempt(record["login"], address).begin()
+    try:
+        record = flows.load(RECOVERY, recovery_id, bound_to={})
+        record.step("complete")
+    except flows.FlowError:
+        raise otp.OtpError("otp_expired") from None
+    ctx = record.context
+    if record.state == "otp_sent":
+        attempt = Attempt(ctx["login"], address).begin()
         try:
-            otp.verify_in_flow(account_id=account_id, subject=record["login"],
-                               purpose=PURPOSE, flow_id=recovery_id, code=code,
-                               expires_at=record.get("exp", 0))
+            otp.verify_in_flow(account_id=ctx["account_id"], subject=ctx["login"],
+                               purpose=PURPOSE, flow_id=record.id, code=code,
+                               expires_at=ctx["code_expires_at"])
         except otp.OtpError:
-            attempt.failed(account_id)
+            attempt.failed(ctx["account_id"])
             raise
         attempt.succeeded()
-        record["state"] = "verified"
-        store().put(_key(recovery_id), json.dumps(record), current_app.config["LOGIN_FLOW_TTL"])
-    account = db.session.get(Account, account_id)
-    change_password(account, new_password, reason="recovery")
-    store().delete(_key(recovery_id))
+    account = db.session.get(Account, ctx["account_id"])
+    try:
+        validate_new_password(account, new_password)
+    except PasswordRejectedError:
+        if record.state == "otp_sent":
+            flows.advance(record, "verified")
+        raise
+    try:
+        flows.consume(record)
+    except FlowNotFoundError:  # another request completed it first
+        raise otp.OtpError("otp_expired") from None
+    change_password(account, new_password, reason="recovery", validated=True)
     emit("recovery.completed", account_id=account.id, commit=True)
     return account

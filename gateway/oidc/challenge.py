@@ -1,5 +1,5 @@
 """The Authorization Challenge Endpoint (draft-ietf-oauth-first-party-apps-04) for the
-first-party VssID app: errors and request parsing. The steps live in
+first-party VssID app: errors, request parsing, and the code it ends with. The steps live in
 gateway.flows.device_login; this module is the protocol surface only.
 
 Error answers are the draft's codes (§5.2.2) plus a stable `reason` for the app:
@@ -15,10 +15,13 @@ Error answers are the draft's codes (§5.2.2) plus a stable `reason` for the app
 from __future__ import annotations
 
 import re
+import secrets
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
+from flask import current_app
 
 from gateway.oidc.errors import ReasonMixin
+from gateway.oidc.grants import session_context, store_code
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 CODE_CHALLENGE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
@@ -77,3 +80,13 @@ def pkce(form) -> str:
     if form.get("code_challenge_method") != "S256" or not CODE_CHALLENGE.match(challenge):
         raise invalid_request("invalid_pkce", "PKCE with code_challenge_method=S256 required.")
     return challenge
+
+
+def issue_code(session, *, client_id: str, jkt: str, scope: str, code_challenge: str) -> str:
+    """The authorization code a finished sign-in answers with: bound to the DPoP key that
+    signed in, redeemed at /token like any other (gateway.oidc.grants)."""
+    code = secrets.token_urlsafe(32)
+    ctx = session_context(session, resource=current_app.config["DEFAULT_RESOURCE"], jkt=jkt)
+    store_code(code, client_id=client_id, redirect_uri=None, scope=scope,
+               code_challenge=code_challenge, ctx=ctx)
+    return code

@@ -5,13 +5,23 @@
 * refresh tokens rotate on every use; claiming is one conditional UPDATE, and presenting a
   used token revokes the whole family (RFC 9700 §4.14.2);
 * every client may use every authentication method it registered, and only that one.
+
+Nothing of ours rides on Authlib's request between modules: the person and session behind an
+/authorize answer come as Authlib's ``grant_user`` (a SignedIn); what a token is issued on
+behalf of (a GrantContext) is the ``context`` of the credential Authlib keeps on its request
+(``request.authorization_code``, ``request.refresh_token``), or, for a client's own token,
+built by its grant; the DPoP proof read at the token endpoint is the grant's ``proof``.
+Authlib makes one grant object per request, so a grant's attributes are that request's.
+
+Over 250 lines: the three grants share their storage hooks and overrides, and reading them
+side by side is how their differences (what is claimed, when, and what is refused) show.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import (
@@ -58,6 +68,22 @@ def check_resource(request) -> str:
     return default
 
 
+@dataclass(frozen=True)
+class SignedIn:
+    """Authlib's ``grant_user`` at /authorize: the person, and the session they signed in
+    with, whose sid, auth_time, acr and amr the code carries into the tokens."""
+
+    account: Account
+    session: LoginSession
+
+
+def issued_for(request) -> GrantContext | None:
+    """The person's sign-in behind a token request (the context of the code or refresh token
+    Authlib keeps on its request); None for a client's own token."""
+    credential = request.authorization_code or request.refresh_token
+    return credential.context if credential is not None else None
+
+
 def session_context(session: LoginSession, *, resource: str, nonce: str | None = None,
                     jkt: str | None = None) -> GrantContext:
     return GrantContext(
@@ -94,7 +120,7 @@ class TokenIssuingMixin:
     def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None,
                        include_refresh_token=True):
         client = self.request.client
-        ctx: GrantContext = self.request.grant_context
+        ctx = self.token_context()
         scope = scope or ""
         sub = user.sub if user is not None else client.client_id
         access, ttl = mint_access_token(client_id=client.client_id, sub=sub, scope=scope, ctx=ctx)
@@ -109,10 +135,15 @@ class TokenIssuingMixin:
             )
         return token
 
+    def token_context(self) -> GrantContext:
+        """What the tokens of this request are issued on behalf of."""
+        return issued_for(self.request)
+
 
 class StoredCode(AuthorizationCodeMixin):
-    def __init__(self, data: dict):
+    def __init__(self, data: dict, context: GrantContext):
         self.data = data
+        self.context = context
         self.code_challenge = data["code_challenge"]
         self.code_challenge_method = data["code_challenge_method"]
 
@@ -126,8 +157,10 @@ class StoredCode(AuthorizationCodeMixin):
 class ProofReadingMixin:
     """Reads the request's DPoP proof (RFC 9449 §5) before Authlib validates the grant."""
 
+    proof = None
+
     def validate_token_request(self):
-        self.request.dpop = token_endpoint_proof(self.request)
+        self.proof = token_endpoint_proof(self.request)
         return super().validate_token_request()
 
 
@@ -185,7 +218,8 @@ class AuthorizationCodeGrant(ProofReadingMixin, TokenIssuingMixin,
         super().validate_token_request()
 
     def save_authorization_code(self, code, request):
-        ctx = session_context(request.login_session, resource=check_resource(request),
+        signed_in: SignedIn = request.user
+        ctx = session_context(signed_in.session, resource=check_resource(request),
                               nonce=request.payload.data.get("nonce"))
         store_code(code, client_id=request.client.client_id,
                    redirect_uri=request.payload.redirect_uri, scope=request.scope,
@@ -204,7 +238,7 @@ class AuthorizationCodeGrant(ProofReadingMixin, TokenIssuingMixin,
         data = json.loads(raw)
         family = data["ctx"]["family_id"]
         # Before the claim: a request without the bound key must not burn the code.
-        proof = self.request.dpop
+        proof = self.proof
         require_binding(proof, data["ctx"].get("jkt"), required=client.type == "app")
         # The claim is the used-marker: one winner among racers, and every later
         # redemption finds it. The code entry itself simply expires (≤ 60 s).
@@ -215,8 +249,7 @@ class AuthorizationCodeGrant(ProofReadingMixin, TokenIssuingMixin,
             return None
         ctx = GrantContext(**data["ctx"])
         ctx.jkt = proof.jkt if proof else None
-        self.request.grant_context = ctx
-        return StoredCode(data)
+        return StoredCode(data, ctx)
 
     def _replayed(self, family: str, client) -> None:
         revoked = revoke_family(family, "code_replay")
@@ -230,7 +263,7 @@ class AuthorizationCodeGrant(ProofReadingMixin, TokenIssuingMixin,
         can only have been set by a replay of this very code racing the request that claimed
         it. Refusing here too left no redemption succeeding at all; the claimer is answered,
         and the replay's marker revokes what it receives (RFC 6749 §4.1.2)."""
-        ctx: GrantContext = self.request.grant_context
+        ctx = authorization_code.context
         account = db.session.get(Account, ctx.account_id)
         if account is None or not account.is_active:
             return None
@@ -270,7 +303,7 @@ class RefreshTokenGrant(ProofReadingMixin, TokenIssuingMixin, grants.RefreshToke
         if reason:
             raise InvalidGrantWithReason(reason)
         # A token copied to another device (another key) is useless, and is not consumed.
-        require_binding(self.request.dpop, row.dpop_jkt, required=client.type == "app")
+        require_binding(self.proof, row.dpop_jkt, required=client.type == "app")
         claimed = db.session.execute(
             update(RefreshToken)
             .where(
@@ -293,7 +326,8 @@ class RefreshTokenGrant(ProofReadingMixin, TokenIssuingMixin, grants.RefreshToke
             db.session.execute(update(ActiveDevice).where(  # by primary key: O(1)
                 ActiveDevice.account_id == row.account_id, ActiveDevice.sid == row.sid,
             ).values(last_seen_at=now))
-        self.request.grant_context = GrantContext(
+        view = RefreshTokenView(row)
+        view.context = GrantContext(
             account_id=row.account_id,
             sid=row.sid,
             auth_time=int(as_utc(row.auth_time).timestamp()),
@@ -304,7 +338,7 @@ class RefreshTokenGrant(ProofReadingMixin, TokenIssuingMixin, grants.RefreshToke
             jkt=row.dpop_jkt,
             family_expires_at=int(as_utc(row.expires_at).timestamp()),
         )
-        return RefreshTokenView(row)
+        return view
 
     def authenticate_user(self, refresh_token):
         account = db.session.get(Account, refresh_token.row.account_id)
@@ -325,6 +359,9 @@ class ClientCredentialsGrant(ProofReadingMixin, TokenIssuingMixin,
         requested = set((self.request.payload.scope or "").split())
         if not requested <= set(self.request.client.scopes):
             raise InvalidScopeError("The client may not ask for this scope.")
-        proof = self.request.dpop
-        self.request.grant_context = GrantContext(resource=check_resource(self.request),
-                                                  jkt=proof.jkt if proof else None)
+        check_resource(self.request)
+
+    def token_context(self) -> GrantContext:
+        """A client's own token: no person, no session; its resource and DPoP key."""
+        return GrantContext(resource=check_resource(self.request),
+                            jkt=self.proof.jkt if self.proof else None)

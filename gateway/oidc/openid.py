@@ -32,7 +32,7 @@ class OpenIDCode(_OpenIDCode):
         token["id_token"] = mint_id_token(
             client_id=request.client.client_id,
             sub=request.user.sub,
-            ctx=request.grant_context,
+            ctx=grant.token_context(),
             extra=extra,
         )
         return token

@@ -20,7 +20,12 @@ from gateway.oidc.endpoints import (
     RevocationEndpoint,
     UserInfoEndpoint,
 )
-from gateway.oidc.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
+from gateway.oidc.grants import (
+    AuthorizationCodeGrant,
+    ClientCredentialsGrant,
+    RefreshTokenGrant,
+    issued_for,
+)
 from gateway.oidc.logout import EndSessionEndpoint
 from gateway.oidc.openid import OpenIDCode
 from gateway.oidc.pkce import S256CodeChallenge
@@ -40,7 +45,7 @@ def save_token(token, request):
 
     The link is inserted in a savepoint: two grants racing to link the same session lose
     only the duplicate link, never the refresh token they are about to hand out."""
-    ctx = getattr(request, "grant_context", None)
+    ctx = issued_for(request)
     client = request.client
     if ctx is not None and ctx.sid:
         exists = SessionClient.query.filter_by(sid=ctx.sid, client_id=client.client_id).first()

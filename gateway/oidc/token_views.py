@@ -86,6 +86,9 @@ class AccessToken(TokenMixin):
 
 class RefreshTokenView(TokenMixin):
     kind = "refresh_token"
+    # At the token endpoint, once claimed: what the new tokens are issued on behalf of
+    # (set by the refresh grant; gateway.oidc.grants.issued_for reads it).
+    context = None
 
     def __init__(self, row: RefreshToken):
         self.row = row

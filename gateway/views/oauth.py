@@ -11,21 +11,34 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import InvalidClientError
 from flask import Blueprint, current_app, jsonify, redirect, request
 
+from gateway.errors import GatewayError
 from gateway.flows import device_login
 from gateway.flows import login as login_flow
+from gateway.flows.record import FlowBindingError, FlowNotFoundError, FlowStateError
 from gateway.i18n import LANG_COOKIE, LANGUAGES
+from gateway.oidc import challenge as ch
 from gateway.oidc.challenge import ChallengeError
 from gateway.oidc.discovery import openid_configuration
 from gateway.oidc.dpop import DPoPProofError
 from gateway.oidc.dpop_binding import proof_from_headers
+from gateway.oidc.grants import SignedIn
 from gateway.oidc.keys import public_jwks
 from gateway.oidc.parameters import DESCRIPTION, has_repeated_parameter
 from gateway.oidc.server import authorization_server as server
 from gateway.oidc.server import query_client
 from gateway.services import sessions
+from gateway.services.devices import DeviceChangedError
 from gateway.services.throttle import client_address
-from gateway.views.pages import allow_form_redirect, csrf_ok, csrf_token, error_page, render
+from gateway.views.pages import (
+    allow_form_redirect,
+    browser_secret,
+    csrf_ok,
+    csrf_token,
+    error_page,
+    render,
+)
 from policies import session_reuse
+from policies.identifiers import login_name
 
 bp = Blueprint("oauth", __name__)
 
@@ -80,11 +93,8 @@ def authorize():
     except OAuth2Error as error:
         return _redirect_error(error)
     data = grant.request.payload.data
-    fresh = False
-    flow_id = data.get("login_flow")
-    if flow_id:
-        record = login_flow.consume(flow_id)
-        fresh = bool(record and session and record.get("sid") == session.sid)
+    fresh = login_flow.returned(data.get("login_flow"), browser=browser_secret(create=False),
+                                session=session)
     decision = login_flow.decide(data, session, account, fresh=fresh)
     if decision not in (session_reuse.ISSUE, session_reuse.SIGN_IN):
         error = OAuth2Error(error=decision, redirect_uri=grant.redirect_uri)
@@ -92,7 +102,7 @@ def authorize():
         return _redirect_error(error)
     if decision == session_reuse.SIGN_IN:
         query = [(k, v) for k, v in _params() if k != "login_flow"]
-        new_flow = login_flow.start(query)
+        new_flow = login_flow.start(query, browser=browser_secret())
         lang = data.get("lang")
         if not lang and LANG_COOKIE not in request.cookies:
             # The login page is another request: without this the client's ui_locales
@@ -101,8 +111,8 @@ def authorize():
             lang = next((x for x in ui if x in LANGUAGES), None)
         target = "/login?" + urlencode({"flow": new_flow, **({"lang": lang} if lang else {})})
         return redirect(target, 302)
-    grant.request.login_session = session
-    return server.create_authorization_response(grant=grant, grant_user=account)
+    return server.create_authorization_response(grant=grant,
+                                                grant_user=SignedIn(account, session))
 
 
 @bp.route("/authorize-challenge", methods=["POST"])
@@ -118,16 +128,48 @@ def authorize_challenge():
         proof = proof_from_headers(request.headers, method="POST", path="/authorize-challenge")
         if proof is None:
             raise DPoPProofError("proof_required", "DPoP proof: required here.")
-        context = {"client": client, "jkt": proof.jkt, "address": client_address()}
-        if "auth_session" in form:
-            code = device_login.resume(form, **context)
-        else:
-            code = device_login.start(form, **context)
+        try:
+            done = _device_login(form, client, proof.jkt)
+        except GatewayError as exc:
+            raise _challenge_answer(exc) from None
+        code = ch.issue_code(done.session, client_id=done.client_id, jkt=done.jkt,
+                             scope=done.scope, code_challenge=done.code_challenge)
     except OAuth2Error as error:
         return server.handle_error_response(None, error)
     response = jsonify(authorization_code=code)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _device_login(form, client, jkt: str) -> device_login.SignedIn:
+    address = client_address()
+    if "auth_session" in form:
+        steps = {name: form[name] for name in ("new_password", "otp") if name in form}
+        if form.get("takeover") == "confirm":
+            steps["takeover"] = "confirm"
+        return device_login.resume(form.get("auth_session", ""), steps,
+                                   client_id=client.client_id, jkt=jkt, address=address)
+    device = device_login.Device(
+        client_id=client.client_id, jkt=jkt, device_id=ch.device_id(form.get("device_id", "")),
+        device_name=ch.device_name(form.get("device_name", "")), code_challenge=ch.pkce(form),
+        scope=client.get_allowed_scope(form.get("scope", "")))
+    return device_login.start(device, login_name(form.get("username", "")),
+                              form.get("password", ""), address=address)
+
+
+def _challenge_answer(exc: GatewayError) -> ch.ChallengeError:
+    """The draft's answer (and the app's ``reason``) for what the device flow raised."""
+    if isinstance(exc, device_login.InsufficientAuthorizationError):
+        return ch.insufficient(exc.code, **exc.extra)
+    if isinstance(exc, FlowBindingError):
+        return ch.invalid_session("dpop_key_mismatch" if exc.part == "jkt" else "session_unknown")
+    if isinstance(exc, FlowStateError):
+        return ch.invalid_request("unexpected_step", "This step does not fit the auth_session.")
+    if isinstance(exc, FlowNotFoundError):
+        return ch.invalid_session("session_expired")
+    if isinstance(exc, DeviceChangedError):
+        return ch.invalid_session("device_changed")
+    raise exc
 
 
 @bp.route("/token", methods=["POST"])

@@ -12,6 +12,7 @@ from flask import g, make_response, render_template, request, session
 from gateway.i18n import current_language, remember_language, t
 
 CSRF_KEY = "csrf"
+BROWSER_KEY = "browser"
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
 _FORM_TARGETS = "gateway.form_targets"  # request.environ: origins this page's forms may end at
 
@@ -48,6 +49,16 @@ def csrf_token() -> str:
         token = secrets.token_urlsafe(24)
         session[CSRF_KEY] = token
     return token
+
+
+def browser_secret(*, create: bool = True) -> str | None:
+    """A random value kept in this browser's signed session cookie: flows started here are
+    bound to it (gateway.flows.login), so their ids are worth nothing in another browser."""
+    value = session.get(BROWSER_KEY)
+    if not value and create:
+        value = secrets.token_urlsafe(32)
+        session[BROWSER_KEY] = value
+    return value or None
 
 
 def csrf_ok() -> bool:
