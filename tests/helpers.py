@@ -24,7 +24,7 @@ def s256(verifier: str) -> str:
 
 def new_account(bhxh="0123456789", password=PASSWORD, **kw):
     spec = dict(bhxh=bhxh, name="Nguyễn Văn An", dob="1985-04-12", phone="0912345623",
-                password=password, level=2)
+                password=password, level=2, via="test")
     spec.update(kw)
     account = create_account(**spec)
     db.session.commit()

@@ -52,10 +52,10 @@ from dataclasses import dataclass
 from flask import current_app
 
 from gateway.clock import clock
+from gateway.crypto.secrets import derive_key
 from gateway.errors import GatewayError, ValidationError
 from gateway.services.events import emit
 from gateway.services.outbox import enqueue_sms
-from gateway.services.secrets import derive_key
 from gateway.store.access import store
 from policies import otp_rules as rules
 from policies.identifiers import IdentifierError, mask_phone, parse_phone

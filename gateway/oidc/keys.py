@@ -17,9 +17,9 @@ from flask import current_app
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
 from gateway.clock import as_utc, utcnow
+from gateway.crypto.secrets import derive_key
 from gateway.extensions import db
 from gateway.models import SigningKey
-from gateway.services.secrets import derive_key
 
 SIGNING_ALGS = ("ES256", "RS256")
 

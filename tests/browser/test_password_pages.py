@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 
 import pytest
 
+from gateway.crypto.password_hashing import verify_password
 from gateway.extensions import db
 from gateway.i18n import MESSAGES
-from gateway.methods.password_hashing import verify_password
 from gateway.models import Account
 from gateway.services.clients import create_client
 from tests.browser.conftest import free_port
