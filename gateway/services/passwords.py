@@ -30,6 +30,9 @@ class PasswordRejectedError(ValidationError):
         super().__init__(field="new_password", detail=", ".join(violations))
         self.violations = violations
 
+    def body(self) -> dict:
+        return {**super().body(), "violations": self.violations}
+
 
 def personal_data(account: Account) -> PersonalData:
     return PersonalData(bhxh=account.bhxh, cccd=account.cccd, phone=account.phone,

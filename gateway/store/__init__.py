@@ -18,16 +18,14 @@ the same contract (tests/unit/test_store_contract.py runs against each):
 
 Exceptions::
 
-    StoreUnavailableError   the backing service cannot be reached; callers fail closed (503)
+    StoreUnavailableError   the backing service cannot be reached; callers fail closed (503).
+                            Defined in gateway/availability.py with the database's outages:
+                            not a domain error (gateway/errors.py says why).
 """
 
 from __future__ import annotations
 
 from typing import Protocol
-
-
-class StoreUnavailableError(RuntimeError):
-    """The store could not be reached; nothing was decided."""
 
 
 class Store(Protocol):

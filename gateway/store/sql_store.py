@@ -21,7 +21,7 @@ import time
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from gateway.store import StoreUnavailableError
+from gateway.availability import StoreUnavailableError
 
 _SWEEP_PROBABILITY = 0.01
 # The counter after an increment; an expired row starts again at `by`. `value` mirrors it as
