@@ -71,6 +71,7 @@ def current_key_row() -> SigningKey | None:
 
 _private_cache: dict[str, object] = {}
 CACHE_SECONDS = 5  # how stale a process's view of the keys may be (a rotation elsewhere)
+# (timed with time.monotonic: the age of a cache entry, not a time of day for gateway.clock)
 
 
 def _cache() -> dict:

@@ -42,6 +42,8 @@ def _k(key: str) -> str:
 
 
 def _now_ms() -> int:
+    # The wall clock, not gateway.clock: a TTL here must run out when Redis's would (Redis
+    # counts on its own clock), so both stores behave alike whatever a test's clock says.
     return int(time.time() * 1000)
 
 
