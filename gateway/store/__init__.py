@@ -2,7 +2,7 @@
 revocation look-ups.
 
 Production keeps it in Redis; the embedded default keeps it in the SQL database. Both honour
-the same contract (tests/unit/test_store_contract.py runs against each):
+the same contract (tests/unit/gateway/test_store.py runs against each):
 
 * ``put(key, value, ttl)``      set, replacing any value
 * ``add(key, value, ttl)``      set only if absent; True when this call set it

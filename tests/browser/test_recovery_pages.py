@@ -11,8 +11,8 @@ import pytest
 from gateway.deferred import wait_idle
 from gateway.i18n import MESSAGES
 from gateway.services.outbox import deliver_pending
-from tests.browser.pages import shot, submit
-from tests.conftest import random_bhxh
+from tests.helpers import random_bhxh
+from tests.helpers.browser import shot, submit
 
 pytestmark = pytest.mark.browser
 PHONE = "0912345623"  # tests.helpers.new_account's registered phone

@@ -1,31 +1,21 @@
-"""A served gateway with the app client, a relying service listening for back-channel
-logout on loopback, and readers for the SMS outbox."""
+"""The world of the app-device tests: a served gateway with the app client, a relying service
+listening for back-channel logout on loopback, and a reader for the SMS outbox. The fixture
+that builds it (`world`) is in tests/flows/conftest.py."""
 
 from __future__ import annotations
 
 import json
 import re
 import secrets
-import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
-import pytest
-
 from examples.vssid_app_client import AppClient
 from gateway.deferred import wait_idle
-from gateway.extensions import db
 from gateway.services.outbox import deliver_pending
-from tests.conftest import serve
-from tests.helpers import PASSWORD, new_account, new_client
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.helpers import PASSWORD
 
 
 class LogoutReceiver:
@@ -87,19 +77,3 @@ class DeviceWorld:
         texts = [m["text"] for m in self.sms() if m["template"] == "otp"]
         return re.search(r"\b(\d{6})\b", texts[-1])[1]
 
-
-@pytest.fixture
-def world(make_app, tmp_path):
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    app = make_app(ISSUER=base, SMS_OUTBOX=str(tmp_path / "sms.jsonl"))
-    receiver = LogoutReceiver()
-    with app.app_context():
-        new_account()
-        client_id, _ = new_client(type="app", redirect_uris=["http://127.0.0.1:9/cb"],
-                                  backchannel_logout_uri=receiver.url)
-        service_id, service_secret = new_client(type="service", resources=(base,))
-        db.session.remove()
-    with serve(app, port):
-        yield DeviceWorld(app, base, client_id, service_id, service_secret, receiver)
-    receiver.close()

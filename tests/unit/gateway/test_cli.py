@@ -180,7 +180,7 @@ def test_clients_set_resources_refusals(app):
 def test_demo_seed_registers_demo_service_for_the_default_resource(make_app, tmp_path):
     """`make run`'s relying-service example: demo-service introspects the demo portal's
     tokens, on a fresh instance and on one seeded before resource servers existed."""
-    from tests.flows.oidc_support import introspect, running, tokens
+    from tests.helpers.oidc import introspect, running, tokens
 
     app = make_app(DEMO_ENABLED=True, DEMO_CLIENT_FILE=str(tmp_path / "demo-client.json"))
     app.instance_path = str(tmp_path)
