@@ -23,6 +23,10 @@ and no import of the gateway: the caller passes the hash verifier (``verify``) t
 earlier passwords (gateway.services.passwords passes gateway.crypto.password_hashing's).
 Each costs one hash verification (Argon2id, ~40 ms), so callers should pass only the last
 few hashes.
+
+Longer than 250 lines on purpose: it is one policy whose rules share one normalisation (the
+folded and compact forms), and each rule's exact definition is written beside its code;
+split, a reader would lose the one place that says what a "too similar" password is.
 """
 
 from __future__ import annotations
