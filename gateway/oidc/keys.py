@@ -20,6 +20,7 @@ from gateway.clock import as_utc, utcnow
 from gateway.crypto.secrets import derive_key
 from gateway.extensions import db
 from gateway.models import SigningKey
+from gateway.services.events import emit
 
 SIGNING_ALGS = ("ES256", "RS256")
 
@@ -53,6 +54,14 @@ def create_key(alg: str) -> SigningKey:
     db.session.commit()
     _private_cache.clear()
     _cache().clear()
+    return row
+
+
+def rotate_key(alg: str) -> SigningKey:
+    """The operator's rotation: a new signing key, recorded (event key.rotated) here, not by
+    whoever asked for it."""
+    row = create_key(alg)
+    emit("key.rotated", kid=row.kid, alg=row.alg, commit=True)
     return row
 
 
