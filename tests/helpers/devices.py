@@ -12,10 +12,19 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
-from examples.vssid_app_client import AppClient
+from examples.vssid_app_client import AppClient, Challenge
 from gateway.deferred import wait_idle
 from gateway.services.outbox import deliver_pending
 from tests.helpers import PASSWORD
+
+
+def expect_challenge(call):
+    """The Challenge answer `call` (an AppClient step) must end with; anything else fails."""
+    try:
+        call()
+    except Challenge as exc:
+        return exc
+    raise AssertionError("expected a challenge answer")
 
 
 class LogoutReceiver:
