@@ -12,6 +12,7 @@ racing callers); the others, by subject::
     tests.helpers.services          the shared PostgreSQL and Redis (fail loudly when absent)
     tests.helpers.private_postgres  a PostgreSQL of a fault test's own
     tests.helpers.outage            what a 503 must look like from outside
+    tests.helpers.sms               what the development SMS provider sent; the last OTP
     tests.helpers.settings          a production configuration that passes every check
 """
 

@@ -4,8 +4,6 @@ that builds it (`world`) is in tests/flows/conftest.py."""
 
 from __future__ import annotations
 
-import json
-import re
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -13,9 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 from examples.vssid_app_client import AppClient, Challenge
-from gateway.deferred import wait_idle
-from gateway.services.outbox import deliver_pending
 from tests.helpers import PASSWORD
+from tests.helpers.sms import last_otp, sms_sent
 
 
 def expect_challenge(call):
@@ -73,16 +70,7 @@ class DeviceWorld:
         return client
 
     def sms(self) -> list[dict]:
-        wait_idle()  # what the served requests deferred past their answers (SMS included)
-        with self.app.app_context():
-            deliver_pending()
-        try:
-            with open(self.app.config["SMS_OUTBOX"], encoding="utf-8") as fh:
-                return [json.loads(line) for line in fh if line.strip()]
-        except FileNotFoundError:
-            return []
+        return sms_sent(self.app)
 
     def last_otp(self) -> str:
-        texts = [m["text"] for m in self.sms() if m["template"] == "otp"]
-        return re.search(r"\b(\d{6})\b", texts[-1])[1]
-
+        return last_otp(self.app)
