@@ -6,12 +6,9 @@ import argparse
 import multiprocessing
 import os
 import platform
-import socket
 import sys
 import time
 from datetime import datetime
-
-import requests
 
 from bench import load, server
 
@@ -40,12 +37,6 @@ p50/p95 latency, and what each operation cost (server CPU, store operations, SQL
 statements), in all and per endpoint. The target for login+code is >= 0.8 x the floor; the
 budget for an app sign-in is <= 10 store operations. Nothing is asserted.
 """
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _cpu_model() -> str:
@@ -87,24 +78,9 @@ def measure_floor(ctx, cpu: int, seconds: float) -> tuple[float, float, int]:
     return count / elapsed, count / cpu_seconds, count
 
 
-def _wait_ready(base: str, proc, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    session = load.loopback_session()
-    while time.monotonic() < deadline:
-        if not proc.is_alive():
-            raise SystemExit(f"bench: the server process exited with code {proc.exitcode}")
-        try:
-            if session.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"bench: the server at {base} was not ready within {timeout:.0f} s")
-
-
 def run_backend(ctx, name: str, args, server_cpu: int, floor: tuple[float, float]):
     with server.backend(name, pg_admin=args.pg_admin, redis_url=args.redis_url) as be:
-        port = _free_port()
+        port = load.free_port()
         base = f"http://127.0.0.1:{port}"
         settings = {**be.settings, "ISSUER": base}
         t0 = time.perf_counter()
@@ -118,7 +94,7 @@ def run_backend(ctx, name: str, args, server_cpu: int, floor: tuple[float, float
         proc = ctx.Process(target=server.serve, args=(settings, port, server_cpu), daemon=True)
         proc.start()
         try:
-            _wait_ready(base, proc)
+            load.wait_ready(base, proc)
             info = load.server_stats(base)
             print(f"    server: pid {info['pid']} on CPU {info['affinity']}, {base}")
             target = load.Target(base, fixture, device_history=args.device_history)

@@ -17,6 +17,7 @@ import json
 import math
 import re
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -54,6 +55,29 @@ def loopback_session() -> requests.Session:
     session = requests.Session()
     session.trust_env = False
     return session
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 free right now, for the server process to listen on."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_ready(base: str, proc, timeout: float = 60) -> None:
+    """Until the server process `proc` answers /readyz at `base`; exits if it dies or stalls."""
+    deadline = time.monotonic() + timeout
+    session = loopback_session()
+    while time.monotonic() < deadline:
+        if not proc.is_alive():
+            raise SystemExit(f"bench: the server process exited with code {proc.exitcode}")
+        try:
+            if session.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"bench: the server at {base} was not ready within {timeout:.0f} s")
 
 
 def _s256(verifier: str) -> str:

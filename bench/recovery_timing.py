@@ -14,39 +14,18 @@ import argparse
 import multiprocessing
 import os
 import random
-import socket
 import statistics
 import time
 
 import requests
 
-from bench import server
+from bench import load, server
 
 CASES = {
     "matching pair": ("7900000000", "0912000000"),  # server.prepare's first account
     "unknown number": ("7999999999", "0912000000"),
     "wrong phone": ("7900000000", "0987654321"),
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_ready(base: str, proc, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not proc.is_alive():
-            raise SystemExit(f"bench: the server exited with code {proc.exitcode}")
-        try:
-            if requests.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"bench: the server at {base} was not ready in {timeout:.0f} s")
 
 
 def measure(base: str, rounds: int, pause: float) -> dict[str, list[float]]:
@@ -82,7 +61,7 @@ def main() -> None:
     ctx = multiprocessing.get_context("spawn")
     for name in (["production", "embedded"] if args.backend == "both" else [args.backend]):
         with server.backend(name) as be:
-            port = _free_port()
+            port = load.free_port()
             base = f"http://127.0.0.1:{port}"
             settings = {**be.settings, "ISSUER": base, "RECOVERY_STARTS_PER_ADDRESS": 10**6}
             server.prepare(settings, {"web": 1})
@@ -90,7 +69,7 @@ def main() -> None:
                                daemon=True)
             proc.start()
             try:
-                _wait_ready(base, proc)
+                load.wait_ready(base, proc)
                 server.pin(args.load_cpu)
                 times = measure(base, args.rounds, args.pause)
             finally:

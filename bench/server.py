@@ -153,8 +153,8 @@ def prepare(settings: dict, pools: dict[str, int]) -> Fixture:
     from flask_migrate import upgrade
 
     from gateway import create_app
+    from gateway.crypto.password_hashing import hash_password
     from gateway.extensions import db
-    from gateway.methods.password_hashing import hash_password
     from gateway.oidc.keys import ensure_signing_key
     from gateway.services import accounts as account_service
     from gateway.services.clients import create_client
@@ -175,7 +175,7 @@ def prepare(settings: dict, pools: dict[str, int]) -> Fixture:
                 bhxh, phone = f"79{n:08d}", f"0912{n:06d}"
                 account_service.create_account(
                     bhxh=bhxh, name=f"Người Đo Tải {n}", dob="1985-04-12", phone=phone,
-                    password=PASSWORD, level=2)
+                    password=PASSWORD, level=2, via="bench")
                 names[pool].append(bhxh)
                 phones[bhxh] = parse_phone(phone)
                 n += 1
@@ -208,7 +208,7 @@ def measure_floor(cpu: int, seconds: float, conn) -> None:
     """Process entry: Argon2id verifications per second on one core, nothing else running
     in this process. Sends (verifications, wall seconds, cpu seconds) through ``conn``."""
     pin(cpu)
-    from gateway.methods.password_hashing import hash_password, verify_password
+    from gateway.crypto.password_hashing import hash_password, verify_password
 
     stored = hash_password(PASSWORD)
     assert verify_password(stored, PASSWORD).ok

@@ -415,11 +415,9 @@ def summarize_log(text: str) -> list[str]:
 
 
 def run(args, recorder: Recorder, tmp: str) -> dict:
-    from bench.__main__ import _free_port, _wait_ready
-
     out = {"errors": [], "flow_ops": 0, "dumps": [], "stacks": "", "log": ""}
     with server.backend(args.backend) as be:
-        port = _free_port()
+        port = load.free_port()
         base = f"http://127.0.0.1:{port}"
         settings = {**be.settings, "ISSUER": base, "ADDRESS_FAILURE_LIMIT": 1_000_000}
         pools = {"web": args.accounts, "device": args.accounts, "takeover": args.accounts,
@@ -432,7 +430,7 @@ def run(args, recorder: Recorder, tmp: str) -> dict:
         proc.start()
         watchdog = Watchdog(recorder, proc.pid, args.dump_after)
         try:
-            _wait_ready(base, proc)
+            load.wait_ready(base, proc)
             watchdog.start()
             target = load.Target(base, fixture)
             workers = flow_workers(target, recorder, args.threads)

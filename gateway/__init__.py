@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import secrets
 from pathlib import Path
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, g, request
 from sqlalchemy import create_engine, event, make_url
-from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import deferred
-from gateway.availability import DATABASE, RETRY_AFTER_SECONDS, STORE, database_unreachable
 from gateway.clock import Clock
-from gateway.errors import GatewayError
 from gateway.extensions import db, migrate
 from gateway.logs import configure_logging
 from gateway.settings import is_production, load_settings
-from gateway.store import StoreUnavailableError, create_store
+from gateway.store import create_store
 from providers.sms import sms_provider_for
 
-log = logging.getLogger("gateway")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -143,17 +137,6 @@ def _register_blueprints(app: Flask) -> None:
     init_metrics(app)
 
 
-_PROGRAM_PATHS = ("/token", "/introspect", "/revoke", "/userinfo", "/api", "/authorize-challenge",
-                  "/jwks.json", "/.well-known/")
-
-
-def _wants_json() -> bool:
-    if request.path.startswith(_PROGRAM_PATHS):
-        return True
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return best == "application/json" and not request.accept_mimetypes["text/html"]
-
-
 def _register_hooks(app: Flask) -> None:
     @app.before_request
     def _request_id():
@@ -178,64 +161,6 @@ def _register_hooks(app: Flask) -> None:
         if exc is not None:
             db.session.rollback()
 
-    @app.errorhandler(StoreUnavailableError)
-    def _store_down(exc):
-        return _unavailable(STORE, exc)
+    from gateway.views.errors import register_error_handlers
 
-    @app.errorhandler(GatewayError)
-    def _domain_error(exc):
-        return _error(exc.code, exc.status, field=exc.field)
-
-    @app.errorhandler(HTTPException)
-    def _http_error(exc):
-        codes = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large",
-                 400: "invalid_request", 401: "unauthorized"}
-        if exc.response is not None:  # Authlib's protocol errors carry their own response
-            return exc.response
-        return _error(codes.get(exc.code, "error"), exc.code)
-
-    @app.errorhandler(Exception)
-    def _unexpected(exc):
-        # Authlib's endpoints catch only OAuth2Error, so a database error from any endpoint
-        # (every grant, client authentication, token checks) arrives here.
-        if database_unreachable(exc):
-            return _unavailable(DATABASE, exc)
-        log.exception("unhandled error")
-        db.session.rollback()
-        return _error("server_error", 500)
-
-
-def _unavailable(dependency: str, exc: Exception):
-    """Fail closed and say so: 503, counted by dependency, logged without the error's text
-    (a database error quotes its SQL and parameters: personal numbers)."""
-    from gateway.metrics import DEPENDENCY_UNAVAILABLE
-
-    cause = exc.__cause__ or getattr(exc, "orig", None)
-    log.error("dependency unavailable", extra={
-        "dependency": dependency, "error": type(exc).__name__,
-        "cause": type(cause).__name__ if cause is not None else None})
-    DEPENDENCY_UNAVAILABLE.labels(dependency).inc()
-    try:
-        db.session.rollback()
-    except SQLAlchemyError:  # the connection is gone; the session is discarded at teardown
-        pass
-    return _error("temporarily_unavailable", 503)
-
-
-def _error(code: str, status: int, **extra):
-    from gateway.i18n import MESSAGES
-    from gateway.views.pages import error_page, unavailable_page
-
-    if _wants_json():
-        body = {"error": code, **{k: v for k, v in extra.items() if v}}
-        response = jsonify(body)
-        response.status_code = status
-        response.headers["Cache-Control"] = "no-store"
-    elif status == 503:
-        response = unavailable_page()
-    else:
-        message = code if code in MESSAGES["vi"] else "invalid_request"
-        response = error_page(message, code, status)
-    if status == 503:  # every "try later" says when (RFC 9110 §10.2.3)
-        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return response
+    register_error_handlers(app)

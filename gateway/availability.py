@@ -1,8 +1,12 @@
 """Telling a dependency that cannot be reached from a bug: the first is a 503, the second a 500.
 
+Exceptions::
+
+    StoreUnavailableError   the store (Redis, or the SQL-backed store) cannot be reached
+
 When PostgreSQL restarts, fails over or drops its connections, or Redis does, the gateway
 fails closed and says so: `503 temporarily_unavailable` with `Retry-After` (the error handlers
-in gateway/__init__.py), nothing issued, nothing consumed. A genuine bug that happens to come
+in gateway/views/errors.py), nothing issued, nothing consumed. A genuine bug that happens to come
 from the database (bad SQL, a constraint the code did not expect) stays a `500 server_error`,
 logged with its traceback, so it is noticed rather than passed off as an outage.
 
@@ -41,6 +45,11 @@ STORE = "store"
 
 _CONNECTION_SQLSTATES = frozenset({"53300", "57P01", "57P02", "57P03"})
 _SQLITE_CANTOPEN = 14
+
+
+class StoreUnavailableError(RuntimeError):
+    """The store could not be reached; nothing was decided. The stores raise it for
+    connection-level failures only; the app answers it 503 like an unreachable database."""
 
 
 def database_unreachable(error: BaseException) -> bool:

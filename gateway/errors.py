@@ -1,14 +1,36 @@
-"""Domain errors. Programs read `code`; people read the message for `code` in their language.
+"""Domain errors: a decision the gateway made about a request. Programs read `code` (stable);
+people read the message for `code` in their language; `status` is the HTTP status.
 
-Exception tree::
+Every domain error, wherever it is defined (each beside the code that raises it)::
 
-    GatewayError                    code, status, field
-     ├── ValidationError            400  bad input, `field` names it
-     ├── ConflictError              409  e.g. a social-insurance number already has an account
-     ├── AuthenticationError        401  one generic answer for unknown account / wrong password
-     └── ServiceUnavailableError    503  a store is down: fail closed
+    GatewayError                      400  code, status, field, retry_after
+     ├── ValidationError              400  bad input, `field` names it
+     │    └── PasswordRejectedError   400  services/passwords.py: + `violations`, every rule broken
+     ├── ConflictError                409  e.g. a social-insurance number already has an account
+     ├── AuthenticationError          401  one generic answer for unknown account / wrong password
+     ├── DeviceChangedError           409  services/devices.py: the active device changed (a race)
+     ├── LockedError                  429  services/throttle.py: the login name is locked
+     ├── ThrottledError               429  services/throttle.py: the address is over its limit
+     └── OtpError                400/429  methods/otp.py: a code refused, or none could be sent
 
-Protocol errors are Authlib's OAuth2Error subclasses and never pass through here.
+`GatewayError.body()` is what a program sees (`{"error": code, "field": ...}`, plus what a
+subclass adds); `retry_after` (seconds), when set, becomes the `Retry-After` header. One
+renderer turns them into answers: gateway/views/errors.py (JSON for programs, a page for
+people), for the whole app, the JSON API included.
+
+Not domain errors, because nothing was decided:
+
+* an unreachable dependency — `gateway.availability.StoreUnavailableError` (the store) and
+  the database errors `gateway.availability.database_unreachable` recognises — is answered
+  `503 temporarily_unavailable` with `Retry-After`, counted and logged by the same renderer;
+  deliberately not a GatewayError, so no `except GatewayError` ever mistakes an outage for
+  a refusal of the request;
+* protocol errors are Authlib's `OAuth2Error` subclasses (gateway/oidc/errors.py and beside
+  the endpoints), in their RFCs' shape, and never pass through here;
+* the pure rules raise their own `ValueError`s (`policies.identifiers.IdentifierError`,
+  `policies.redirect_uris.RedirectUriError`), which services turn into ValidationError;
+  `providers.sms.DeliveryError` is a delivery outcome the outbox records;
+  `gateway.settings.ConfigError` stops the app at start.
 """
 
 from __future__ import annotations
@@ -17,6 +39,7 @@ from __future__ import annotations
 class GatewayError(Exception):
     status = 400
     code = "error"
+    retry_after: int | None = None  # seconds; the Retry-After header when set
 
     def __init__(self, code: str | None = None, *, field: str | None = None, detail: str = ""):
         super().__init__(detail or code or self.code)
@@ -24,6 +47,14 @@ class GatewayError(Exception):
             self.code = code
         self.field = field
         self.detail = detail
+
+    def body(self) -> dict:
+        """What a program reads: the stable code, and the field concerned if there is one.
+        Never `detail`: that is for logs and operators."""
+        body = {"error": self.code}
+        if self.field:
+            body["field"] = self.field
+        return body
 
 
 class ValidationError(GatewayError):
@@ -39,8 +70,3 @@ class ConflictError(GatewayError):
 class AuthenticationError(GatewayError):
     status = 401
     code = "invalid_credentials"
-
-
-class ServiceUnavailableError(GatewayError):
-    status = 503
-    code = "temporarily_unavailable"

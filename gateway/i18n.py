@@ -1,6 +1,6 @@
 """The message catalogue: Vietnamese first, English on request (?lang=en, remembered in a
 cookie). Programs read codes; people read these texts. Every key exists in both languages
-(tests/unit/test_i18n.py checks)."""
+(tests/unit/gateway/test_i18n.py checks)."""
 
 from __future__ import annotations
 

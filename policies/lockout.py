@@ -24,13 +24,29 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class LockoutRules:
-    threshold: int = 5                      # consecutive failures before a lock
-    durations: tuple[int, ...] = (60, 300, 900)  # seconds, by how many locks in 24 h
-    address_limit: int = 50                 # unredeemed failures per address per window
-    address_limit_under_attack: int = 10    # ... refused past this while the alarm is on
-    address_window: int = 600
-    address_delay_ms: int = 2000            # the wait of each check past address_limit
-    global_alarm_per_minute: int = 1000     # failures per minute across the gateway
+    """The numbers, from the settings only (``from_config``): config/defaults.py holds every
+    default and why, so no second copy lives here to drift from it."""
+
+    threshold: int                      # consecutive failures before a lock
+    durations: tuple[int, ...]          # seconds, by how many locks in 24 h
+    address_limit: int                  # unredeemed failures per address per window
+    address_limit_under_attack: int     # ... refused past this while the alarm is on
+    address_window: int                 # seconds
+    address_delay_ms: int               # the wait of each check past address_limit
+    global_alarm_per_minute: int        # failures per minute across the gateway
+
+    @classmethod
+    def from_config(cls, cfg) -> LockoutRules:
+        return cls(
+            threshold=cfg["LOCKOUT_THRESHOLD"],
+            durations=tuple(int(x) for x in str(cfg["LOCKOUT_DURATIONS"]).split(",")
+                            if x.strip()),
+            address_limit=cfg["ADDRESS_FAILURE_LIMIT"],
+            address_limit_under_attack=cfg["ADDRESS_FAILURE_LIMIT_UNDER_ATTACK"],
+            address_window=cfg["ADDRESS_FAILURE_WINDOW"],
+            address_delay_ms=cfg["ADDRESS_DELAY_MS"],
+            global_alarm_per_minute=cfg["GLOBAL_FAILURE_ALARM_PER_MINUTE"],
+        )
 
 
 @dataclass(frozen=True)
@@ -65,14 +81,3 @@ def address_verdict(position: int, global_failures_last_minute: int,
         return AddressVerdict(delay_ms=rules.address_delay_ms)
     return AddressVerdict()
 
-
-def rules_from_config(cfg) -> LockoutRules:
-    return LockoutRules(
-        threshold=cfg["LOCKOUT_THRESHOLD"],
-        durations=tuple(int(x) for x in str(cfg["LOCKOUT_DURATIONS"]).split(",") if x.strip()),
-        address_limit=cfg["ADDRESS_FAILURE_LIMIT"],
-        address_limit_under_attack=cfg["ADDRESS_FAILURE_LIMIT_UNDER_ATTACK"],
-        address_window=cfg["ADDRESS_FAILURE_WINDOW"],
-        address_delay_ms=cfg["ADDRESS_DELAY_MS"],
-        global_alarm_per_minute=cfg["GLOBAL_FAILURE_ALARM_PER_MINUTE"],
-    )

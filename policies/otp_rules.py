@@ -38,12 +38,15 @@ DAILY_CAP = "otp_daily_cap"
 
 @dataclass(frozen=True)
 class OtpLimits:
-    ttl: int = 300
-    resend_cooldown: int = 60
-    max_attempts: int = 5
-    failure_budget: int = 10
-    daily_cap_account: int = 10
-    daily_cap_phone: int = 10
+    """The numbers, from the settings only (``from_config``): config/defaults.py holds every
+    default, so no second copy lives here to drift from it."""
+
+    ttl: int
+    resend_cooldown: int
+    max_attempts: int
+    failure_budget: int
+    daily_cap_account: int
+    daily_cap_phone: int
 
     @classmethod
     def from_config(cls, config) -> OtpLimits:

@@ -23,6 +23,9 @@ valid and the password is expired from the first instant of day 181, ``expires_a
 changed_at + 181 days``. ``days_left = max_age_days - N``: 0 on the last valid day, negative
 once expired. A reminder threshold ``t`` covers the last ``t`` valid days (``days_left < t``).
 A ``now`` earlier than ``changed_at`` (clock skew between servers) counts as day 0.
+
+The numbers are the caller's, from the settings (PASSWORD_MAX_AGE_DAYS = 180,
+PASSWORD_REMIND_DAYS = 14 by default in config/defaults.py): no second default lives here.
 """
 
 from __future__ import annotations
@@ -32,16 +35,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 __all__ = [
-    "DEFAULT_MAX_AGE_DAYS",
-    "DEFAULT_REMIND_DAYS",
     "PasswordState",
     "password_expires_at",
     "password_state",
     "reminder_window_key",
 ]
 
-DEFAULT_MAX_AGE_DAYS = 180  # "at least once every 6 months"
-DEFAULT_REMIND_DAYS = 14
 _DAY = timedelta(days=1)
 
 
@@ -84,9 +83,7 @@ def _check_max_age(max_age_days: int) -> None:
         raise ValueError("max_age_days must be a positive whole number of days")
 
 
-def password_expires_at(
-    changed_at: datetime, *, max_age_days: int = DEFAULT_MAX_AGE_DAYS
-) -> datetime:
+def password_expires_at(changed_at: datetime, *, max_age_days: int) -> datetime:
     """The first instant at which a password set at ``changed_at`` is expired."""
     _check_aware(changed_at, "changed_at")
     _check_max_age(max_age_days)
@@ -97,8 +94,8 @@ def password_state(
     changed_at: datetime,
     now: datetime,
     *,
-    max_age_days: int = DEFAULT_MAX_AGE_DAYS,
-    remind_days: int | Sequence[int] = DEFAULT_REMIND_DAYS,
+    max_age_days: int,
+    remind_days: int | Sequence[int],
     must_change: bool = False,
 ) -> PasswordState:
     """State of a password last set at ``changed_at``, as of ``now`` (see module docstring).
@@ -128,8 +125,8 @@ def reminder_window_key(
     changed_at: datetime,
     now: datetime,
     *,
-    max_age_days: int = DEFAULT_MAX_AGE_DAYS,
-    remind_days: int | Sequence[int] = DEFAULT_REMIND_DAYS,
+    max_age_days: int,
+    remind_days: int | Sequence[int],
     must_change: bool = False,
 ) -> str | None:
     """A stable id of the reminder window ``now`` falls in, or None outside any window.

@@ -18,9 +18,15 @@ keyboards) gets the same verdict. Comparisons (blocklist, personal data, similar
 so "Mật Khẩu", "MAT KHAU" and full-width "ｍａｔｋｈａｕ" are one word. The *compact* form
 also drops spaces, dots, dashes, underscores and slashes.
 
-Pure: no I/O besides reading the two blocklist files in ``policies/data`` once per process.
-Checking earlier passwords costs one hash verification each (Argon2id, ~40 ms), so callers
-should pass only the last few hashes.
+Pure: no I/O besides reading the two blocklist files in ``policies/data`` once per process,
+and no import of the gateway: the caller passes the hash verifier (``verify``) that checks
+earlier passwords (gateway.services.passwords passes gateway.crypto.password_hashing's).
+Each costs one hash verification (Argon2id, ~40 ms), so callers should pass only the last
+few hashes.
+
+Longer than 250 lines on purpose: it is one policy whose rules share one normalisation (the
+folded and compact forms), and each rule's exact definition is written beside its code;
+split, a reader would lose the one place that says what a "too similar" password is.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ __all__ = [
     "PersonalData",
     "check_new_password",
     "common_passwords",
+    "length_violations",
 ]
 
 MIN_LENGTH = 8  # code points of the NFC form
@@ -77,8 +84,8 @@ _DIGIT_RUN_RE = re.compile(r"([0-9]+)")
 _NON_DIGITS_RE = re.compile(r"[^0-9]+")
 
 _DATA = ("common-passwords.txt.gz", "common-passwords-vi.txt")
-# Beyond what the hasher accepts (gateway.methods.password_hashing.MAX_PASSWORD_LENGTH) a
-# password can never be set, so it is only reported as too long: the other checks would
+# Beyond what the hasher accepts (gateway.crypto.password_hashing.MAX_PASSWORD_LENGTH) a
+# password could never be set, so it is only reported as too long: the other checks would
 # spend time on a megabyte of text for a verdict that cannot change.
 _MAX_CHECKED = 1024
 
@@ -236,6 +243,19 @@ def _too_similar(new: str, current: str) -> bool:
     return _within_one_edit(a, b) or _number_bumped(a, b)
 
 
+def length_violations(password: str) -> list[str]:
+    """``too_short`` or ``too_long`` (MIN_LENGTH..MAX_LENGTH code points of the NFC form), or
+    nothing: the one length bound of every password the gateway sets, checked alone where
+    the other rules do not apply (an operator creating an account) and first by
+    :func:`check_new_password`."""
+    length = len(_nfc(password))
+    if length < MIN_LENGTH:
+        return ["too_short"]
+    if length > MAX_LENGTH:
+        return ["too_long"]
+    return []
+
+
 def check_new_password(
     password: str,
     *,
@@ -258,19 +278,19 @@ def check_new_password(
       (so also dd/mm/yyyy and yyyy-mm-dd), or the full name without diacritics and spaces;
       values shorter than 6 characters are ignored.
     - ``reused_password``: equal (after NFC) to ``current_password``, or accepted by
-      ``verify(stored_hash, password)`` for one of ``previous_hashes``. ``verify`` defaults
-      to ``gateway.methods.password_hashing.verify_password``; it stops at the first match.
+      ``verify(stored_hash, password)`` for one of ``previous_hashes`` (the caller's hash
+      verifier, required with ``previous_hashes``: without it reuse cannot be judged, and
+      a ValueError says so rather than letting an old password through); it stops at the
+      first match.
     - ``too_similar``: differs only trivially from ``current_password`` (see
       :func:`_too_similar` for the exact definition); not reported when it is equal.
     """
+    if previous_hashes and verify is None:
+        raise ValueError("previous_hashes need the verify function that checks them")
     text = _nfc(password)
-    codes: list[str] = []
-    if len(text) < MIN_LENGTH:
-        codes.append("too_short")
-    if len(text) > MAX_LENGTH:
-        codes.append("too_long")
-        if len(text) > _MAX_CHECKED:
-            return codes
+    codes = length_violations(text)
+    if len(text) > _MAX_CHECKED:
+        return codes
     if _is_common(text):
         codes.append("common_password")
     if _contains_personal_data(text, personal):
@@ -279,9 +299,6 @@ def check_new_password(
     current = None if current_password is None else _nfc(current_password)
     reused = current is not None and current == text
     if not reused and previous_hashes:
-        if verify is None:
-            # Imported here so that importing the policies does not import the application.
-            from gateway.methods.password_hashing import verify_password as verify
         # The raw password, not its NFC form: verify_password tries both for legacy hashes.
         reused = any(verify(stored, password) for stored in previous_hashes)
     if reused:

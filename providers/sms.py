@@ -53,6 +53,8 @@ class OutboxFileProvider:
 
     def send(self, phone: str, text: str, *, template: str = "") -> None:
         line = json.dumps(
+            # "at": when the line was written, a log's wall-clock time (the outside world's,
+            # like a real SMS gateway's receipt), not the gateway's injected clock.
             {"to": phone, "text": text, "template": template,
              "at": datetime.now(UTC).isoformat(timespec="milliseconds")},
             ensure_ascii=False,

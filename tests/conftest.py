@@ -4,27 +4,23 @@
   per run, migrated with Alembic;
 * ``embedded``   — a SQLite file and the SQL-backed store, as `make run` uses.
 
-A missing service fails the run loudly (see tests/services.py); nothing is skipped.
+A missing service fails the run loudly (see tests/helpers/services.py); nothing is skipped.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
-import threading
-from contextlib import contextmanager
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import text
-from werkzeug.serving import make_server
 
 from gateway import create_app
 from gateway.clock import FixedClock
 from gateway.extensions import db
-from tests import services
+from tests.helpers import services
+from tests.helpers.services import BACKEND
 
-BACKEND = os.environ.get("GATEWAY_TEST_BACKEND", "embedded")
 TABLES = ["active_devices", "outbox_messages", "password_history", "events", "session_clients",
           "refresh_tokens", "login_sessions", "store_entries", "clients", "accounts",
           "signing_keys"]
@@ -128,19 +124,3 @@ def client(app):
 def clock():
     return FixedClock()
 
-
-@contextmanager
-def serve(app, port: int = 0):
-    """A real HTTP server on loopback for third-party clients and the browser."""
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
-
-
-def random_bhxh() -> str:
-    return "".join(secrets.choice("0123456789") for _ in range(10))

@@ -9,8 +9,9 @@ import sys
 
 import click
 
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, ValidationError
 from gateway.extensions import db
+from gateway.services.accounts import find_by_login
 
 
 def fail(exc: GatewayError) -> None:
@@ -19,6 +20,14 @@ def fail(exc: GatewayError) -> None:
                err=True)
     db.session.rollback()
     sys.exit(2)
+
+
+def account_or_fail(bhxh: str):
+    """The account whose login name is ``bhxh``, or the one-line error and exit status 2."""
+    account = find_by_login(bhxh)
+    if account is None:
+        fail(ValidationError("unknown_account", field="bhxh", detail="no such account"))
+    return account
 
 
 def emit_json(data: dict) -> None:

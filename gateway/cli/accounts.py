@@ -5,11 +5,10 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from gateway.cli import emit_json, fail
+from gateway.cli import account_or_fail, emit_json, fail
 from gateway.errors import GatewayError
 from gateway.extensions import db
 from gateway.services.accounts import create_account
-from gateway.services.events import emit
 
 
 @click.group("accounts", help="Create and manage VssID accounts.")
@@ -25,7 +24,7 @@ def group():
 @click.option("--email", default=None)
 @click.option("--cccd", default=None, help="12-digit personal identification number.")
 @click.option("--sex", default=None, type=click.Choice(["male", "female"]))
-@click.option("--password", required=True, help="Initial password (8+ characters).")
+@click.option("--password", required=True, help="Initial password (8 to 128 characters).")
 @click.option("--level", default=1, type=click.IntRange(1, 2), help="Identity level.")
 @click.option("--must-change-password", is_flag=True, help="Issued password: change at first "
               "sign-in.")
@@ -36,23 +35,12 @@ def create(bhxh, name, dob, phone, email, cccd, sex, password, level, must_chang
     try:
         account = create_account(
             bhxh=bhxh, name=name, dob=dob, phone=phone, email=email, cccd=cccd, sex=sex,
-            password=password, level=level, must_change_password=must_change_password,
+            password=password, level=level, must_change_password=must_change_password, via="cli",
         )
-        emit("account.created", account_id=account.id, level=level, via="cli")
         db.session.commit()
     except GatewayError as exc:
         fail(exc)
     emit_json({"id": account.id, "sub": account.sub})
-
-
-def _account(bhxh: str):
-    from gateway.errors import ValidationError
-    from gateway.services.accounts import find_by_login
-
-    account = find_by_login(bhxh)
-    if account is None:
-        fail(ValidationError("unknown_account", field="bhxh", detail="no such account"))
-    return account
 
 
 @group.command("reset-password", help="Staff reset (lost password): send a one-time password "
@@ -64,7 +52,7 @@ def reset_password(bhxh, as_json):
     from gateway.services.passwords import issue_password
     from policies.identifiers import mask_phone
 
-    account = _account(bhxh)
+    account = account_or_fail(bhxh)
     issue_password(account, reason="staff_reset")
     emit_json({"id": account.id, "sms_sent_to": mask_phone(account.phone)})
 
@@ -77,5 +65,5 @@ def reset_password(bhxh, as_json):
 def sign_out_all(bhxh, as_json):
     from gateway.services.sign_out import sign_out_everywhere
 
-    account = _account(bhxh)
+    account = account_or_fail(bhxh)
     emit_json({"id": account.id, "revoked": sign_out_everywhere(account, by="staff")})

@@ -97,7 +97,7 @@ def seed():
         service.resources = [*(service.resources or []), resource]
     for spec in DEMO_ACCOUNTS:
         if Account.query.filter_by(bhxh=spec["bhxh"]).first() is None:
-            create_account(**spec)
+            create_account(**spec, via="demo")
     db.session.commit()
     click.echo(f"Open {issuer}/demo/ and sign in with one of:")
     for spec in DEMO_ACCOUNTS:

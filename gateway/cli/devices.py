@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from gateway.cli import emit_json
-from gateway.cli.accounts import _account
+from gateway.cli import account_or_fail, emit_json
 from gateway.services import devices
 
 
@@ -19,7 +18,7 @@ def group():
 @click.option("--bhxh", required=True, help="Social-insurance number of the account.")
 @with_appcontext
 def show(bhxh):
-    account = _account(bhxh)
+    account = account_or_fail(bhxh)
     active = devices.active_device(account.id)
     emit_json({"id": account.id, "active_device": None if active is None else {
         "name": active.device_name, "client_id": active.client_id,
@@ -32,5 +31,5 @@ def show(bhxh):
 @click.option("--bhxh", required=True, help="Social-insurance number of the account.")
 @with_appcontext
 def clear(bhxh):
-    account = _account(bhxh)
+    account = account_or_fail(bhxh)
     emit_json({"id": account.id, "cleared": devices.clear(account, by="staff")})

@@ -7,8 +7,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from gateway.cli import emit_json
-from gateway.oidc.keys import create_key, ensure_signing_key, published_rows
-from gateway.services.events import emit
+from gateway.oidc.keys import ensure_signing_key, published_rows, rotate_key
 
 
 @click.group("keys", help="Token signing keys.")
@@ -22,8 +21,7 @@ def group():
               help="Default: GATEWAY_SIGNING_ALG.")
 @with_appcontext
 def rotate(alg):
-    row = create_key(alg or current_app.config["SIGNING_ALG"])
-    emit("key.rotated", kid=row.kid, alg=row.alg, commit=True)
+    row = rotate_key(alg or current_app.config["SIGNING_ALG"])
     emit_json({"kid": row.kid, "alg": row.alg})
 
 

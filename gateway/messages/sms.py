@@ -4,7 +4,7 @@ Why the Vietnamese texts have no diacritics: Vietnamese SMS customarily drop the
 single character outside the GSM 7-bit alphabet switches the whole message to UCS-2, which
 cuts a part from 160 to 70 characters (and triples the cost). Every text here is plain ASCII
 from the GSM basic alphabet and fits one 160-character part with realistic values
-(tests/unit/test_outbox.py checks).
+(tests/unit/gateway/services/test_outbox.py checks).
 
 What a text may carry is deliberately little: an OTP message says the code, what it is for
 and how long it lives — never a name, a number or a link, so that a message read over a

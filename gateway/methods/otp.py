@@ -1,6 +1,10 @@
 """One-time codes sent by SMS: the one engine every flow uses (sign-in on a new device,
 recovery, phone change, ...). Rules and numbers live in policies/otp_rules.py.
 
+One module past 250 lines on purpose: issuing, verifying and verify_in_flow share the key
+layout below and the reservation order that makes them safe under concurrency; kept
+together, the whole engine can be checked against the store keys in one read.
+
 A code is bound to an account, a purpose and a flow id: a code issued for "takeover" in one
 flow never verifies for "recovery" or for another flow. The store holds only a keyed digest
 (HMAC-SHA256 under a key derived from SECRET_KEY), under keys that share the account's hash
@@ -52,10 +56,10 @@ from dataclasses import dataclass
 from flask import current_app
 
 from gateway.clock import clock
+from gateway.crypto.secrets import derive_key
 from gateway.errors import GatewayError, ValidationError
 from gateway.services.events import emit
 from gateway.services.outbox import enqueue_sms
-from gateway.services.secrets import derive_key
 from gateway.store.access import store
 from policies import otp_rules as rules
 from policies.identifiers import IdentifierError, mask_phone, parse_phone

@@ -8,9 +8,9 @@ account still pays for one Argon2id verification. Every try is reserved atomical
 
 from __future__ import annotations
 
+from gateway.crypto.password_hashing import dummy_verify, hash_password, verify_password
 from gateway.errors import AuthenticationError
 from gateway.extensions import db
-from gateway.methods.password_hashing import dummy_verify, hash_password, verify_password
 from gateway.models import Account
 from gateway.services.accounts import find_by_login
 from gateway.services.events import emit

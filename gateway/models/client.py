@@ -9,7 +9,9 @@ from authlib.oauth2.rfc6749 import ClientMixin
 from sqlalchemy import JSON, DateTime, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from gateway.crypto.secrets import hash_secret
 from gateway.extensions import db
+from policies.redirect_uris import redirect_uri_matches
 
 CLIENT_TYPES = ("app", "web", "service")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
@@ -54,13 +56,9 @@ class Client(db.Model, ClientMixin):
         return " ".join(s for s in scope.split() if s in allowed)
 
     def check_redirect_uri(self, redirect_uri):
-        from policies.redirect_uris import redirect_uri_matches
-
         return redirect_uri_matches(redirect_uri, list(self.redirect_uris))
 
     def check_client_secret(self, client_secret):
-        from gateway.services.secrets import hash_secret
-
         if not self.secret_hash or not isinstance(client_secret, str):
             return False
         return hmac.compare_digest(self.secret_hash, hash_secret(client_secret))

@@ -237,7 +237,8 @@ def verify_proof(proof: str, *, method: str, url: str, access_token: str | None 
 def create_proof(private_key, *, method: str, url: str, access_token: str | None = None,
                  nonce: str | None = None, iat: int | None = None, jti: str | None = None,
                  alg: str = "ES256") -> str:
-    """A DPoP proof (RFC 9449 §4.2) for a client holding `private_key` (a joserfc key)."""
+    """A DPoP proof (RFC 9449 §4.2) for a client holding `private_key` (a joserfc key); `iat`
+    defaults to the client's own wall clock (a device's), not the gateway's injected clock."""
     claims = {"jti": secrets.token_urlsafe(24) if jti is None else jti, "htm": method,
               "htu": normalize_htu(url), "iat": int(time.time()) if iat is None else iat}
     if access_token is not None:

@@ -35,10 +35,3 @@ class RequestNotSupportedError(OAuth2Error):
 
 class RequestUriNotSupportedError(OAuth2Error):
     error = "request_uri_not_supported"
-
-
-class TemporarilyUnavailableError(OAuth2Error):
-    """A store is down: fail closed rather than issue or accept anything unchecked."""
-
-    error = "temporarily_unavailable"
-    status_code = 503

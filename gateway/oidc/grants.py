@@ -34,6 +34,7 @@ from flask import current_app
 from sqlalchemy import update
 
 from gateway.clock import as_utc, utcnow
+from gateway.crypto.secrets import hash_secret
 from gateway.extensions import db
 from gateway.models import Account, ActiveDevice, LoginSession, RefreshToken
 from gateway.oidc.dpop_binding import require_binding, token_endpoint_proof
@@ -48,7 +49,6 @@ from gateway.oidc.token_views import RefreshTokenView
 from gateway.oidc.tokens import GrantContext, mint_access_token, mint_refresh_token
 from gateway.services.events import emit
 from gateway.services.revocation import revocation_reason, revoke_family
-from gateway.services.secrets import hash_secret
 from gateway.store.access import store
 
 ALL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]

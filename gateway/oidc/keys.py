@@ -17,9 +17,10 @@ from flask import current_app
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
 from gateway.clock import as_utc, utcnow
+from gateway.crypto.secrets import derive_key
 from gateway.extensions import db
 from gateway.models import SigningKey
-from gateway.services.secrets import derive_key
+from gateway.services.events import emit
 
 SIGNING_ALGS = ("ES256", "RS256")
 
@@ -56,6 +57,14 @@ def create_key(alg: str) -> SigningKey:
     return row
 
 
+def rotate_key(alg: str) -> SigningKey:
+    """The operator's rotation: a new signing key, recorded (event key.rotated) here, not by
+    whoever asked for it."""
+    row = create_key(alg)
+    emit("key.rotated", kid=row.kid, alg=row.alg, commit=True)
+    return row
+
+
 def ensure_signing_key() -> SigningKey:
     current = current_key_row()
     return current or create_key(current_app.config["SIGNING_ALG"])
@@ -71,6 +80,7 @@ def current_key_row() -> SigningKey | None:
 
 _private_cache: dict[str, object] = {}
 CACHE_SECONDS = 5  # how stale a process's view of the keys may be (a rotation elsewhere)
+# (timed with time.monotonic: the age of a cache entry, not a time of day for gateway.clock)
 
 
 def _cache() -> dict:

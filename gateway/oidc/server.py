@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.extensions import db
 from gateway.models import Client, SessionClient
-from gateway.oidc import backchannel  # noqa: F401  (registers the outbox sender)
+from gateway.oidc import backchannel  # also registers its outbox sender on import
 from gateway.oidc.client_auth import PrivateKeyJWT
 from gateway.oidc.dpop_binding import BearerTokenValidator, DPoPTokenValidator
 from gateway.oidc.endpoints import (
@@ -30,6 +30,7 @@ from gateway.oidc.logout import EndSessionEndpoint
 from gateway.oidc.openid import OpenIDCode
 from gateway.oidc.pkce import S256CodeChallenge
 from gateway.services.events import emit
+from gateway.services.revocation import session_ended
 
 
 def query_client(client_id):
@@ -101,6 +102,8 @@ resource_protector = ResourceProtector()
 def init_oauth(app) -> None:
     server = authorization_server
     server.init_app(app, query_client=query_client, save_token=save_token)
+    # A session that ends tells the relying services that asked (OIDC Back-Channel Logout).
+    session_ended.register(app, backchannel.enqueue_logouts)
     if getattr(server, "_gateway_ready", False):
         return
     server.register_client_auth_method("client_secret_basic", client_secret_basic)

@@ -9,11 +9,11 @@ from __future__ import annotations
 from authlib.oauth2.rfc6749 import TokenMixin
 
 from gateway.clock import as_utc, clock, utcnow
+from gateway.crypto.secrets import hash_secret
 from gateway.extensions import db
 from gateway.models import Account, Client, LoginSession, RefreshToken
 from gateway.oidc.tokens import read_access_token
 from gateway.services.revocation import revocation_reason
-from gateway.services.secrets import hash_secret
 
 
 class AccessToken(TokenMixin):

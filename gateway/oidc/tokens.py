@@ -19,10 +19,10 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 
 from gateway.clock import clock
+from gateway.crypto.secrets import hash_secret
 from gateway.extensions import db
 from gateway.models import RefreshToken
 from gateway.oidc.keys import signing_key, verification_keys
-from gateway.services.secrets import hash_secret
 
 ACCEPTED_ALGS = ["ES256", "RS256"]  # never "none", never HS*: a public key is not a secret
 

@@ -1,14 +1,16 @@
-"""Creating and finding accounts. Input is validated here, once, for CLI, API and jobs alike."""
+"""Creating and finding accounts. Input is validated here, once, for CLI, API and jobs alike,
+and the creation is recorded here (event account.created), not by each caller."""
 
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
 from gateway.clock import clock, utcnow
+from gateway.crypto.password_hashing import hash_password
 from gateway.errors import ConflictError, ValidationError
 from gateway.extensions import db
-from gateway.methods.password_hashing import hash_password
 from gateway.models import Account
+from gateway.services.events import emit
 from policies.identifiers import (
     IdentifierError,
     login_name,
@@ -18,9 +20,7 @@ from policies.identifiers import (
     parse_email,
     parse_phone,
 )
-
-MIN_PASSWORD_LENGTH = 8
-MAX_PASSWORD_LENGTH = 64 * 16  # long passphrases welcome; bounded to keep hashing cheap
+from policies.password_rules import MAX_LENGTH, MIN_LENGTH, length_violations
 
 
 def _check(parse, value, **kwargs):
@@ -42,7 +42,10 @@ def create_account(
     sex: str | None = None,
     level: int = 1,
     must_change_password: bool = False,
+    via: str,
 ) -> Account:
+    """A new active account, flushed and its ``account.created`` event added, in the caller's
+    transaction (the caller commits). ``via`` names who created it (``cli``, ``demo``, ...)."""
     bhxh = _check(parse_bhxh, bhxh)
     name = " ".join((name or "").split())
     if not name or len(name) > 200:
@@ -55,12 +58,12 @@ def create_account(
     cccd = _check(parse_cccd, cccd, dob=birth, sex=sex) if cccd else None
     if level not in (1, 2):
         raise ValidationError("invalid_level", field="level", detail="1 or 2")
-    if not isinstance(password, str) or not (
-        MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH
-    ):
+    # The length bound of every password set (policies.password_rules); the other rules
+    # judge a person's choice against their current password and are not applied here.
+    if not isinstance(password, str) or length_violations(password):
         raise ValidationError(
             "invalid_password", field="password",
-            detail=f"at least {MIN_PASSWORD_LENGTH} characters",
+            detail=f"{MIN_LENGTH} to {MAX_LENGTH} characters",
         )
     if Account.query.filter_by(bhxh=bhxh).first() is not None:
         raise ConflictError("account_exists", field="bhxh", detail="an account exists for it")
@@ -86,6 +89,7 @@ def create_account(
     except IntegrityError:
         db.session.rollback()
         raise ConflictError("account_exists", field="bhxh", detail="an account exists") from None
+    emit("account.created", account_id=account.id, level=level, via=via)
     return account
 
 

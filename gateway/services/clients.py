@@ -6,11 +6,11 @@ import json
 import secrets
 
 from gateway.clock import utcnow
+from gateway.crypto.secrets import hash_secret, new_secret
 from gateway.errors import ValidationError
 from gateway.extensions import db
 from gateway.models import Client
 from gateway.models.client import CLIENT_TYPES
-from gateway.services.secrets import hash_secret, new_secret
 from policies.redirect_uris import RedirectUriError, validate_registered_redirect_uri
 
 SUPPORTED_SCOPES = ("openid", "profile", "email", "phone", "bhxh", "offline_access")

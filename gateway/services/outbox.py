@@ -45,12 +45,12 @@ from sqlalchemy import event, func, select, update
 
 from gateway import deferred
 from gateway.clock import as_utc, utcnow
+from gateway.crypto.secrets import derive_key
 from gateway.errors import ValidationError
 from gateway.extensions import db
 from gateway.messages import sms as sms_texts
 from gateway.models import OutboxMessage
 from gateway.services.events import emit
-from gateway.services.secrets import derive_key
 from policies.identifiers import IdentifierError, mask_phone, parse_phone
 from providers.sms import DeliveryError
 

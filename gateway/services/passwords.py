@@ -12,9 +12,9 @@ from datetime import datetime
 from flask import current_app
 
 from gateway.clock import as_utc, utcnow
+from gateway.crypto.password_hashing import hash_password, normalize_password, verify_password
 from gateway.errors import ValidationError
 from gateway.extensions import db
-from gateway.methods.password_hashing import hash_password, normalize_password
 from gateway.models import Account, PasswordHistory
 from gateway.services.events import emit
 from gateway.services.outbox import enqueue_sms
@@ -29,6 +29,9 @@ class PasswordRejectedError(ValidationError):
     def __init__(self, violations: list[str]):
         super().__init__(field="new_password", detail=", ".join(violations))
         self.violations = violations
+
+    def body(self) -> dict:
+        return {**super().body(), "violations": self.violations}
 
 
 def personal_data(account: Account) -> PersonalData:
@@ -64,7 +67,7 @@ def validate_new_password(account: Account, new_password: str, *,
         raise PasswordRejectedError(["too_short"])
     violations = check_new_password(
         new_password, personal=personal_data(account), current_password=current_password,
-        previous_hashes=_recent_hashes(account),
+        previous_hashes=_recent_hashes(account), verify=verify_password,
     )
     if violations:
         raise PasswordRejectedError(violations)

@@ -3,6 +3,10 @@
 Each revocation is written twice: in SQL (authoritative for refresh tokens and sessions) and as
 a marker in the store, which introspection and userinfo read for self-contained JWT access
 tokens. Marker keys: ``rv:jti:<jti>``, ``rv:fam:<family>``, ``rv:sid:<sid>``.
+
+What else ending a session must do belongs to other layers and runs through the hook point
+``session_ended`` (gateway.services.hooks): the protocol layer registers OIDC back-channel
+logout there (gateway.oidc.server), so this module never imports gateway.oidc.
 """
 
 from __future__ import annotations
@@ -13,9 +17,15 @@ from sqlalchemy import update
 from gateway.clock import utcnow
 from gateway.extensions import db
 from gateway.models import LoginSession, RefreshToken
+from gateway.services.hooks import HookPoint
 from gateway.store.access import store
 
 MARKER_SLACK = 120  # seconds beyond the longest-lived thing a marker must outlive
+
+#: Runs with ``sid`` and ``account_id`` when a live session ends, inside the transaction that
+#: ends it (before its commit): what a hook writes is committed with the revocation or not at
+#: all. Not run for a session that had already ended.
+session_ended = HookPoint("session_ended")
 
 
 def _marker_ttl() -> int:
@@ -35,10 +45,8 @@ def revoke_family(family_id: str, reason: str) -> int:
 
 
 def revoke_session(sid: str, reason: str) -> None:
-    """Ends a session: marker first (effective at once), then SQL, and the back-channel
-    logout tokens of the clients that hold tokens under it, in the same transaction."""
-    from gateway.oidc.backchannel import enqueue_logouts
-
+    """Ends a session: marker first (effective at once), then SQL, and the `session_ended`
+    hooks (back-channel logout notices), in the same transaction."""
     store().put(f"rv:sid:{sid}", reason, _marker_ttl())
     now = utcnow()
     ended = db.session.execute(
@@ -48,7 +56,7 @@ def revoke_session(sid: str, reason: str) -> None:
         .returning(LoginSession.account_id)
     ).first()
     if ended is not None:
-        enqueue_logouts(sid, ended[0])
+        session_ended.run(sid=sid, account_id=ended[0])
     db.session.execute(
         update(RefreshToken)
         .where(RefreshToken.sid == sid, RefreshToken.revoked_at.is_(None))

@@ -8,11 +8,11 @@ from datetime import timedelta
 from flask import current_app, request
 
 from gateway.clock import as_utc, utcnow
+from gateway.crypto.secrets import hash_secret, new_secret
 from gateway.extensions import db
 from gateway.models import Account, LoginSession
 from gateway.services.events import emit
 from gateway.services.revocation import revoke_session
-from gateway.services.secrets import hash_secret, new_secret
 from policies.assurance import acr_for
 
 

@@ -38,7 +38,7 @@ from gateway.metrics import ADDRESS_VERDICTS
 from gateway.services.events import emit
 from gateway.store.access import store
 from policies.addresses import address_key
-from policies.lockout import address_verdict, alarm_on, lock_duration, rules_from_config
+from policies.lockout import LockoutRules, address_verdict, alarm_on, lock_duration
 
 DAY = 24 * 3600
 
@@ -97,7 +97,7 @@ class Attempt:
     """One reserved try for a login name from an address; report how it ended."""
 
     def __init__(self, login: str, address: str):
-        self.rules = rules_from_config(current_app.config)
+        self.rules = LockoutRules.from_config(current_app.config)
         self.tag = _tag(login)
         self.name = _digest("login", login)
         self.address = _address_tag(address)

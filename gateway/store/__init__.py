@@ -2,7 +2,7 @@
 revocation look-ups.
 
 Production keeps it in Redis; the embedded default keeps it in the SQL database. Both honour
-the same contract (tests/unit/test_store_contract.py runs against each):
+the same contract (tests/unit/gateway/test_store.py runs against each):
 
 * ``put(key, value, ttl)``      set, replacing any value
 * ``add(key, value, ttl)``      set only if absent; True when this call set it
@@ -18,16 +18,14 @@ the same contract (tests/unit/test_store_contract.py runs against each):
 
 Exceptions::
 
-    StoreUnavailableError   the backing service cannot be reached; callers fail closed (503)
+    StoreUnavailableError   the backing service cannot be reached; callers fail closed (503).
+                            Defined in gateway/availability.py with the database's outages:
+                            not a domain error (gateway/errors.py says why).
 """
 
 from __future__ import annotations
 
 from typing import Protocol
-
-
-class StoreUnavailableError(RuntimeError):
-    """The store could not be reached; nothing was decided."""
 
 
 class Store(Protocol):

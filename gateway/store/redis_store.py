@@ -6,7 +6,7 @@ import functools
 
 import redis
 
-from gateway.store import StoreUnavailableError
+from gateway.availability import StoreUnavailableError
 
 
 def _guard(method):

@@ -21,7 +21,7 @@ import time
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from gateway.store import StoreUnavailableError
+from gateway.availability import StoreUnavailableError
 
 _SWEEP_PROBABILITY = 0.01
 # The counter after an increment; an expired row starts again at `by`. `value` mirrors it as
@@ -42,6 +42,8 @@ def _k(key: str) -> str:
 
 
 def _now_ms() -> int:
+    # The wall clock, not gateway.clock: a TTL here must run out when Redis's would (Redis
+    # counts on its own clock), so both stores behave alike whatever a test's clock says.
     return int(time.time() * 1000)
 
 

@@ -1,9 +1,10 @@
 """The JSON API for the app and the portal: password change, recovery, sign out everywhere.
 
 Accepts form-encoded or JSON bodies. Errors are `{"error": <stable code>, ...}` with the
-HTTP status of the GatewayError; documented in docs/openapi.json. Routes that act for the
-token's person refuse a token with no person (a client's `client_credentials` token) with
-403 `insufficient_scope` (RFC 6750 §3.1).
+HTTP status of the GatewayError, rendered as for the whole app (gateway/views/errors.py);
+documented in docs/openapi.json. Routes that act for the token's person refuse a token with
+no person (a client's `client_credentials` token) with 403 `insufficient_scope`
+(RFC 6750 §3.1).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, jsonify, request
 
 from gateway.clock import as_utc
-from gateway.errors import GatewayError
 from gateway.flows import recovery
 from gateway.i18n import current_language
 from gateway.methods.password import check_password
@@ -35,22 +35,6 @@ def _body() -> dict:
 def _text(data: dict, name: str) -> str:
     value = data.get(name, "")
     return value if isinstance(value, str) else ""
-
-
-@bp.errorhandler(GatewayError)
-def _error(exc: GatewayError):
-    body = {"error": exc.code}
-    if exc.field:
-        body["field"] = exc.field
-    if isinstance(exc, passwords.PasswordRejectedError):
-        body["violations"] = exc.violations
-    response = jsonify(body)
-    response.status_code = exc.status
-    retry_after = getattr(exc, "retry_after", None)
-    if retry_after:
-        response.headers["Retry-After"] = str(retry_after)
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.errorhandler(OAuth2Error)

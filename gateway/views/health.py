@@ -15,11 +15,11 @@ import logging
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import text
 
+from gateway.availability import StoreUnavailableError
 from gateway.extensions import db
 from gateway.metrics import metrics_response
 from gateway.services.throttle import client_address
 from gateway.settings import metrics_networks
-from gateway.store import StoreUnavailableError
 from gateway.store.access import store
 
 bp = Blueprint("health", __name__)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -18,19 +17,13 @@ from flask import Flask
 
 from gateway.extensions import db
 from gateway.services.clients import create_client
-from tests.conftest import random_bhxh, serve
-from tests.helpers import PASSWORD, authorize_params, new_account
+from tests.helpers import PASSWORD, authorize_params, new_account, random_bhxh
+from tests.helpers.network import free_port, serve
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync",
                  "--disable-quic"]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,8 @@ import pytest
 
 from gateway.extensions import db
 from gateway.i18n import MESSAGES
-from tests.browser.pages import shot, submit
-from tests.conftest import random_bhxh
-from tests.helpers import authorize_params, exchange, get_code, new_account, new_client
+from tests.helpers import authorize_params, exchange, get_code, new_account, new_client, random_bhxh
+from tests.helpers.browser import shot, submit
 
 pytestmark = pytest.mark.browser
 VI, EN = MESSAGES["vi"], MESSAGES["en"]

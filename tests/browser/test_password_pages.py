@@ -8,15 +8,14 @@ from urllib.parse import urlencode
 
 import pytest
 
+from gateway.crypto.password_hashing import verify_password
 from gateway.extensions import db
 from gateway.i18n import MESSAGES
-from gateway.methods.password_hashing import verify_password
 from gateway.models import Account
 from gateway.services.clients import create_client
-from tests.browser.conftest import free_port
-from tests.browser.pages import shot, submit
-from tests.conftest import random_bhxh, serve
-from tests.helpers import PASSWORD, authorize_params, new_account
+from tests.helpers import PASSWORD, authorize_params, new_account, random_bhxh
+from tests.helpers.browser import shot, submit
+from tests.helpers.network import free_port, serve
 
 pytestmark = pytest.mark.browser
 NEW = "Một mật khẩu mới rất dài 7"

@@ -3,16 +3,12 @@ the SMS code, and the very same answer for an account that does not exist."""
 
 from __future__ import annotations
 
-import json
-import re
-
 import pytest
 
-from gateway.deferred import wait_idle
 from gateway.i18n import MESSAGES
-from gateway.services.outbox import deliver_pending
-from tests.browser.pages import shot, submit
-from tests.conftest import random_bhxh
+from tests.helpers import random_bhxh
+from tests.helpers.browser import shot, submit
+from tests.helpers.sms import last_otp
 
 pytestmark = pytest.mark.browser
 PHONE = "0912345623"  # tests.helpers.new_account's registered phone
@@ -27,16 +23,6 @@ def _ask_for_code(page, base: str, username: str, phone: str) -> str:
     assert submit(page) == 302
     page.wait_for_url(f"{base}/recover/verify?**")
     return page.locator("main").inner_text()
-
-
-def _last_otp(app) -> str:
-    wait_idle()  # the code is created and sent after the served answer
-    with app.app_context():
-        deliver_pending()
-    with open(app.config["SMS_OUTBOX"], encoding="utf-8") as fh:
-        lines = [json.loads(x) for x in fh if x.strip()]
-    text = [x for x in lines if x["template"] == "otp"][-1]["text"]
-    return re.search(r"\b(\d{6})\b", text)[1]
 
 
 def test_forgot_password_from_the_login_page(page, site, make_app):
@@ -57,7 +43,7 @@ def test_forgot_password_from_the_login_page(page, site, make_app):
     assert sent == VI["otp_sent_if_match"].format(phone="+84 9** *** *23")
     shot(page, "recover-verify")
 
-    code = _last_otp(twin)
+    code = last_otp(twin)
     page.fill("#otp", code)
     page.fill("#new_password", NEW)
     page.fill("#confirm_password", NEW)

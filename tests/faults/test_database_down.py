@@ -8,7 +8,7 @@ object serves the same requests at the first try: the pool replaces the connecti
 restart left stale (pool_pre_ping), nothing was consumed by the outage, and the retries a
 person made during it do not lock their name.
 
-The PostgreSQL is the test's own (tests/faults/private_postgres.py); the shared one is never
+The PostgreSQL is the test's own (tests/helpers/private_postgres.py); the shared one is never
 stopped. This module runs in both runs of the suite, each time on a different deployment: in
 the production-backend run the gateway keeps its store in the shared Redis (its own key
 prefix), as production does; in the embedded run it keeps the store in the same PostgreSQL (a
@@ -29,13 +29,20 @@ from flask_migrate import upgrade
 from examples.vssid_app_client import AppClient
 from gateway import create_app
 from gateway.extensions import db
-from tests import services
-from tests.conftest import BACKEND, serve
-from tests.faults import answers
-from tests.faults.answers import assert_person_page, assert_program_answer
-from tests.faults.private_postgres import PrivatePostgres
-from tests.flows.device_support import free_port
-from tests.helpers import PASSWORD, REDIRECT, authorize_params, basic, new_account, new_client
+from tests.helpers import (
+    PASSWORD,
+    REDIRECT,
+    authorize_params,
+    basic,
+    new_account,
+    new_client,
+    outage,
+    services,
+)
+from tests.helpers.network import free_port, serve
+from tests.helpers.outage import assert_person_page, assert_program_answer
+from tests.helpers.private_postgres import PrivatePostgres
+from tests.helpers.services import BACKEND
 
 USERNAME = "0123456789"
 PHONE = "0912345623"
@@ -164,7 +171,7 @@ def signed_in(gw: Gateway) -> tuple[requests.Session, dict]:
 
 
 def unavailable_counts(gw: Gateway) -> dict[str, float]:
-    return answers.unavailable_counts(requests.get(f"{gw.base}/metrics", timeout=10).text)
+    return outage.unavailable_counts(requests.get(f"{gw.base}/metrics", timeout=10).text)
 
 
 # --- the scenario ----------------------------------------------------------------------------

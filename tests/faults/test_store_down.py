@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from tests.faults.answers import assert_person_page, assert_program_answer, unavailable_counts
 from tests.helpers import REDIRECT, basic, get_code, new_account, new_client
+from tests.helpers.outage import assert_person_page, assert_program_answer, unavailable_counts
 
 CLOSED_PORT_REDIS = "redis://127.0.0.1:1/0"
 

@@ -28,9 +28,8 @@ from gateway.methods.password import check_password
 from gateway.models import Event
 from gateway.services.throttle import LockedError, ThrottledError
 from gateway.store.access import store
-from tests.conftest import serve
-from tests.flows.device_support import free_port
 from tests.helpers import PASSWORD, authorize_params, csrf_of, new_account, new_client, race
+from tests.helpers.network import free_port, serve
 
 DELAY_MS = 300
 COMMON_PASSWORD = "Mat-khau-pho-bien-1"  # what a sprayer tries on every name

@@ -7,8 +7,8 @@ from urllib.parse import urlencode
 import requests
 
 from gateway.models import ActiveDevice, Event
-from tests.flows.oidc_support import query_of
 from tests.helpers import PASSWORD, authorize_params, login, new_account, new_client, s256
+from tests.helpers.oidc import query_of
 
 APP_REDIRECT = "http://127.0.0.1:9/cb"  # the app client's registered URI in the world fixture
 

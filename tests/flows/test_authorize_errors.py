@@ -5,16 +5,8 @@ state and iss (RFC 6749 §4.1.2.1, RFC 9207), state and nonce carried, and only
 import pytest
 
 from gateway.oidc.tokens import read_id_token
-from tests.flows.oidc_support import (
-    REDIRECT,
-    assert_error_redirect,
-    authorize,
-    basic,
-    exchange,
-    get_code,
-    query_of,
-)
-from tests.helpers import new_account, new_client
+from tests.helpers import REDIRECT, basic, exchange, get_code, new_account, new_client
+from tests.helpers.oidc import assert_error_redirect, authorize, query_of
 
 
 @pytest.fixture

@@ -10,18 +10,8 @@ from joserfc.jwk import ECKey
 from gateway.clock import FixedClock
 from gateway.oidc.tokens import read_id_token
 from policies.assurance import ACR_LEVEL_1, ACR_LEVEL_2
-from tests.flows.oidc_support import (
-    REDIRECT,
-    assert_error_redirect,
-    authorize,
-    exchange,
-    get_code,
-    login,
-    query_of,
-    running,
-    tokens,
-)
-from tests.helpers import new_account, new_client
+from tests.helpers import REDIRECT, exchange, get_code, login, new_account, new_client
+from tests.helpers.oidc import assert_error_redirect, authorize, query_of, running, tokens
 
 B_NUMBER = "7912345678"
 

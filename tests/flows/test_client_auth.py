@@ -10,20 +10,17 @@ from werkzeug.datastructures import MultiDict
 
 from gateway.extensions import db
 from gateway.services.clients import create_client
-from tests.flows.oidc_support import (
-    REDIRECT,
+from tests.helpers import REDIRECT, basic, get_code, new_account, new_client
+from tests.helpers.oidc import (
     app_code,
     assertion_form,
-    basic,
     client_assertion,
     dpop_post,
     ec_key,
-    get_code,
     introspect,
     jwt_client,
     write_jwks,
 )
-from tests.helpers import new_account, new_client
 
 
 def _code_form(code, verifier, **extra):

@@ -7,18 +7,8 @@ import time
 import pytest
 
 from gateway.settings import ConfigError
-from tests.flows.oidc_support import (
-    REDIRECT,
-    basic,
-    bearer,
-    dpop_post,
-    exchange,
-    get_code,
-    introspect,
-    refresh,
-    running,
-)
-from tests.helpers import new_account, new_client
+from tests.helpers import REDIRECT, basic, exchange, get_code, new_account, new_client
+from tests.helpers.oidc import bearer, dpop_post, introspect, refresh, running
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from gateway.extensions import db
 from gateway.models import RefreshToken
-from tests.conftest import serve
 from tests.helpers import REDIRECT, basic, exchange, get_code, new_account, new_client, race
+from tests.helpers.network import serve
 
 RACERS = 20
 CLOSED_PORT_REDIS = "redis://127.0.0.1:1/0"

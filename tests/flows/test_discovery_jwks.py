@@ -14,8 +14,8 @@ from gateway.clock import FixedClock
 from gateway.models import SigningKey
 from gateway.oidc import keys
 from gateway.oidc.tokens import read_access_token, read_id_token
-from tests.flows.oidc_support import bearer, decode_unverified, introspect, running, tokens
 from tests.helpers import new_account, new_client
+from tests.helpers.oidc import bearer, decode_unverified, introspect, running, tokens
 
 
 def _metadata(client):

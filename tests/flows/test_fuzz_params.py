@@ -14,8 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.flows.oidc_support import REDIRECT, basic, s256
-from tests.helpers import new_account, new_client
+from tests.helpers import REDIRECT, basic, new_account, new_client, s256
 
 EXAMPLES = int(os.environ.get("GATEWAY_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,
@@ -254,7 +253,7 @@ def test_fuzz_userinfo(client, parties):
 
 
 def test_fuzz_login(client, parties):
-    from tests.flows.oidc_support import authorize
+    from tests.helpers.oidc import authorize
 
     start = authorize(client, parties["web"][0])
     flow = start.location.split("flow=")[1]

@@ -6,8 +6,8 @@ the refresh token's whole grant, and for everything of a session that was logged
 import pytest
 
 from gateway.oidc.tokens import read_id_token
-from tests.flows.oidc_support import basic, bearer, introspect, public_tokens, refresh, tokens
-from tests.helpers import new_account, new_client
+from tests.helpers import basic, new_account, new_client
+from tests.helpers.oidc import bearer, introspect, public_tokens, refresh, tokens
 
 
 @pytest.fixture

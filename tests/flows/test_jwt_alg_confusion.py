@@ -13,22 +13,20 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 
-from tests.flows.oidc_support import (
+from tests.helpers import REDIRECT, basic, get_code, new_account, new_client
+from tests.helpers.oidc import (
     assertion_form,
     authorize,
     b64,
-    basic,
     bearer,
     client_assertion,
     decode_unverified,
-    get_code,
     hmac_signed,
     introspect,
     jwt_client,
     tokens,
     unsigned,
 )
-from tests.helpers import REDIRECT, new_account, new_client
 
 BYE = "https://portal.example.vn/bye"
 

@@ -6,10 +6,10 @@ import hashlib
 import bcrypt
 import pytest
 
+from gateway.crypto.password_hashing import argon2_parameters
 from gateway.errors import AuthenticationError
 from gateway.extensions import db
 from gateway.methods.password import check_password
-from gateway.methods.password_hashing import argon2_parameters
 from tests.helpers import new_account
 
 SECRET = "Mật khẩu cũ 2019"

@@ -4,26 +4,13 @@ import re
 import threading
 import time
 from datetime import UTC, datetime
-from urllib.parse import urlencode
 
 from gateway.clock import FixedClock
 from gateway.errors import AuthenticationError
 from gateway.methods.password import check_password
 from gateway.models import Event
 from gateway.services.throttle import LockedError
-from tests.helpers import PASSWORD, authorize_params, csrf_of, new_account, new_client
-
-
-def _login_page(client, client_id):
-    response = client.get("/authorize?" + urlencode(authorize_params(client_id, "v" * 43)))
-    page = client.get(response.location).get_data(as_text=True)
-    flow = re.search(r'name="flow" value="([^"]+)"', page).group(1)
-    return flow, csrf_of(page)
-
-
-def _post(client, flow, csrf, username, password):
-    return client.post("/login", data={"csrf_token": csrf, "flow": flow, "username": username,
-                                       "password": password})
+from tests.helpers import PASSWORD, new_account, new_client, open_login_page, submit_login
 
 
 def test_five_failures_lock_even_the_right_password(make_app):
@@ -138,9 +125,9 @@ def _normalise(response):
 def test_unknown_and_wrong_password_answers_are_identical(app, client):
     new_account()
     client_id, _ = new_client()
-    flow, csrf = _login_page(client, client_id)
-    known = _post(client, flow, csrf, "0123456789", "wrong-password")
-    unknown = _post(client, flow, csrf, "0999999999", "wrong-password")
+    flow, csrf = open_login_page(client, client_id)
+    known = submit_login(client, flow, csrf, "0123456789", "wrong-password")
+    unknown = submit_login(client, flow, csrf, "0999999999", "wrong-password")
     assert known.status_code == 401
     assert _normalise(known) == _normalise(unknown)
 
@@ -151,8 +138,8 @@ def test_locked_page_says_so_in_vietnamese(make_app):
         new_account()
         client = app.test_client()
         client_id, _ = new_client()
-        flow, csrf = _login_page(client, client_id)
-        _post(client, flow, csrf, "0123456789", "wrong-password")
-        locked = _post(client, flow, csrf, "0123456789", PASSWORD)
+        flow, csrf = open_login_page(client, client_id)
+        submit_login(client, flow, csrf, "0123456789", "wrong-password")
+        locked = submit_login(client, flow, csrf, "0123456789", PASSWORD)
         assert locked.status_code == 429 and "Retry-After" in locked.headers
         assert "tạm khoá" in locked.get_data(as_text=True)

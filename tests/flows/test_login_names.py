@@ -7,8 +7,7 @@ from examples.vssid_app_client import Challenge
 from gateway.errors import AuthenticationError
 from gateway.methods.password import check_password
 from gateway.services.throttle import LockedError
-from tests.flows.test_lockout import _login_page, _post
-from tests.helpers import PASSWORD, new_account, new_client
+from tests.helpers import PASSWORD, new_account, new_client, open_login_page, submit_login
 
 # Each of these found the account before: the lock key was cut at 64 characters after one
 # strip, and the look-up stripped again, so every padding length was a fresh lock key.
@@ -33,8 +32,8 @@ def test_browser_login_with_a_padded_name_is_an_unknown_account(app, client):
     new_account()
     client_id, _ = new_client()
     for username in PADDED_THEN_SOMETHING:
-        flow, csrf = _login_page(client, client_id)
-        response = _post(client, flow, csrf, username, PASSWORD)
+        flow, csrf = open_login_page(client, client_id)
+        response = submit_login(client, flow, csrf, username, PASSWORD)
         assert response.status_code == 401, username
 
 

@@ -7,18 +7,16 @@ import pytest
 
 from gateway.clock import FixedClock
 from gateway.oidc.tokens import GrantContext, mint_id_token, read_id_token
-from tests.flows.oidc_support import (
-    REDIRECT,
+from tests.helpers import REDIRECT, csrf_of, new_account, new_client
+from tests.helpers.oidc import (
     assert_error_redirect,
     authorize,
     bearer,
-    csrf_of,
     introspect,
     refresh,
     running,
     tokens,
 )
-from tests.helpers import new_account, new_client
 
 BYE = "https://portal.example.vn/bye"
 OTHER_BYE = "https://thue.example.vn/bye"

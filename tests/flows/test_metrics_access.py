@@ -4,7 +4,7 @@ when METRICS_TOKEN is set, only with that bearer token too; the defaults are not
 import pytest
 
 from gateway.settings import ConfigError, load_settings
-from tests.unit.test_settings import GOOD_PRODUCTION
+from tests.helpers.settings import GOOD_PRODUCTION
 
 TOKEN = "m" * 40
 

@@ -9,14 +9,7 @@ from joserfc.jwk import ECKey, KeySet
 
 from examples.vssid_app_client import AppClient, Challenge
 from gateway.models import ActiveDevice, Event
-
-
-def _challenge(call):
-    try:
-        call()
-    except Challenge as exc:
-        return exc
-    raise AssertionError("expected a challenge answer")
+from tests.helpers.devices import expect_challenge
 
 
 def _introspect(world, token):
@@ -25,9 +18,9 @@ def _introspect(world, token):
 
 
 def _take_over(world, device):
-    conflict = _challenge(lambda: device.sign_in(world.username, world.password))
+    conflict = expect_challenge(lambda: device.sign_in(world.username, world.password))
     assert conflict.reason == "device_conflict"
-    otp_step = _challenge(lambda: device.confirm_takeover(conflict.auth_session))
+    otp_step = expect_challenge(lambda: device.confirm_takeover(conflict.auth_session))
     assert otp_step.reason == "otp_required"
     return otp_step
 
@@ -39,17 +32,17 @@ def test_two_devices_end_to_end(world):
     assert phone_a.userinfo().status_code == 200
     assert _introspect(world, tokens_a.access_token)["active"] is True
 
-    conflict = _challenge(lambda: phone_b.sign_in(world.username, world.password))
+    conflict = expect_challenge(lambda: phone_b.sign_in(world.username, world.password))
     assert conflict.status == 400 and conflict.error == "insufficient_authorization"
     assert conflict.body["active_device"]["name"] == "Điện thoại của An"
     assert conflict.body["active_device"]["last_seen_at"]
-    otp_step = _challenge(lambda: phone_b.confirm_takeover(conflict.auth_session))
+    otp_step = expect_challenge(lambda: phone_b.confirm_takeover(conflict.auth_session))
     assert otp_step.reason == "otp_required"
     assert otp_step.body["otp_sent_to"] == "+84 9** *** *23"
     tokens_b = phone_b.submit_otp(otp_step.auth_session, world.last_otp())
     assert tokens_b.token_type == "DPoP"
 
-    refused = _challenge(phone_a.refresh)
+    refused = expect_challenge(phone_a.refresh)
     assert refused.error == "invalid_grant" and refused.reason == "session_replaced"
     assert _introspect(world, tokens_a.access_token) == {"active": False}
     assert phone_a.userinfo().status_code == 401
@@ -77,7 +70,7 @@ def test_same_device_signs_in_again_without_otp(world):
     again = phone.sign_in(world.username, world.password)
     assert again.access_token != first.access_token
     assert [m for m in world.sms() if m["template"] == "otp"] == []
-    refused = _challenge(lambda: AppClient.refresh(_with_tokens(phone, first)))
+    refused = expect_challenge(lambda: AppClient.refresh(_with_tokens(phone, first)))
     assert refused.reason == "signed_in_again"
 
 
@@ -90,19 +83,19 @@ def test_wrong_reused_and_foreign_otps(world):
     world.device("A").sign_in(world.username, world.password)
     phone_b = world.device("B")
     otp_step = _take_over(world, phone_b)
-    wrong = _challenge(lambda: phone_b.submit_otp(otp_step.auth_session, "000000"))
+    wrong = expect_challenge(lambda: phone_b.submit_otp(otp_step.auth_session, "000000"))
     assert wrong.reason == "otp_invalid" and wrong.auth_session == otp_step.auth_session
     # A recovery code for the same account does not work for the takeover.
     requests.post(f"{world.base}/api/v1/recovery", timeout=10,
                   json={"username": world.username, "phone": "0912345623"})
     recovery_code = world.last_otp()
-    foreign = _challenge(lambda: phone_b.submit_otp(otp_step.auth_session, recovery_code))
+    foreign = expect_challenge(lambda: phone_b.submit_otp(otp_step.auth_session, recovery_code))
     assert foreign.reason == "otp_invalid"
     # The takeover code: once.
     codes = [m["text"] for m in world.sms() if m["template"] == "otp"]
     takeover_code = re.search(r"\b(\d{6})\b", codes[0])[1]
     phone_b.submit_otp(otp_step.auth_session, takeover_code)
-    reused = _challenge(lambda: phone_b.submit_otp(otp_step.auth_session, takeover_code))
+    reused = expect_challenge(lambda: phone_b.submit_otp(otp_step.auth_session, takeover_code))
     assert reused.error == "invalid_session" and reused.reason == "session_expired"
 
 
@@ -112,7 +105,7 @@ def test_dpop_key_is_the_device(world):
     thief = AppClient(world.base, world.client_id, device_id="thief-device-01",
                       device_name="Thief", key=ECKey.generate_key("P-256", private=True))
     thief.tokens = tokens
-    stolen = _challenge(thief.refresh)
+    stolen = expect_challenge(thief.refresh)
     assert stolen.error == "invalid_dpop_proof" and stolen.reason == "key_mismatch"
     assert thief.userinfo().status_code == 401
     bearer = requests.get(f"{world.base}/userinfo", timeout=10,
@@ -121,16 +114,16 @@ def test_dpop_key_is_the_device(world):
     assert phone.refresh().token_type == "DPoP"  # the real device still can
     # An auth_session continued with another key is refused.
     phone_b = world.device("B")
-    conflict = _challenge(lambda: phone_b.sign_in(world.username, world.password))
+    conflict = expect_challenge(lambda: phone_b.sign_in(world.username, world.password))
     other = AppClient(world.base, world.client_id, device_id="dev-B-0001", device_name="B")
-    refused = _challenge(lambda: other.confirm_takeover(conflict.auth_session))
+    refused = expect_challenge(lambda: other.confirm_takeover(conflict.auth_session))
     assert refused.error == "invalid_session" and refused.reason == "dpop_key_mismatch"
 
 
 def test_wrong_credentials_and_locked_never_reveal_the_account(world):
     phone = world.device("A")
-    unknown = _challenge(lambda: phone.sign_in("0999999999", world.password))
-    wrong = _challenge(lambda: phone.sign_in(world.username, "not-the-password"))
+    unknown = expect_challenge(lambda: phone.sign_in("0999999999", world.password))
+    wrong = expect_challenge(lambda: phone.sign_in(world.username, "not-the-password"))
     assert (unknown.status, unknown.body) == (wrong.status, wrong.body)
     assert wrong.reason == "invalid_credentials"
 
@@ -191,7 +184,7 @@ def test_refresh_racing_a_takeover_leaves_the_old_device_nothing(world):
         t.join()
     leftover = phone_a.tokens
     assert _introspect(world, leftover.access_token) == {"active": False}
-    after = _challenge(phone_a.refresh)
+    after = expect_challenge(phone_a.refresh)
     assert after.error == "invalid_grant"
 
 
@@ -225,7 +218,7 @@ def test_person_sees_and_staff_clears_the_active_device(world):
     result = world.app.test_cli_runner().invoke(args=["devices", "clear", "--bhxh",
                                                       world.username])
     assert result.exit_code == 0 and '"cleared": true' in result.output
-    refused = _challenge(phone.refresh)
+    refused = expect_challenge(phone.refresh)
     assert refused.reason == "device_cleared"
     assert _introspect(world, tokens.access_token) == {"active": False}
     with world.app.app_context():

@@ -6,8 +6,8 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from gateway.clock import FixedClock
+from gateway.crypto.password_hashing import verify_password
 from gateway.extensions import db
-from gateway.methods.password_hashing import verify_password
 from gateway.models import Account, Event, LoginSession, OutboxMessage
 from gateway.services.outbox import deliver_pending
 from gateway.services.passwords import PasswordRejectedError, change_password, issue_password

@@ -5,18 +5,8 @@ import secrets
 
 import pytest
 
-from tests.flows.oidc_support import (
-    REDIRECT,
-    app_code,
-    assert_error_redirect,
-    authorize,
-    dpop_post,
-    ec_key,
-    exchange,
-    get_code,
-    s256,
-)
-from tests.helpers import new_account, new_client
+from tests.helpers import REDIRECT, exchange, get_code, new_account, new_client, s256
+from tests.helpers.oidc import app_code, assert_error_redirect, authorize, dpop_post, ec_key
 
 
 @pytest.fixture
@@ -94,7 +84,7 @@ def test_malformed_verifier_is_refused(client, portal, verifier):
 def test_omitted_verifier_is_refused(client, portal):
     client_id, secret = portal
     code, verifier = _code(client, client_id)
-    from tests.flows.oidc_support import basic
+    from tests.helpers import basic
 
     response = client.post("/token", data={"grant_type": "authorization_code", "code": code,
                                            "redirect_uri": REDIRECT},
@@ -130,7 +120,7 @@ def test_challenge_method_sent_at_token_is_ignored(client, portal):
     """The method is the one stored with the code; a client cannot downgrade it at /token."""
     client_id, secret = portal
     code, verifier = _code(client, client_id)
-    from tests.flows.oidc_support import basic
+    from tests.helpers import basic
 
     response = client.post("/token", data={
         "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,

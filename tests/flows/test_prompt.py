@@ -6,18 +6,8 @@ import pytest
 
 from gateway.clock import FixedClock
 from gateway.oidc.tokens import read_id_token
-from tests.flows.oidc_support import (
-    REDIRECT,
-    assert_error_redirect,
-    authorize,
-    csrf_of,
-    exchange,
-    get_code,
-    login,
-    query_of,
-    running,
-)
-from tests.helpers import new_account, new_client
+from tests.helpers import REDIRECT, csrf_of, exchange, get_code, login, new_account, new_client
+from tests.helpers.oidc import assert_error_redirect, authorize, query_of, running
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ with the request and whether or not someone is signed in."""
 
 import pytest
 
-from tests.flows.oidc_support import REDIRECT, assert_no_redirect, authorize, sign_in
-from tests.helpers import new_account, new_client
+from tests.helpers import REDIRECT, new_account, new_client
+from tests.helpers.oidc import assert_no_redirect, authorize, sign_in
 
 TRICKS = [
     "https://PORTAL.example.vn/callback",                     # case of the host

@@ -6,8 +6,8 @@ import pytest
 from gateway.clock import FixedClock
 from gateway.extensions import db
 from gateway.oidc.tokens import read_id_token
-from tests.flows.oidc_support import basic, bearer, introspect, refresh, running, tokens
-from tests.helpers import new_account, new_client
+from tests.helpers import basic, new_account, new_client
+from tests.helpers.oidc import bearer, introspect, refresh, running, tokens
 
 
 @pytest.fixture

@@ -5,18 +5,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.flows.oidc_support import (
-    REDIRECT,
-    assert_error_redirect,
-    assert_no_redirect,
-    authorize_params,
-    basic,
-    dpop_post,
-    ec_key,
-    s256,
-    tokens,
-)
-from tests.helpers import PASSWORD, new_account, new_client
+from tests.helpers import PASSWORD, REDIRECT, authorize_params, basic, new_account, new_client, s256
+from tests.helpers.oidc import assert_error_redirect, assert_no_redirect, dpop_post, ec_key, tokens
 
 
 @pytest.fixture

@@ -6,18 +6,10 @@ import json
 import pytest
 import requests
 
-from examples.vssid_app_client import Challenge
 from gateway.extensions import db
 from gateway.models import ActiveDevice, Event
 from tests.helpers import PASSWORD, csrf_of, get_code, new_client
-
-
-def _challenge(call):
-    try:
-        call()
-    except Challenge as exc:
-        return exc
-    raise AssertionError("expected a challenge answer")
+from tests.helpers.devices import expect_challenge
 
 
 def _by_page(world, lost_phone):
@@ -59,7 +51,7 @@ def test_sign_out_everywhere_frees_the_device_binding(world, sign_out):
     lost.sign_in(world.username, world.password)
     reason = sign_out(world, lost)
 
-    refused = _challenge(lost.refresh)
+    refused = expect_challenge(lost.refresh)
     assert refused.error == "invalid_grant" and refused.reason == reason
     assert lost.userinfo().status_code == 401
     with world.app.app_context():
@@ -78,5 +70,5 @@ def test_sign_out_everywhere_frees_the_device_binding(world, sign_out):
         [active] = ActiveDevice.query.all()
         assert active.device_name == "Điện thoại mới"
     # Now the lost phone is the second device: it meets the conflict and the OTP step.
-    conflict = _challenge(lambda: lost.sign_in(world.username, world.password))
+    conflict = expect_challenge(lambda: lost.sign_in(world.username, world.password))
     assert conflict.reason == "device_conflict"

@@ -7,23 +7,16 @@ app is built: bind port 0, read the port, close, and serve on it.
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 
 import pytest
 
 from gateway.extensions import db
-from tests.conftest import random_bhxh, serve
-from tests.helpers import PASSWORD, new_account, new_client
+from tests.helpers import PASSWORD, new_account, new_client, random_bhxh
+from tests.helpers.network import free_port, serve
 
 REDIRECT_URI = "http://127.0.0.1:9/callback"  # nothing listens: the code is read from Location
 POST_LOGOUT_REDIRECT_URI = "http://127.0.0.1:9/signed-out"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

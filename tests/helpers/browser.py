@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # screenshots to look at; gitignored
+# Screenshots to look at, beside the browser tests (gitignored).
+ARTIFACTS = Path(__file__).resolve().parents[1] / "browser" / "artifacts"
 
 
 def shot(page, name: str) -> None:

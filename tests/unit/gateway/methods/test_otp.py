@@ -20,9 +20,8 @@ from gateway.services.outbox import deliver_pending, recipient_of
 from gateway.store.access import store
 from policies import otp_rules
 from providers.sms import OutboxFileProvider
-from tests import services
-from tests.conftest import BACKEND
-from tests.helpers import race
+from tests.helpers import race, services
+from tests.helpers.services import BACKEND
 
 PHONE = "0912345623"
 E164 = "+84912345623"

@@ -61,6 +61,8 @@ ARGON2_PARAMS = Argon2Params(memory_cost=19456, time_cost=2, parallelism=1)
 SALT_BYTES = 16
 HASH_BYTES = 32
 # Hashing cost grows with input length; a cap keeps a single request from buying CPU time.
+# Not the length a password may be set to (policies.password_rules: 8 to 128), but what is
+# hashed or verified at all: imported accounts keep older, possibly longer, passwords.
 MAX_PASSWORD_LENGTH = 1024
 # Ceilings for parameters read back from storage: generous for any legitimate hash, but they
 # stop a corrupted or malicious row from asking for gigabytes of memory or hours of CPU.

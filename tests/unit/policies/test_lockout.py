@@ -1,5 +1,7 @@
 """The pure lockout rules (policies/lockout.py): lock lengths and the per-address verdict."""
 
+from dataclasses import MISSING, fields
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,14 +13,19 @@ from policies.lockout import (
     address_verdict,
     alarm_on,
     lock_duration,
-    rules_from_config,
 )
 
-RULES = LockoutRules()
+# The defaults of config/defaults.py, written out: the rules carry none of their own.
+RULES = LockoutRules(threshold=5, durations=(60, 300, 900), address_limit=50,
+                     address_limit_under_attack=10, address_window=600, address_delay_ms=2000,
+                     global_alarm_per_minute=1000)
 positions = st.integers(min_value=1, max_value=10**6)
 failures = st.integers(min_value=0, max_value=10**6)
 rules = st.builds(
     LockoutRules,
+    threshold=st.integers(1, 20),
+    durations=st.lists(st.integers(1, 3600), min_size=1, max_size=4).map(tuple),
+    address_window=st.integers(1, 3600),
     address_limit=st.integers(1, 500),
     address_limit_under_attack=st.integers(1, 500),
     address_delay_ms=st.integers(0, 10_000),
@@ -64,8 +71,14 @@ def test_under_the_alarm_refused_exactly_past_the_tighter_limit(position, r):
     assert verdict == AddressVerdict(refuse=position > r.address_limit_under_attack)
 
 
+def test_the_rules_carry_no_defaults_of_their_own():
+    # One source for every default: config/defaults.py.
+    assert all(f.default is MISSING and f.default_factory is MISSING
+               for f in fields(LockoutRules))
+
+
 def test_defaults_from_settings():
-    assert rules_from_config(load_settings({}, environ={})) == LockoutRules()
+    assert LockoutRules.from_config(load_settings({}, environ={})) == RULES
 
 
 @pytest.mark.parametrize("value", [-1, 10_001])

@@ -11,13 +11,14 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
 import psycopg
 import pytest
+
+from tests.helpers.network import free_port
 
 
 def _bin_dir() -> Path:
@@ -32,12 +33,6 @@ def _bin_dir() -> Path:
                 "Debian's postgresql package (see ../shared/SERVICES.md)", pytrace=False)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class PrivatePostgres:
     """start() once (initdb the first time), stop(mode) and start() again at will, close()."""
 
@@ -47,7 +42,7 @@ class PrivatePostgres:
         self.dir.chmod(0o777)  # the server runs as `postgres` when the suite runs as root
         self.data = self.dir / "pg"
         self.log = self.dir / "pg.log"
-        self.port = _free_port()
+        self.port = free_port()
         self.as_server_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         self.started = False
 
@@ -75,7 +70,7 @@ class PrivatePostgres:
                 # (only before the first start: a restart keeps its port, the app's URL).
                 if "Address already in use" not in str(exc) or self.started:
                     raise
-                self.port = _free_port()
+                self.port = free_port()
         raise RuntimeError("no free port for the private PostgreSQL")
 
     def stop(self, mode: str = "fast") -> None:

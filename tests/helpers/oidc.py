@@ -1,5 +1,5 @@
-"""Shared drivers for the protocol and attacker tests in tests/flows (beyond tests/helpers.py):
-a signed-in browser, whole token grants, private_key_jwt assertions and forged JWTs."""
+"""Drivers for the protocol and attacker tests (beyond the common ones in tests.helpers): a
+signed-in browser, whole token grants, DPoP, private_key_jwt assertions and forged JWTs."""
 
 from __future__ import annotations
 
@@ -14,20 +14,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 
 from gateway.services.clients import create_client
-from tests.helpers import (
-    PASSWORD,
-    REDIRECT,
-    authorize_params,
-    basic,
-    csrf_of,
-    exchange,
-    get_code,
-    login,
-    s256,
-)
-
-__all__ = ["REDIRECT", "authorize_params", "basic", "csrf_of", "exchange", "get_code", "login",
-           "s256"]
+from tests.helpers import PASSWORD, REDIRECT, authorize_params, basic, exchange, get_code, s256
 
 
 @contextmanager

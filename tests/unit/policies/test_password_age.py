@@ -7,19 +7,30 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policies.password_age import (
-    DEFAULT_MAX_AGE_DAYS,
-    DEFAULT_REMIND_DAYS,
-    PasswordState,
-    password_expires_at,
-    password_state,
-    reminder_window_key,
-)
+from config import defaults
+from policies import password_age
+from policies.password_age import PasswordState
 
 CHANGED = datetime(2025, 1, 1, 8, 30, tzinfo=UTC)
 DAY = timedelta(days=1)
 SECOND = timedelta(seconds=1)
 EXPIRES = CHANGED + 181 * DAY  # 2025-07-01T08:30Z
+# The numbers come from the settings (the policy has no defaults); these are the defaults'.
+POLICY = {"max_age_days": defaults.PASSWORD_MAX_AGE_DAYS,
+          "remind_days": defaults.PASSWORD_REMIND_DAYS}
+
+
+def password_state(changed_at, now, **kwargs) -> PasswordState:
+    return password_age.password_state(changed_at, now, **{**POLICY, **kwargs})
+
+
+def password_expires_at(changed_at, **kwargs):
+    return password_age.password_expires_at(
+        changed_at, **{"max_age_days": POLICY["max_age_days"], **kwargs})
+
+
+def reminder_window_key(changed_at, now, **kwargs) -> str | None:
+    return password_age.reminder_window_key(changed_at, now, **{**POLICY, **kwargs})
 
 
 def at(delta: timedelta) -> PasswordState:
@@ -27,8 +38,17 @@ def at(delta: timedelta) -> PasswordState:
 
 
 def test_defaults_are_six_months_and_two_weeks():
-    assert (DEFAULT_MAX_AGE_DAYS, DEFAULT_REMIND_DAYS) == (180, 14)
+    assert (POLICY["max_age_days"], POLICY["remind_days"]) == (180, 14)
     assert password_expires_at(CHANGED) == EXPIRES == datetime(2025, 7, 1, 8, 30, tzinfo=UTC)
+
+
+def test_the_policy_carries_no_defaults_of_its_own():
+    # One source for every default: config/defaults.py.
+    for function in (password_age.password_state, password_age.reminder_window_key):
+        with pytest.raises(TypeError, match="max_age_days|remind_days"):
+            function(CHANGED, CHANGED)
+    with pytest.raises(TypeError, match="max_age_days"):
+        password_age.password_expires_at(CHANGED)
 
 
 @pytest.mark.parametrize(

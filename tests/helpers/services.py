@@ -9,6 +9,8 @@ import psycopg
 import pytest
 import redis
 
+# Which backend this run tests (tests/conftest.py): "production" or "embedded".
+BACKEND = os.environ.get("GATEWAY_TEST_BACKEND", "embedded")
 PG_ADMIN = os.environ.get("GATEWAY_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 

@@ -18,8 +18,8 @@ import pytest
 import redis
 from sqlalchemy import create_engine
 
+from gateway.availability import StoreUnavailableError
 from gateway.extensions import db
-from gateway.store import StoreUnavailableError
 from gateway.store.redis_store import RedisStore
 from gateway.store.sql_store import SqlStore
 from tests.helpers import race

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
+from gateway.crypto.secrets import hash_secret
 from gateway.extensions import db
 from gateway.models import Account, Client
-from gateway.services.secrets import hash_secret
 
 
 def run(app, *args):
@@ -67,6 +67,20 @@ def test_accounts_create_bad_input_exit_2_naming_field(app, flag, value, field):
     assert result.exit_code == 2, result.output
     assert field in result.output
     assert Account.query.count() == 0
+
+
+@pytest.mark.parametrize(("length", "exit_code"), [(128, 0), (129, 2)])
+def test_accounts_create_password_bound_is_the_rules_one(app, length, exit_code):
+    # policies.password_rules allows 8 to 128: an account may not start with a password the
+    # person could never choose themselves.
+    password = ("mot-mat-khau-dai-" * 10)[:length]
+    result = run(app, "accounts", "create", "--bhxh", "0123456789", "--name", "A",
+                 "--dob", "1990-01-02", "--phone", "0912345678", "--password", password,
+                 "--json")
+    assert result.exit_code == exit_code, result.output
+    assert Account.query.count() == (1 if exit_code == 0 else 0)
+    if exit_code:
+        assert "password" in result.output and "invalid_password" in result.output
 
 
 def test_accounts_create_duplicate_refused(app):
@@ -166,7 +180,7 @@ def test_clients_set_resources_refusals(app):
 def test_demo_seed_registers_demo_service_for_the_default_resource(make_app, tmp_path):
     """`make run`'s relying-service example: demo-service introspects the demo portal's
     tokens, on a fresh instance and on one seeded before resource servers existed."""
-    from tests.flows.oidc_support import introspect, running, tokens
+    from tests.helpers.oidc import introspect, running, tokens
 
     app = make_app(DEMO_ENABLED=True, DEMO_CLIENT_FILE=str(tmp_path / "demo-client.json"))
     app.instance_path = str(tmp_path)

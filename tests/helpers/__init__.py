@@ -1,4 +1,20 @@
-"""Small drivers for the protocol used across tests: they do what a client and a person do."""
+"""The one home of the test helpers: drivers that do what a client, a person, an operator or
+an outage does, shared by every test package. Fixtures stay in the conftest.py files.
+
+This module holds the common drivers (accounts, clients, the code flow, the login page,
+racing callers); the others, by subject::
+
+    tests.helpers.oidc              whole grants, DPoP, private_key_jwt and forged JWTs
+    tests.helpers.devices           the served app-device world: app devices, back-channel
+                                    logout receiver, SMS outbox reader
+    tests.helpers.browser           screenshots and form submission for Playwright pages
+    tests.helpers.network           free loopback ports, serving an app on one
+    tests.helpers.services          the shared PostgreSQL and Redis (fail loudly when absent)
+    tests.helpers.private_postgres  a PostgreSQL of a fault test's own
+    tests.helpers.outage            what a 503 must look like from outside
+    tests.helpers.sms               what the development SMS provider sent; the last OTP
+    tests.helpers.settings          a production configuration that passes every check
+"""
 
 from __future__ import annotations
 
@@ -17,6 +33,10 @@ PASSWORD = "Mật-khẩu-đủ-dài-2026"
 REDIRECT = "https://portal.example.vn/callback"
 
 
+def random_bhxh() -> str:
+    return "".join(secrets.choice("0123456789") for _ in range(10))
+
+
 def s256(verifier: str) -> str:
     digest = hashlib.sha256(verifier.encode()).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
@@ -24,7 +44,7 @@ def s256(verifier: str) -> str:
 
 def new_account(bhxh="0123456789", password=PASSWORD, **kw):
     spec = dict(bhxh=bhxh, name="Nguyễn Văn An", dob="1985-04-12", phone="0912345623",
-                password=password, level=2)
+                password=password, level=2, via="test")
     spec.update(kw)
     account = create_account(**spec)
     db.session.commit()
@@ -55,6 +75,19 @@ def authorize_params(client_id, verifier, **extra):
 
 def csrf_of(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def open_login_page(client, client_id) -> tuple[str, str]:
+    """Starts an authorization request and reads its login page: (flow id, CSRF token)."""
+    response = client.get("/authorize?" + urlencode(authorize_params(client_id, "v" * 43)))
+    page = client.get(response.location).get_data(as_text=True)
+    flow = re.search(r'name="flow" value="([^"]+)"', page).group(1)
+    return flow, csrf_of(page)
+
+
+def submit_login(client, flow, csrf, username, password):
+    return client.post("/login", data={"csrf_token": csrf, "flow": flow, "username": username,
+                                       "password": password})
 
 
 def login(client, location: str, username="0123456789", password=PASSWORD):

@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.methods import password_hashing as ph
-from gateway.methods.password_hashing import (
+from gateway.crypto import password_hashing as ph
+from gateway.crypto.password_hashing import (
     ARGON2_PARAMS,
     MAX_PASSWORD_LENGTH,
     Argon2Params,

@@ -3,17 +3,7 @@
 import pytest
 
 from gateway.settings import ConfigError, load_settings
-
-GOOD_PRODUCTION = {
-    "GATEWAY_ENV": "production",
-    "GATEWAY_SECRET_KEY": "x" * 48,
-    "GATEWAY_ISSUER": "https://id.vssid.example.vn",
-    "GATEWAY_DATABASE_URL": "postgresql+psycopg://gw@127.0.0.1/gw",
-    "GATEWAY_REDIS_URL": "redis://127.0.0.1:6379/0",
-    "GATEWAY_SMS_PROVIDER": "http",
-    "GATEWAY_SMS_HTTP_URL": "https://sms.vssid.example.vn/send",
-    "GATEWAY_SMS_HTTP_TOKEN": "t" * 32,
-}
+from tests.helpers.settings import GOOD_PRODUCTION
 
 
 def test_environment_overrides_are_typed(tmp_path):

@@ -15,8 +15,8 @@ from gateway.extensions import db
 from gateway.models import OutboxMessage
 from gateway.services import outbox
 from providers.sms import OutboxFileProvider
-from tests import services
-from tests.conftest import BACKEND
+from tests.helpers import services
+from tests.helpers.services import BACKEND
 
 
 def test_models_match_migrations(app):

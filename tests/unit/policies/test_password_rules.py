@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.methods.password_hashing import hash_password
+from gateway.crypto.password_hashing import hash_password, verify_password
 from policies.password_rules import (
     MAX_LENGTH,
     MIN_LENGTH,
@@ -19,6 +19,7 @@ from policies.password_rules import (
     PersonalData,
     check_new_password,
     common_passwords,
+    length_violations,
 )
 
 PERSONAL = PersonalData(
@@ -43,6 +44,8 @@ def nfc(text: str) -> str:
 
 
 def check(password: str, personal: PersonalData = PERSONAL, **kwargs) -> list[str]:
+    if kwargs.get("previous_hashes"):
+        kwargs.setdefault("verify", verify_password)  # what gateway.services.passwords passes
     return check_new_password(password, personal=personal, **kwargs)
 
 
@@ -93,6 +96,13 @@ def test_length(password, expected):
 
 def test_length_counts_nfc_code_points():
     assert len(nfd("xệ9ữqỡ7")) > MIN_LENGTH
+
+
+@given(st.text(max_size=MAX_LENGTH + 20))
+def test_the_length_bound_alone_is_the_one_the_rules_apply(password):
+    # Account creation checks length_violations alone: the same bound as a change.
+    lengths = [code for code in check(password) if code in ("too_short", "too_long")]
+    assert length_violations(password) == lengths
 
 
 # --- blocklist ------------------------------------------------------------------------------
@@ -283,6 +293,15 @@ def test_verify_is_called_with_stored_hash_first_and_stops_at_first_match():
         "reused_password"
     ]
     assert calls == []  # equal to the current one: no hashing needed
+
+
+def test_previous_hashes_without_a_verifier_are_refused():
+    # The policy imports nothing of the gateway, so it cannot judge reuse on its own; it must
+    # say so rather than accept an old password unchecked.
+    for password in ("ngày mai trời lại sáng", CURRENT):
+        with pytest.raises(ValueError, match="verify"):
+            check_new_password(password, personal=PERSONAL, current_password=CURRENT,
+                               previous_hashes=["$argon2id$v=19$m=19456,t=2,p=1$x$y"])
 
 
 # --- similarity -----------------------------------------------------------------------------

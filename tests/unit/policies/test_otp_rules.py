@@ -1,5 +1,6 @@
 """The pure OTP rules: code shape, binding of the digest, windows, and the refusal order."""
 
+from dataclasses import MISSING, fields
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -98,6 +99,12 @@ def test_answer_to_a_wrong_try():
     assert rules.after_wrong_try(tries=5, failures=5, limits=LIMITS) == rules.ATTEMPTS_EXCEEDED
     assert rules.after_wrong_try(tries=2, failures=10, limits=LIMITS) == rules.BUDGET_EXHAUSTED
     assert rules.after_wrong_try(tries=5, failures=10, limits=LIMITS) == rules.BUDGET_EXHAUSTED
+
+
+def test_the_limits_carry_no_defaults_of_their_own():
+    # One source for every default: config/defaults.py.
+    assert all(f.default is MISSING and f.default_factory is MISSING
+               for f in fields(rules.OtpLimits))
 
 
 def test_limits_come_from_config(tmp_path):

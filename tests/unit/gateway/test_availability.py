@@ -20,7 +20,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from gateway import PG_CONNECT_TIMEOUT, _engine_options
 from gateway.availability import database_unreachable
 from gateway.extensions import db
-from tests.faults.answers import assert_program_answer, unavailable_counts
+from tests.helpers.outage import assert_program_answer, unavailable_counts
 
 CLOSED_PORT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:1/gateway"
 

@@ -1,0 +1,12 @@
+"""Settings shared by tests: a production configuration that passes every check at start."""
+
+GOOD_PRODUCTION = {
+    "GATEWAY_ENV": "production",
+    "GATEWAY_SECRET_KEY": "x" * 48,
+    "GATEWAY_ISSUER": "https://id.vssid.example.vn",
+    "GATEWAY_DATABASE_URL": "postgresql+psycopg://gw@127.0.0.1/gw",
+    "GATEWAY_REDIS_URL": "redis://127.0.0.1:6379/0",
+    "GATEWAY_SMS_PROVIDER": "http",
+    "GATEWAY_SMS_HTTP_URL": "https://sms.vssid.example.vn/send",
+    "GATEWAY_SMS_HTTP_TOKEN": "t" * 32,
+}
