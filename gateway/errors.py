@@ -11,7 +11,13 @@ Every domain error, wherever it is defined (each beside the code that raises it)
      ├── DeviceChangedError           409  services/devices.py: the active device changed (a race)
      ├── LockedError                  429  services/throttle.py: the login name is locked
      ├── ThrottledError               429  services/throttle.py: the address is over its limit
-     └── OtpError                400/429  methods/otp.py: a code refused, or none could be sent
+     ├── OtpError                400/429  methods/otp.py: a code refused, or none could be sent
+     ├── FlowError                    400  flows/record.py: a flow record refused the step
+     │    ├── FlowNotFoundError       400  no such record (expired, consumed, never made)
+     │    ├── FlowBindingError        400  bound to another browser, client or DPoP key
+     │    └── FlowStateError          400  the kind's table does not allow the step here
+     └── InsufficientAuthorizationError 400  flows/device_login.py: the app sign-in needs
+                                           more (device_conflict, otp_required, ...)
 
 `GatewayError.body()` is what a program sees (`{"error": code, "field": ...}`, plus what a
 subclass adds); `retry_after` (seconds), when set, becomes the `Retry-After` header. One

@@ -14,9 +14,18 @@ from examples.vssid_app_client import Challenge
 from gateway.extensions import db
 from gateway.models import Account, Event, LoginSession
 from gateway.services.outbox import deliver_pending
-from tests.conftest import serve
-from tests.flows.oidc_support import REDIRECT, authorize, authorize_params, login, query_of
-from tests.helpers import PASSWORD, csrf_of, new_account, new_client, race
+from tests.helpers import (
+    PASSWORD,
+    REDIRECT,
+    authorize_params,
+    csrf_of,
+    login,
+    new_account,
+    new_client,
+    race,
+)
+from tests.helpers.network import serve
+from tests.helpers.oidc import authorize, query_of
 
 RACERS = 8
 NEW = "Một mật khẩu mới hoàn toàn khác {}"
