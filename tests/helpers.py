@@ -113,3 +113,16 @@ def race(n, fn, *, join_timeout: float = 90):
     if errors:
         raise errors[0]
     return results
+
+
+def run_jobs(app) -> None:
+    """Run what the task queue holds, as a worker does, until no job is left (PostgreSQL).
+
+    On the embedded default there is no queue: the work deferred after a response has already
+    run by the time the response is closed, so there is nothing to do.
+    """
+    from gateway.jobs import worker
+    from gateway.jobs.queue import queue_of
+
+    if queue_of(app) is not None:  # one at a time: the jobs run in the order they were deferred
+        worker.run(app, concurrency=1, wait=False, install_signal_handlers=False)
