@@ -110,17 +110,24 @@ def build(flask_app, *, concurrency: int = 1) -> procrastinate.App:
     return queue
 
 
-def run(flask_app, *, concurrency: int = 4, wait: bool = True, name: str | None = None,
-        install_signal_handlers: bool = True) -> None:
-    """Run a worker until stopped (``wait=False``: until no job is left to do)."""
+def options(flask_app, *, concurrency: int = 4, wait: bool = True, name: str | None = None,
+            install_signal_handlers: bool = True) -> dict:
+    """procrastinate's worker options for ``flask_app`` (``wait=False``: stop once no job is
+    left to do)."""
     stalled_after = flask_app.config["QUEUE_STALLED_AFTER"]
+    return {
+        "concurrency": concurrency, "wait": wait,
+        "name": name or f"{socket.gethostname()}-{os.getpid()}",
+        "delete_jobs": "successful", "install_signal_handlers": install_signal_handlers,
+        "update_heartbeat_interval": stalled_after / 3, "stalled_worker_timeout": stalled_after,
+        "shutdown_graceful_timeout": SHUTDOWN_GRACE,
+    }
+
+
+def run(flask_app, *, concurrency: int = 4, **kwargs) -> None:
+    """Run a worker until stopped (``wait=False``: until no job is left to do)."""
     build(flask_app, concurrency=concurrency).run_worker(
-        concurrency=concurrency, wait=wait,
-        name=name or f"{socket.gethostname()}-{os.getpid()}",
-        delete_jobs="successful", install_signal_handlers=install_signal_handlers,
-        update_heartbeat_interval=stalled_after / 3, stalled_worker_timeout=stalled_after,
-        shutdown_graceful_timeout=SHUTDOWN_GRACE,
-    )
+        **options(flask_app, concurrency=concurrency, **kwargs))
 
 
 def retry_stalled_now(flask_app) -> list[int]:
