@@ -37,20 +37,27 @@ REMIND = "gateway.passwords.remind"
 RETRY_STALLED = "gateway.queue.retry_stalled"
 
 
-class Queue:
-    """Defers jobs into the queue's tables, in the app's database."""
+_deferrer: procrastinate.App | None = None
 
-    def __init__(self, database_url: str):
-        self.database_url = database_url
-        # Only ever given a connection of its own pool (db.engine) to write on, so the web
-        # process opens no second pool to the database for the queue.
-        self._deferrer = procrastinate.App(connector=procrastinate.SyncPsycopgConnector())
+
+def _job_deferrer() -> procrastinate.App:
+    """One per process: its connector is never opened, it only ever writes on a connection it
+    is given (one of the app's own pool), so the web process opens no second pool for the
+    queue. (procrastinate renames its built-in tasks for every App made in a process.)"""
+    global _deferrer
+    if _deferrer is None:
+        _deferrer = procrastinate.App(connector=procrastinate.SyncPsycopgConnector())
+    return _deferrer
+
+
+class Queue:
+    """Defers jobs into the queue's tables, in the app's database (db.engine)."""
 
     def defer(self, task: str, **kwargs) -> int:
         """Insert a job for ``task(**kwargs)`` (JSON-able arguments) and commit it."""
         raw = db.engine.raw_connection()
         try:
-            deferrer = self._deferrer.configure_task(task, connection=raw.driver_connection)
+            deferrer = _job_deferrer().configure_task(task, connection=raw.driver_connection)
             job_id = deferrer.defer(**kwargs)
             raw.commit()
             return job_id
@@ -71,7 +78,7 @@ def defer_delivery(keys: list[str]) -> None:
 
 def init_app(app) -> None:
     if make_url(app.config["DATABASE_URL"]).get_backend_name() == "postgresql":
-        app.extensions[EXTENSION] = Queue(app.config["DATABASE_URL"])
+        app.extensions[EXTENSION] = Queue()
         set_dispatch(app, defer_delivery)
     else:
         set_dispatch(app, tasks.deliver_messages)
