@@ -30,7 +30,7 @@ from gateway.models import Event, OutboxMessage
 from gateway.services.outbox import deliver_pending, enqueue_sms
 from gateway.services.outbox.delivery import LEASE
 from providers.sms import OutboxFileProvider
-from tests.helpers import new_account, race, run_jobs
+from tests.helpers import in_thread, new_account, race, run_jobs
 
 PHONE = "+84912345623"
 ROOT = Path(__file__).resolve().parents[2]
@@ -160,7 +160,7 @@ def test_the_same_message_triggered_twice_is_sent_once(gw):
     if queue is not None:
         first, second = queue.defer(DELIVER, keys=[key]), queue.defer(DELIVER, keys=[key])
         assert [j.id for j in jobs()] == [first, second]
-        worker.run(gw, concurrency=2, wait=False, install_signal_handlers=False)
+        run_jobs(gw, concurrency=2)
         assert jobs() == []
     else:
         def trigger(_):
@@ -217,7 +217,7 @@ def test_a_deliverer_killed_after_its_claim_loses_nothing_and_sends_once(start, 
         assert claimed.lease_owner == f"job:{job_id}"
         assert [j.status for j in jobs() if j.id == job_id] == ["doing"]
         time.sleep(STALLED_AFTER + 0.5)
-        assert job_id in worker.retry_stalled_now(app)
+        assert job_id in in_thread(worker.retry_stalled_now, app)
         run_jobs(app)
         assert job_id not in [j.id for j in jobs()]
     else:
@@ -278,7 +278,10 @@ def test_password_reminders_run_as_a_daily_job(start):
 
 
 def test_the_worker_command(gw):
-    result = gw.test_cli_runner().invoke(args=["worker", "--until-empty"])
+    def invoke(*args):
+        return in_thread(gw.test_cli_runner().invoke, args=["worker", *args])
+
+    result = invoke("--until-empty")
     if queue_of(gw) is None:
         assert result.exit_code == 2
         assert "the task queue needs PostgreSQL" in result.output
@@ -286,6 +289,6 @@ def test_the_worker_command(gw):
     assert result.exit_code == 0, result.output
     key = bytes(_commit_a_message().message_key).hex()
     queue_of(gw).defer(DELIVER, keys=[key])
-    result = gw.test_cli_runner().invoke(args=["worker", "--until-empty", "--concurrency", "2"])
+    result = invoke("--until-empty", "--concurrency", "2")
     assert result.exit_code == 0, result.output
     assert len(sent(gw)) == 1 and jobs() == []
