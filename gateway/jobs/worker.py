@@ -8,8 +8,9 @@ time. What a worker does:
   of its own with an app context of its own (``concurrency`` at once);
 * defers the periodic jobs when they fall due — the outbox sweep every minute, the password
   reminders at 02:00 UTC (09:00 in Viet Nam), the stalled-job retry every minute. Every worker
-  tries; the database keeps one job per task and tick (procrastinate's periodic defers), and a
-  queueing lock keeps at most one of each waiting, a lock one of each running;
+  tries; the database keeps one job per task and tick (procrastinate's periodic defers), a
+  queueing lock keeps at most one of each waiting, and a lock one sweep and one reminders job
+  running;
 * beats every QUEUE_STALLED_AFTER / 3 seconds. A worker killed mid-job (SIGKILL, a lost
   machine) leaves its jobs "doing"; once it has missed its beats for QUEUE_STALLED_AFTER, the
   next stalled-job retry puts them back in the queue, and the rerun takes back the messages the
@@ -28,6 +29,7 @@ from contextlib import contextmanager
 
 import procrastinate
 from flask import g
+from procrastinate.exceptions import ConnectorException
 from sqlalchemy import make_url
 
 from gateway import PG_CONNECT_TIMEOUT
@@ -64,7 +66,10 @@ async def retry_stalled_jobs(queue: procrastinate.App, stalled_after: float) -> 
     """Put back in the queue every job left "doing" by a worker that stopped beating."""
     retried = []
     for job in await queue.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after):
-        await queue.job_manager.retry_job(job)
+        try:
+            await queue.job_manager.retry_job(job)
+        except ConnectorException:  # another worker's retry got there first
+            continue
         retried.append(job.id)
     return retried
 
@@ -102,8 +107,9 @@ def build(flask_app, *, concurrency: int = 1) -> procrastinate.App:
         with _in_app(flask_app):
             return tasks.remind_passwords()
 
+    # No lock: a retry that died holding one would keep every later retry from running.
     @queue.periodic(cron=EVERY_MINUTE, periodic_id="every-minute")
-    @queue.task(name=RETRY_STALLED, lock=RETRY_STALLED, queueing_lock=RETRY_STALLED)
+    @queue.task(name=RETRY_STALLED, queueing_lock=RETRY_STALLED)
     async def retry_stalled(timestamp: int):
         return await retry_stalled_jobs(queue, stalled_after)
 
