@@ -109,10 +109,15 @@ OTP_FAILURE_BUDGET = 10
 OTP_DAILY_CAP_ACCOUNT = 10     # codes sent per account per UTC day
 OTP_DAILY_CAP_PHONE = 10       # codes sent per phone number per UTC day (SMS pumping)
 
-# --- outbox (messages to people; gateway/services/outbox.py) ----------------------------
+# --- outbox (messages to people; gateway/services/outbox/) ------------------------------
 # Delivery attempts before a message is given up (event message.failed). Retries wait 30 s,
 # 60 s, 120 s, ... at most 1 h; 8 attempts span about an hour.
 OUTBOX_MAX_ATTEMPTS = 8
+
+# --- task queue (PostgreSQL only; gateway/jobs/) -------------------------------------------
+# Seconds without a heartbeat after which a worker counts as dead and the jobs it was running
+# are retried (stalled-job recovery, every minute). Workers beat every third of it. 3 to 3600.
+QUEUE_STALLED_AFTER = 30
 
 # --- operations ---------------------------------------------------------------------------
 LOG_LEVEL = "INFO"                   # JSON logs on stderr; DEBUG, INFO, WARNING, ERROR

@@ -41,6 +41,9 @@ def create_app(overrides: dict | None = None, *, clock: Clock | None = None) -> 
     if settings["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["TRUSTED_PROXIES"], x_proto=1)
     deferred.init_app(app)
+    from gateway.jobs.queue import init_app as init_queue
+
+    init_queue(app)
     from gateway.oidc.server import init_oauth
 
     init_oauth(app)

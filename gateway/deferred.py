@@ -14,11 +14,12 @@ may defer more work: it joins the same batch. A failing task is logged and the n
 Outside a request (CLI, jobs) there is no answer to wait for, and ``defer`` runs the task at
 once.
 
-This is the small hand-off a task queue will replace: tasks are module-level functions called
-with JSON-able keyword arguments, and no secret is ever an argument (a one-time code is
-created by the task, never handed to it). Nothing is lost for good if a process dies before
-its batch ran: the outbox job delivers every committed message; a code that was never created
-is asked for again.
+Tasks are module-level functions called with JSON-able keyword arguments, and no secret is
+ever an argument (a one-time code is created by the task, never handed to it). On PostgreSQL
+the outbox's task only defers a job of the task queue from here (gateway/jobs/queue.py): the
+sending is a worker's. Nothing is lost for good if a process dies before its batch ran: the
+outbox sweep delivers every committed message; a code that was never created is asked for
+again.
 
 Public surface::
 

@@ -97,6 +97,8 @@ def validate(settings: dict) -> None:
         raise ConfigError(name, problem)
     if settings["OUTBOX_MAX_ATTEMPTS"] < 1:
         raise ConfigError("OUTBOX_MAX_ATTEMPTS", "must be 1 or more")
+    if not 3 <= settings["QUEUE_STALLED_AFTER"] <= 3600:
+        raise ConfigError("QUEUE_STALLED_AFTER", "must be 3 to 3600 seconds")
     durations = str(settings["LOCKOUT_DURATIONS"]).split(",")
     if not all(x.strip().isdigit() and int(x) > 0 for x in durations):
         raise ConfigError("LOCKOUT_DURATIONS", "comma-separated positive seconds, e.g. 60,300,900")

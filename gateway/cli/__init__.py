@@ -35,7 +35,7 @@ def emit_json(data: dict) -> None:
 
 
 def register_cli(app) -> None:
-    from gateway.cli import accounts, clients, demo, devices, keys, outbox, passwords
+    from gateway.cli import accounts, clients, demo, devices, keys, outbox, passwords, worker
 
     app.cli.add_command(clients.group)
     app.cli.add_command(accounts.group)
@@ -44,3 +44,4 @@ def register_cli(app) -> None:
     app.cli.add_command(outbox.group)
     app.cli.add_command(passwords.group)
     app.cli.add_command(devices.group)
+    app.cli.add_command(worker.command)

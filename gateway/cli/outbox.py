@@ -1,7 +1,10 @@
-"""`flask --app wsgi outbox deliver [--limit N]`: the safety net behind immediate delivery.
+"""`flask --app wsgi outbox deliver [--limit N]`: deliver due messages now, by hand.
 
-Run it every minute or so (cron, a systemd timer); several copies may run at once, on one
-machine or many, since each message is claimed by exactly one of them.
+On PostgreSQL the task queue's workers deliver the outbox, and their periodic sweep retries
+what failed (`flask --app wsgi worker`); on the embedded default messages go out after each
+response. This command sends one batch at once whatever the backend: to empty the outbox
+before changing SECRET_KEY, or from cron where no worker runs. Several copies may run at once,
+with the workers too: each message is claimed by exactly one of them.
 """
 
 from __future__ import annotations

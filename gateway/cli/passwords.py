@@ -14,7 +14,8 @@ def group():
 
 
 @group.command("remind", help="Send an SMS to every account whose password expires soon "
-               "(once per reminder window); deliver with `outbox deliver`.")
+               "(once per reminder window). Workers do it daily on their own; the SMS go out "
+               "with the next outbox sweep (or `outbox deliver`).")
 @click.option("--batch", default=500, show_default=True, help="Accounts read per query.")
 @with_appcontext
 def remind(batch):

@@ -1,9 +1,14 @@
 """SMS reminders before a password expires: once per reminder window, through the outbox.
 
 Only accounts whose password entered the reminder period are read (an index on
-password_changed_at), in batches, so the job is cheap over 35 million accounts. Several
-workers may run: an account is claimed with a conditional UPDATE on its window key, so no
-one gets the same reminder twice.
+password_changed_at), in batches, so the job is cheap over 35 million accounts.
+
+Run daily by the task queue (gateway/jobs/worker.py: one job per day, a lock so that two never
+overlap) or by `flask --app wsgi passwords remind`. The queue decides *when* the job runs; it
+cannot know *which accounts* were already reminded: a job retried after a crash half-way, or
+the command run by hand the same day, must skip them. So the reminder's window is recorded on
+the account in the same transaction as the SMS, with a conditional UPDATE on the window key
+that only one runner can win — no one gets the same reminder twice.
 """
 
 from __future__ import annotations

@@ -95,6 +95,9 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        from gateway.models import modelled
+
+        conf_args.setdefault("include_name", modelled)  # the task queue's tables are not ours
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

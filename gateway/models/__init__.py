@@ -23,4 +23,14 @@ __all__ = [
     "SessionClient",
     "SigningKey",
     "StoreEntry",
+    "modelled",
 ]
+
+
+def modelled(name, type_, parent_names) -> bool:
+    """Alembic's ``include_name``: whether autogenerate compares this object with the models.
+
+    The task queue's tables (``procrastinate_*``, created on PostgreSQL by migration 0007 from
+    procrastinate's own schema file) have no models here, and must not be proposed for removal.
+    """
+    return not (type_ == "table" and name.startswith("procrastinate_"))

@@ -1,7 +1,7 @@
 """Messages to people waiting to be delivered: the outbox.
 
 A message is written in the same transaction as the change it reports, so it exists exactly
-when that change does, and a delivery job sends it later (gateway/services/outbox.py).
+when that change does, and whoever claims it first sends it (gateway/services/outbox/).
 
 Why the content is sealed: an OTP or a one-time password sits here until it is sent. The
 payload (template parameters and rendered text) is AES-GCM encrypted under a key derived from
@@ -54,3 +54,6 @@ class OutboxMessage(db.Model):
     # A short reason code from the provider, never content.
     last_error: Mapped[str | None] = mapped_column(String(200))
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Who holds the lease while sending: "job:<id>" for a job of the task queue (run again
+    # as that same job when its worker died, it may take the lease back at once), else None.
+    lease_owner: Mapped[str | None] = mapped_column(String(40))

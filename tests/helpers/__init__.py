@@ -146,3 +146,42 @@ def race(n, fn, *, join_timeout: float = 90):
     if errors:
         raise errors[0]
     return results
+
+
+
+def in_thread(fn, *args, **kwargs):
+    """fn(*args, **kwargs) in a thread of its own; its result, or its exception re-raised.
+
+    For what runs an event loop of its own (a procrastinate worker): once the browser tests
+    have started Playwright, this thread has a running loop, and asyncio.run() refuses to
+    start another in it."""
+    outcome = {}
+
+    def target():
+        try:
+            outcome["result"] = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 — re-raised below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(120)
+    assert not thread.is_alive(), f"{getattr(fn, '__name__', fn)} still running after 120 s"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
+def run_jobs(app, concurrency: int = 1) -> None:
+    """Run what the task queue holds, as a worker does, until no job is left (PostgreSQL).
+    With one job at a time (the default) they run in the order they were deferred.
+
+    On the embedded default there is no queue: the work deferred after a response has already
+    run by the time the response is closed, so there is nothing to do.
+    """
+    from gateway.jobs import worker
+    from gateway.jobs.queue import queue_of
+
+    if queue_of(app) is not None:
+        in_thread(worker.run, app, concurrency=concurrency, wait=False,
+                  install_signal_handlers=False)

@@ -17,9 +17,11 @@ from gateway.extensions import db
 from gateway.messages import sms as sms_texts
 from gateway.models import Event, OutboxMessage
 from gateway.services import outbox
-from gateway.services.outbox import deliver_pending, enqueue_sms, retry_delay
+from gateway.services.outbox import deliver_pending, enqueue_sms, retry_delay, sealing
+from gateway.services.outbox.delivery import reason_code
+from gateway.services.outbox.enqueue import PENDING
 from providers.sms import DeliveryError, OutboxFileProvider
-from tests.helpers import race
+from tests.helpers import race, run_jobs
 
 PHONE = "+84912345623"
 GSM_BASIC = set(
@@ -140,7 +142,7 @@ def test_a_row_redirected_to_another_number_is_never_sent(gw):
     assert deliver_pending(limit=1) == {"delivered": 1, "failed": 0, "pending": 1}
     assert [m["to"] for m in sent(gw)] == [PHONE]
     first, second = rows()
-    second.recipient_sealed = outbox._seal(PHONE.encode(), outbox._recipient_aad(
+    second.recipient_sealed = sealing.seal(PHONE.encode(), sealing.recipient_aad(
         bytes(first.message_key), "sms"))  # a seal made for another row
     db.session.commit()
     assert deliver_pending() == {"delivered": 0, "failed": 1, "pending": 0}
@@ -258,7 +260,7 @@ def test_a_provider_crash_is_retried_and_its_text_never_stored(start):
     assert row.last_error == "runtimeerror" and len(provider.calls) == 1
     # a reason code from a provider is cut down to a code, without digit runs
     provider.error = DeliveryError("Refused: 'Ma OTP 482913' to +84912345623 " + "x" * 100)
-    assert outbox._reason(provider.error.reason) == \
+    assert reason_code(provider.error.reason) == \
         "refused:__ma_otp_#__to__#_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 
@@ -335,7 +337,8 @@ def test_a_request_delivers_what_it_committed_after_its_response(gw):
     response = client.post("/_outbox_test", buffered=False)  # answered, not yet closed
     assert response.status_code == 204 and seen_in_request == [0]
     assert sent(gw) == [] and all(r.next_attempt_at is not None for r in rows())
-    response.close()  # the server closes the response once it is sent: delivery runs now
+    response.close()  # the server closes the response once it is sent: the hand-over runs now
+    run_jobs(gw)  # PostgreSQL: a worker runs the job deferred then (embedded: delivered at once)
     assert [m["template"] for m in sent(gw)] == ["password_changed", "password_expiry_reminder"]
     assert all(r.delivered_at is not None and bytes(r.payload_encrypted) == b""
                for r in rows())
@@ -348,6 +351,7 @@ def test_delivery_after_the_response_carries_the_request_id(gw):
     client = _view(gw, lambda: (enqueue_sms(PHONE, "password_changed", {}),
                                 db.session.commit()))
     client.post("/_outbox_test", headers={"X-Request-Id": "req-outbox-0001"})
+    run_jobs(gw)
     [delivered] = events("message.delivered")
     assert delivered.request_id == "req-outbox-0001"
 
@@ -360,10 +364,11 @@ def test_a_savepoint_does_not_deliver_before_the_real_commit(gw):
         db.session.flush()
         with db.session.begin_nested():
             enqueue_sms(PHONE, "password_expiry_reminder", {"days": 3})
-        pending_after_release.append(len(db.session().info.get(outbox._PENDING, [])))
+        pending_after_release.append(len(db.session().info.get(PENDING, [])))
         db.session.commit()
 
     _view(gw, work).post("/_outbox_test")
+    run_jobs(gw)
     assert pending_after_release == [2]  # the savepoint's release handed nothing over
     assert [m["template"] for m in sent(gw)] == ["password_changed", "password_expiry_reminder"]
 
@@ -372,6 +377,7 @@ def test_delivery_failing_after_the_response_leaves_the_message_to_the_job(gw):
     gw.extensions["gateway.sms"] = FailingProvider("timeout")
     response = _view(gw, lambda: (enqueue_sms(PHONE, "password_changed", {}),
                                   db.session.commit())).post("/_outbox_test")
+    run_jobs(gw)
     assert response.status_code == 204  # nothing reaches the answer
     [row] = rows()
     assert row.attempts == 1 and row.last_error == "timeout" and row.next_attempt_at is not None
