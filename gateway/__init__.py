@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, event, make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import deferred
+from gateway.availability import PG_CONNECT_TIMEOUT
 from gateway.clock import Clock
 from gateway.extensions import db, migrate
 from gateway.logs import configure_logging
@@ -72,12 +73,6 @@ def _configure_flask(app: Flask, settings: dict) -> None:
         Path(settings["DATABASE_URL"][len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
 
 
-# Seconds a new PostgreSQL connection may take (psycopg waits 130 s by default): a server that
-# cannot be reached answers 503 promptly instead of holding the request and its worker. A
-# `connect_timeout` in DATABASE_URL wins.
-PG_CONNECT_TIMEOUT = 5
-
-
 def _engine_options(url: str, *, store: bool = False) -> dict:
     if url.startswith("sqlite"):
         options = {"connect_args": {"timeout": 30, "check_same_thread": False}}
@@ -136,8 +131,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(account.bp)
 
     from gateway.metrics import init_metrics
+    from gateway.services.events import subscribe
 
-    init_metrics(app)
+    init_metrics(app, subscribe)
 
 
 def _register_hooks(app: Flask) -> None:

@@ -40,6 +40,11 @@ from sqlalchemy import exc as sa_exc
 #: together do not hammer a service that is coming back.
 RETRY_AFTER_SECONDS = 30
 
+# Seconds a new PostgreSQL connection may take (psycopg waits 130 s by default): a server that
+# cannot be reached answers 503 promptly instead of holding the request and its worker. A
+# `connect_timeout` in DATABASE_URL wins. Web processes and queue workers both use it.
+PG_CONNECT_TIMEOUT = 5
+
 DATABASE = "database"
 STORE = "store"
 

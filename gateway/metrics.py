@@ -49,9 +49,10 @@ def _count_device_event(event) -> None:
     DEVICE_CHANGES.labels(EVENTS_COUNTED[event.name]).inc()
 
 
-def init_metrics(app) -> None:
-    from gateway.services.events import subscribe
-
+def init_metrics(app, subscribe) -> None:
+    """Request metrics on `app`; device changes counted from events through `subscribe`
+    (gateway.services.events.subscribe, passed in by create_app so that this module, which
+    services use for their own counters, imports nothing above it)."""
     if not getattr(init_metrics, "_subscribed", False):
         for name in EVENTS_COUNTED:
             subscribe(name, _count_device_event)

@@ -32,7 +32,7 @@ from flask import g
 from procrastinate.exceptions import ConnectorException
 from sqlalchemy import make_url
 
-from gateway import PG_CONNECT_TIMEOUT
+from gateway.availability import PG_CONNECT_TIMEOUT
 from gateway.jobs import tasks
 from gateway.jobs.queue import DELIVER, REMIND, RETRY_STALLED, SWEEP
 

@@ -17,7 +17,8 @@ UPPER = ("gateway.views", "gateway.flows", "gateway.oidc", "gateway.methods", "g
 
 # Each package, and what it must never import (a prefix matches a module and its children).
 FORBIDDEN = {
-    "gateway.services": UPPER,
+    "gateway.services": (*UPPER, "gateway.jobs"),
+    "gateway.jobs": ("gateway.views", "gateway.flows", "gateway.cli"),
     "gateway.models": (*UPPER, "gateway.services"),
     "gateway.store": (*UPPER, "gateway.services"),
     "gateway.crypto": tuple(f"gateway.{name}" for name in (
@@ -70,6 +71,21 @@ def test_no_import_runs_upward():
                 if any(_within(target, forbidden) for target in targets):
                     climbing.append(f"{path.relative_to(ROOT)}:{line} imports {imported}"
                                     f"{' (' + ', '.join(names) + ')' if names else ''}")
+    assert climbing == []
+
+
+def test_nothing_imports_from_the_app_factory():
+    """gateway/__init__.py builds the app and sits above everything: a module that takes a
+    name from it (rather than a submodule of the package) climbs to the top floor."""
+    climbing = []
+    for module, path in _sources():
+        for line, imported, names in _imports(module, path):
+            if imported != "gateway" or module == "gateway":
+                continue
+            own = [name for name in names if not (ROOT / "gateway" / f"{name}.py").exists()
+                   and not (ROOT / "gateway" / name).is_dir()]
+            if own:
+                climbing.append(f"{path.relative_to(ROOT)}:{line} takes gateway.{own}")
     assert climbing == []
 
 

@@ -17,8 +17,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from gateway import PG_CONNECT_TIMEOUT, _engine_options
-from gateway.availability import database_unreachable
+from gateway import _engine_options
+from gateway.availability import PG_CONNECT_TIMEOUT, database_unreachable
 from gateway.extensions import db
 from tests.helpers.outage import assert_program_answer, unavailable_counts
 
