@@ -27,6 +27,8 @@ MESSAGES = {
         "flow_expired": "Yêu cầu đăng nhập đã hết hạn. Vui lòng quay lại dịch vụ và thử lại.",
         "error_title": "Không thể tiếp tục",
         "invalid_request": "Yêu cầu không hợp lệ.",
+        "server_error": "Hệ thống VssID gặp lỗi khi xử lý yêu cầu. Vui lòng thử lại sau; nếu lỗi "
+                        "lặp lại, hãy báo mã yêu cầu bên dưới cho BHXH.",
         "invalid_client": "Ứng dụng không được đăng ký với cổng định danh.",
         "invalid_redirect_uri": "Địa chỉ quay lại không được đăng ký cho ứng dụng này.",
         "temporarily_unavailable": "VssID đang tạm thời gián đoạn trong giây lát. Yêu cầu của "
@@ -107,6 +109,8 @@ MESSAGES = {
         "flow_expired": "The sign-in request expired. Please go back to the service and retry.",
         "error_title": "Cannot continue",
         "invalid_request": "The request is not valid.",
+        "server_error": "VssID hit an error while handling your request. Please try again "
+                        "later; if it happens again, give BHXH the request id below.",
         "invalid_client": "The application is not registered with the identity gateway.",
         "invalid_redirect_uri": "The return address is not registered for this application.",
         "temporarily_unavailable": "VssID is briefly unavailable. Your request was not carried "

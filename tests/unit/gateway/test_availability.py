@@ -146,6 +146,7 @@ def test_an_outage_answers_503_and_a_bug_500(make_app):
 
     app.add_url_rule("/api/test/unreachable", view_func=unreachable)
     app.add_url_rule("/api/test/bad-sql", view_func=bad_sql)
+    app.add_url_rule("/test/bad-sql-page", view_func=bad_sql, endpoint="bad_sql_page")
     client = app.test_client()
     before = unavailable_counts(client.get("/metrics").text)
 
@@ -153,6 +154,8 @@ def test_an_outage_answers_503_and_a_bug_500(make_app):
     bug = client.get("/api/test/bad-sql")
     assert bug.status_code == 500 and json.loads(bug.text) == {"error": "server_error"}
     assert "Retry-After" not in bug.headers
+    page = client.get("/test/bad-sql-page", headers={"Accept": "text/html"})
+    assert page.status_code == 500 and "gặp lỗi" in page.text  # not "the request is not valid"
     # the session is usable again after either answer
     assert client.get("/readyz").status_code == 200
 
