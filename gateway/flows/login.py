@@ -94,8 +94,16 @@ def change_password(record: FlowRecord, current: str, new: str, confirm: str, *,
     check_password(account.bhxh, current, address=address)
     if new != confirm:
         raise ValidationError("password_mismatch", field="confirm_password")
-    passwords.change_password(account, new, reason=record.context.get("why", "must_change"),
-                              current_password=current)
+    # One change per flow: of a form submitted twice at once, one goes on and the other finds
+    # no flow — else each would change the password, and the second change would end the
+    # session the first had just started.
+    record = flows.claim(record)
+    try:
+        passwords.change_password(account, new, reason=record.context.get("why", "must_change"),
+                                  current_password=current)
+    except passwords.PasswordRejectedError:
+        flows.save(record)  # nothing changed: the person chooses another password
+        raise
     return _signed_in(record, account)
 
 

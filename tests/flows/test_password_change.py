@@ -136,3 +136,42 @@ def test_change_step_expires_with_the_flow(app, client):
     flow = parse_qs(urlsplit(response.location).query)["flow"][0]
     assert client.get(f"/login/password?flow={flow}x").status_code == 400
     assert timedelta  # imported for readers: lifetimes come from LOGIN_FLOW_TTL
+
+
+def test_the_forced_change_submitted_twice_at_once_changes_the_password_once(make_app):
+    """A double-clicked form: one submission changes the password and signs in; the others
+    find no flow, and the session the winner started stays alive."""
+    import requests
+
+    from tests.helpers import race
+    from tests.helpers.network import serve
+
+    app = make_app()
+    with app.app_context():
+        new_account(must_change_password=True)
+        client_id, _ = new_client()
+        db.session.remove()
+    with serve(app) as base:
+        browser = requests.Session()
+        first = browser.get(base + "/authorize?" + urlencode(authorize_params(client_id,
+                                                                              "v" * 43)))
+        page = first.text
+        flow = re.search(r'name="flow" value="([^"]+)"', page).group(1)
+        forced = browser.post(base + "/login", data={
+            "csrf_token": csrf_of(page), "flow": flow, "username": "0123456789",
+            "password": PASSWORD}, allow_redirects=False)
+        change_page = browser.get(base + forced.headers["Location"]).text
+        form = {"csrf_token": csrf_of(change_page), "flow": flow, "current_password": PASSWORD,
+                "new_password": NEW, "confirm_password": NEW}
+        cookies = browser.cookies.get_dict()
+
+        def submit(_):
+            return requests.post(base + "/login/password", data=form, cookies=cookies,
+                                 allow_redirects=False, timeout=30).status_code
+
+        statuses = race(4, submit)
+    assert statuses.count(302) == 1, statuses
+    with app.app_context():
+        assert Event.query.filter_by(name="password.changed").count() == 1
+        live = LoginSession.query.filter(LoginSession.revoked_at.is_(None)).count()
+        assert live == 1
