@@ -38,6 +38,22 @@ SMS_PROVIDER = "file"
 SMS_HTTP_URL = ""     # https endpoint of the SMS gateway (SMS_PROVIDER=http)
 SMS_HTTP_TOKEN = ""   # its bearer token
 
+# Where the development e-mail provider appends every message it "sends" (JSON lines:
+# to, subject, text, at). Empty means instance/email-outbox.jsonl.
+EMAIL_OUTBOX = ""
+
+# Who carries e-mail: "file" appends to EMAIL_OUTBOX (development and tests; refused in
+# production, where one-time passwords would sit in a file), "smtp" submits through SMTP_URL.
+EMAIL_PROVIDER = "file"
+# smtp://host:587 or smtp+starttls://host:587 (STARTTLS required), smtps://host:465 (implicit
+# TLS), smtp+plain://127.0.0.1:25 (no TLS; loopback only). Required with EMAIL_PROVIDER=smtp.
+SMTP_URL = ""
+SMTP_FROM = ""       # the sender address (From and envelope), e.g. no-reply@vss.gov.vn
+SMTP_USERNAME = ""   # empty: no authentication (AUTH only ever over TLS or on loopback)
+SMTP_PASSWORD = ""   # its password
+SMTP_TIMEOUT = 10    # seconds for connecting and for each SMTP reply
+SMTP_CA_FILE = ""    # PEM file of the CAs trusted for the SMTP server; empty: the system's
+
 # How many reverse proxies' X-Forwarded-For entries to trust. 0: use the socket address.
 # Every per-address limit uses the address this yields.
 TRUSTED_PROXIES = 0

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from config import defaults
 from policies.otp_rules import settings_problems as otp_settings_problems
+from providers.email import parse_smtp_url
 
 PREFIX = "GATEWAY_"
 DEV_SECRET = defaults.SECRET_KEY
@@ -61,6 +62,8 @@ def load_settings(overrides: dict | None = None, environ=None, instance_path: st
         settings["DATABASE_URL"] = f"sqlite:///{(instance / 'gateway.sqlite3').resolve()}"
     if not settings["SMS_OUTBOX"]:
         settings["SMS_OUTBOX"] = str((instance / "sms-outbox.jsonl").resolve())
+    if not settings["EMAIL_OUTBOX"]:
+        settings["EMAIL_OUTBOX"] = str((instance / "email-outbox.jsonl").resolve())
     settings["ISSUER"] = settings["ISSUER"].rstrip("/")
     if not settings["DEFAULT_RESOURCE"]:
         settings["DEFAULT_RESOURCE"] = settings["ISSUER"]
@@ -111,6 +114,7 @@ def validate(settings: dict) -> None:
             raise ConfigError("SMS_HTTP_URL", "an https URL (http only on loopback)")
         if not settings["SMS_HTTP_TOKEN"]:
             raise ConfigError("SMS_HTTP_TOKEN", "required with SMS_PROVIDER=http")
+    _validate_email(settings)
     if settings["BROWSER_SESSIONS_PER_ACCOUNT"] < 0:
         raise ConfigError("BROWSER_SESSIONS_PER_ACCOUNT", "0 (no limit) or more")
     if settings["RECOVERY_STARTS_PER_ADDRESS"] < 1:
@@ -135,6 +139,9 @@ def validate(settings: dict) -> None:
         raise ConfigError("ISSUER", "production needs an https issuer")
     if settings["SMS_PROVIDER"] == "file":
         raise ConfigError("SMS_PROVIDER", "production needs 'http': a file would hold OTPs")
+    if settings["EMAIL_PROVIDER"] == "file":
+        raise ConfigError("EMAIL_PROVIDER", "production needs 'smtp': a file would hold "
+                          "one-time passwords")
     if settings["DATABASE_URL"].startswith("sqlite"):
         raise ConfigError("DATABASE_URL", "production needs PostgreSQL, not SQLite")
     key = settings["KEY_ENCRYPTION_KEY"]
@@ -143,3 +150,29 @@ def validate(settings: dict) -> None:
     if settings["METRICS_TOKEN"] and len(settings["METRICS_TOKEN"]) < 32:
         raise ConfigError("METRICS_TOKEN", "needs 32+ characters")
     settings["DEMO_ENABLED"] = False
+
+
+def _validate_email(settings: dict) -> None:
+    """EMAIL_PROVIDER and its SMTP settings; a URL without TLS only towards loopback."""
+    if settings["EMAIL_PROVIDER"] not in ("file", "smtp"):
+        raise ConfigError("EMAIL_PROVIDER", "must be 'file' or 'smtp'")
+    if not 1 <= settings["SMTP_TIMEOUT"] <= 300:
+        raise ConfigError("SMTP_TIMEOUT", "must be 1 to 300 seconds")
+    if settings["EMAIL_PROVIDER"] != "smtp":
+        return
+    try:
+        target = parse_smtp_url(settings["SMTP_URL"])
+    except ValueError as exc:
+        raise ConfigError("SMTP_URL", str(exc)) from None
+    if target.security == "plain" and not target.loopback:
+        raise ConfigError("SMTP_URL", "smtp+plain (no TLS) only to a loopback address; "
+                          "use smtp:// (STARTTLS) or smtps://")
+    if not settings["SMTP_FROM"] or settings["SMTP_FROM"].count("@") != 1:
+        raise ConfigError("SMTP_FROM", "an e-mail address, required with EMAIL_PROVIDER=smtp")
+    if bool(settings["SMTP_USERNAME"]) != bool(settings["SMTP_PASSWORD"]):
+        raise ConfigError("SMTP_PASSWORD", "SMTP_USERNAME and SMTP_PASSWORD go together")
+    for name in ("SMTP_USERNAME", "SMTP_PASSWORD"):
+        if not settings[name].isascii():  # smtplib's AUTH PLAIN/LOGIN send ASCII only
+            raise ConfigError(name, "ASCII characters only")
+    if settings["SMTP_CA_FILE"] and not Path(settings["SMTP_CA_FILE"]).is_file():
+        raise ConfigError("SMTP_CA_FILE", "no such file")

@@ -35,13 +35,24 @@ def emit_json(data: dict) -> None:
 
 
 def register_cli(app) -> None:
-    from gateway.cli import accounts, clients, demo, devices, keys, outbox, passwords, worker
+    from gateway.cli import (
+        accounts,
+        clients,
+        demo,
+        devices,
+        email,
+        keys,
+        outbox,
+        passwords,
+        worker,
+    )
 
     app.cli.add_command(clients.group)
     app.cli.add_command(accounts.group)
     app.cli.add_command(keys.group)
     app.cli.add_command(demo.group)
     app.cli.add_command(outbox.group)
+    app.cli.add_command(email.group)
     app.cli.add_command(passwords.group)
     app.cli.add_command(devices.group)
     app.cli.add_command(worker.command)

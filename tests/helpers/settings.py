@@ -9,4 +9,7 @@ GOOD_PRODUCTION = {
     "GATEWAY_SMS_PROVIDER": "http",
     "GATEWAY_SMS_HTTP_URL": "https://sms.vssid.example.vn/send",
     "GATEWAY_SMS_HTTP_TOKEN": "t" * 32,
+    "GATEWAY_EMAIL_PROVIDER": "smtp",
+    "GATEWAY_SMTP_URL": "smtp://smtp.vssid.example.vn:587",
+    "GATEWAY_SMTP_FROM": "no-reply@vssid.example.vn",
 }

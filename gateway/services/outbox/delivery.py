@@ -64,7 +64,7 @@ def reason_code(value: str) -> str:
 
 
 def _recipient_hint(message: OutboxMessage) -> dict:
-    return {"to": message.recipient_hint} if message.channel == "sms" else {}
+    return {"to": message.recipient_hint} if message.channel in ("sms", "email") else {}
 
 
 def _settle(message: OutboxMessage, now: datetime) -> None:

@@ -16,6 +16,7 @@ Messages written outside a request (CLI, jobs) are left to the periodic sweep, o
 Public surface::
 
     enqueue_sms(phone, template, params, locale="vi", *, expires_in=None) -> OutboxMessage
+    enqueue_email(to, template, params, locale="vi", *, expires_in=None) -> OutboxMessage
     enqueue_message(channel=, recipient=, template=, payload=, locale=, expires_in=)
     set_dispatch(app, dispatch)   dispatch(keys: list[str]) takes committed keys (hex)
 """
@@ -34,12 +35,13 @@ from gateway import deferred
 from gateway.clock import utcnow
 from gateway.errors import ValidationError
 from gateway.extensions import db
+from gateway.messages import email as email_texts
 from gateway.messages import sms as sms_texts
 from gateway.models import OutboxMessage
 from gateway.services.outbox import sealing
 from gateway.services.outbox.delivery import deliver_keys
 from gateway.services.outbox.senders import has_sender
-from policies.identifiers import IdentifierError, parse_phone
+from policies.identifiers import IdentifierError, parse_email, parse_phone
 
 PENDING = "gateway.outbox.pending"  # session.info: message keys written in this transaction
 DISPATCH = "gateway.outbox.dispatch"  # app.extensions: who takes committed keys
@@ -100,6 +102,26 @@ def enqueue_sms(phone: str, template: str, params: dict, locale: str = "vi", *,
     return enqueue_message(channel="sms", recipient=phone, template=template,
                            payload={"params": params, "text": text}, locale=locale,
                            expires_in=expires_in)
+
+
+def enqueue_email(to: str, template: str, params: dict, locale: str = "vi", *,
+                  expires_in: int | None = None) -> OutboxMessage:
+    """Queue an e-mail from a template of gateway/messages/email.py, rendered now in
+    ``locale``; its recipient is sealed like an SMS recipient.
+
+    Nothing is sent if the caller's transaction rolls back. Raises ValidationError for an
+    address parse_email refuses, ValueError for a template misuse.
+    """
+    try:
+        to = parse_email(to)
+    except IdentifierError as exc:
+        raise ValidationError(exc.code, field="email", detail=str(exc)) from None
+    locale = locale if locale in email_texts.LOCALES else "vi"
+    params = json.loads(json.dumps(params, default=_jsonable))
+    subject, text = email_texts.render(template, params, locale)
+    return enqueue_message(channel="email", recipient=to, template=template,
+                           payload={"params": params, "subject": subject, "text": text},
+                           locale=locale, expires_in=expires_in)
 
 
 # --- after the commit ---------------------------------------------------------------------

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from gateway.crypto.secrets import derive_key
 from gateway.models import OutboxMessage
-from policies.identifiers import mask_phone
+from policies.identifiers import mask_email, mask_phone
 
 _NONCE = 12
 
@@ -64,10 +64,13 @@ def recipient_of(message: OutboxMessage) -> str | None:
 
 
 def recipient_hint(channel: str, recipient: str) -> str:
-    """What a row keeps in clear about its recipient: a masked phone for SMS; a back-channel
-    logout URL is a client's public configuration, not personal data."""
+    """What a row keeps in clear about its recipient: a masked phone for SMS, a masked
+    address for e-mail; a back-channel logout URL is a client's public configuration, not
+    personal data."""
     if channel == "sms":
         return mask_phone(recipient)
+    if channel == "email":
+        return mask_email(recipient)
     if channel == "backchannel_logout":
         return recipient[:2000]
     return ""

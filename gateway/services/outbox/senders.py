@@ -2,8 +2,8 @@
 
 Why a registry: the outbox (a service) must not know the protocol layer, yet back-channel
 logout tokens are minted and posted by gateway/oidc/backchannel.py. That module registers
-its sender here at import, as an e-mail channel would; SMS is registered below and goes
-through the app's SMS provider (providers/sms.py). A channel without a sender cannot be
+its sender here at import; SMS and e-mail are registered below and go through the app's
+providers (providers/sms.py, providers/email.py). A channel without a sender cannot be
 enqueued, and its rows are never claimed.
 
 A sender is ``sender(message, recipient, payload)``: it hands the message over once, returns
@@ -28,7 +28,12 @@ def _send_sms(message: OutboxMessage, recipient: str, payload: dict) -> None:
     provider.send(recipient, payload["text"], template=message.template)
 
 
-_SENDERS: dict[str, Sender] = {"sms": _send_sms}
+def _send_email(message: OutboxMessage, recipient: str, payload: dict) -> None:
+    provider = current_app.extensions["gateway.email"]
+    provider.send(recipient, payload["subject"], payload["text"])
+
+
+_SENDERS: dict[str, Sender] = {"sms": _send_sms, "email": _send_email}
 
 
 def register_sender(channel: str, sender: Sender) -> None:
