@@ -16,7 +16,7 @@ from gateway.cli import emit_json
 from gateway.services.outbox import deliver_pending
 
 
-@click.group("outbox", help="Messages to people (SMS): the delivery queue.")
+@click.group("outbox", help="Messages to people (SMS, e-mail): the delivery queue.")
 def group():
     pass
 
