@@ -35,7 +35,17 @@ def emit_json(data: dict) -> None:
 
 
 def register_cli(app) -> None:
-    from gateway.cli import accounts, clients, demo, devices, keys, outbox, passwords, worker
+    from gateway.cli import (
+        accounts,
+        clients,
+        demo,
+        devices,
+        keys,
+        offices,
+        outbox,
+        passwords,
+        worker,
+    )
 
     app.cli.add_command(clients.group)
     app.cli.add_command(accounts.group)
@@ -44,4 +54,5 @@ def register_cli(app) -> None:
     app.cli.add_command(outbox.group)
     app.cli.add_command(passwords.group)
     app.cli.add_command(devices.group)
+    app.cli.add_command(offices.group)
     app.cli.add_command(worker.command)
