@@ -5,7 +5,8 @@ Every domain error, wherever it is defined (each beside the code that raises it)
 
     GatewayError                      400  code, status, field, retry_after
      ├── ValidationError              400  bad input, `field` names it
-     │    └── PasswordRejectedError   400  services/passwords.py: + `violations`, every rule broken
+     │    ├── PasswordRejectedError   400  services/passwords.py: + `violations`, every rule broken
+     │    └── OfficeFileError         400  services/offices.py: + `errors`, every bad line of a file
      ├── ConflictError                409  e.g. a social-insurance number already has an account
      ├── AuthenticationError          401  one generic answer for unknown account / wrong password
      ├── DeviceChangedError           409  services/devices.py: the active device changed (a race)

@@ -22,7 +22,7 @@ from tests.helpers import services
 from tests.helpers.services import BACKEND
 
 TABLES = ["active_devices", "outbox_messages", "password_history", "events", "session_clients",
-          "refresh_tokens", "login_sessions", "store_entries", "clients", "accounts",
+          "refresh_tokens", "login_sessions", "store_entries", "clients", "accounts", "offices",
           "signing_keys"]
 
 

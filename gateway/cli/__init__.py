@@ -42,6 +42,7 @@ def register_cli(app) -> None:
         devices,
         email,
         keys,
+        offices,
         outbox,
         passwords,
         worker,
@@ -55,4 +56,5 @@ def register_cli(app) -> None:
     app.cli.add_command(email.group)
     app.cli.add_command(passwords.group)
     app.cli.add_command(devices.group)
+    app.cli.add_command(offices.group)
     app.cli.add_command(worker.command)

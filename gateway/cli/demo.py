@@ -15,11 +15,13 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from gateway.clock import utcnow
 from gateway.extensions import db
-from gateway.models import Account, Client
+from gateway.models import Account, Client, Office
 from gateway.oidc.keys import ensure_signing_key
 from gateway.services.accounts import create_account
 from gateway.services.clients import create_client
+from gateway.services.offices import load_file, shipped_file
 from gateway.views.demo import client_file
 
 DEMO_ACCOUNTS = [
@@ -29,6 +31,10 @@ DEMO_ACCOUNTS = [
     {"bhxh": "7912345678", "name": "Trần Thị Bình", "dob": "2001-09-30", "sex": "female",
      "phone": "0987654321", "cccd": "079301004567", "password": "Binh#Demo2026", "level": 1},
 ]
+
+# The counter of the demo clerk: demo data only, never in the shipped list.
+DEMO_OFFICE = {"code": "DEMO-001", "name": "Điểm tiếp nhận thử nghiệm (demo), quận Ba Đình",
+               "province": "001"}
 
 
 @click.group("demo", help="Demo data for a development machine.")
@@ -73,12 +79,24 @@ def _confidential_client(path: str, *, client_id: str, **spec) -> None:
     write_private(path, {"client_id": client_id, "client_secret": secret})
 
 
+def _offices() -> None:
+    """The shipped office list when there is none yet, and the demo office (active)."""
+    if db.session.query(Office).count() == 0:
+        load_file(shipped_file(), via="demo")
+    office = db.session.get(Office, DEMO_OFFICE["code"])
+    if office is None:
+        db.session.add(Office(**DEMO_OFFICE, active=True, updated_at=utcnow()))
+    elif not office.active:
+        office.active, office.updated_at = True, utcnow()
+
+
 @group.command("seed", help="Create the demo clients and accounts (idempotent).")
 @with_appcontext
 def seed():
     if not current_app.config["DEMO_ENABLED"]:
         raise click.ClickException("demo data is refused in production")
     ensure_signing_key()
+    _offices()
     issuer = current_app.config["ISSUER"]
     _confidential_client(client_file(), client_id="demo-portal",
                          name="Cổng dịch vụ công (demo)", type="web",

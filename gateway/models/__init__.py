@@ -4,6 +4,7 @@ from gateway.models.account import Account
 from gateway.models.client import Client
 from gateway.models.device import ActiveDevice
 from gateway.models.event import Event
+from gateway.models.office import Office
 from gateway.models.outbox import OutboxMessage
 from gateway.models.password_history import PasswordHistory
 from gateway.models.session import LoginSession, SessionClient
@@ -17,6 +18,7 @@ __all__ = [
     "Client",
     "Event",
     "LoginSession",
+    "Office",
     "OutboxMessage",
     "PasswordHistory",
     "RefreshToken",
