@@ -26,19 +26,17 @@ Certificates are verified against the system's CAs, or against ``SMTP_CA_FILE`` 
 
 from __future__ import annotations
 
-import fcntl
-import json
 import os
 import smtplib
 import ssl
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
+from providers import jsonl
 from providers.sms import DeliveryError
 
 SCHEMES = {"smtp": "starttls", "smtp+starttls": "starttls", "smtps": "tls",
@@ -59,33 +57,14 @@ class EmailFileProvider:
         self.path = Path(path)
 
     def send(self, to: str, subject: str, text: str) -> None:
-        line = json.dumps(
-            # "at": the wall-clock time of writing, like a mail server's Received header.
-            {"to": to, "subject": subject, "text": text,
-             "at": datetime.now(UTC).isoformat(timespec="milliseconds")},
-            ensure_ascii=False,
-        )
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as handle:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-                try:
-                    handle.write(line + "\n")
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                finally:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            jsonl.append(self.path, {"to": to, "subject": subject, "text": text})
         except OSError as exc:
             raise DeliveryError("outbox_file_unwritable") from exc
 
     def messages(self) -> list[dict]:
         """Everything appended so far, oldest first (development tooling and tests)."""
-        try:
-            with self.path.open(encoding="utf-8") as handle:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
-                return [json.loads(line) for line in handle if line.strip()]
-        except FileNotFoundError:
-            return []
+        return jsonl.read(self.path)
 
 
 @dataclass(frozen=True)

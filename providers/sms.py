@@ -19,12 +19,11 @@ and a test or a developer can read the codes that "went out".
 
 from __future__ import annotations
 
-import fcntl
-import json
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
+
+from providers import jsonl
 
 
 class DeliveryError(Exception):
@@ -52,37 +51,14 @@ class OutboxFileProvider:
         self.path = Path(path)
 
     def send(self, phone: str, text: str, *, template: str = "") -> None:
-        line = json.dumps(
-            # "at": when the line was written, a log's wall-clock time (the outside world's,
-            # like a real SMS gateway's receipt), not the gateway's injected clock.
-            {"to": phone, "text": text, "template": template,
-             "at": datetime.now(UTC).isoformat(timespec="milliseconds")},
-            ensure_ascii=False,
-        )
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as handle:
-                # flock, not a lock file: it is released by the kernel if the process dies,
-                # and each open() has its own lock, so threads of one process exclude each
-                # other as well as other processes do.
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-                try:
-                    handle.write(line + "\n")
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                finally:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            jsonl.append(self.path, {"to": phone, "text": text, "template": template})
         except OSError as exc:
             raise DeliveryError("outbox_file_unwritable") from exc
 
     def messages(self) -> list[dict]:
         """Everything appended so far, oldest first (development tooling and tests)."""
-        try:
-            with self.path.open(encoding="utf-8") as handle:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
-                return [json.loads(line) for line in handle if line.strip()]
-        except FileNotFoundError:
-            return []
+        return jsonl.read(self.path)
 
 
 class HttpSmsProvider:

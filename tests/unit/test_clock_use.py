@@ -12,8 +12,7 @@ ALLOWED = {
     "gateway/clock.py": "the real clock itself",
     "gateway/store/sql_store.py": "store TTLs run out when Redis's would, on the wall clock",
     "gateway/oidc/dpop.py": "create_proof is the client's side: a device's own clock",
-    "providers/sms.py": "the file provider's line timestamp, like a log's",
-    "providers/email.py": "the file provider's line timestamp, like a mail server's Received",
+    "providers/jsonl.py": "the development providers' line timestamp, like a log's",
 }
 
 
