@@ -25,7 +25,7 @@ Public surface::
 
     defer(task, **kwargs)        run task(**kwargs) after the response (now, outside a request)
     collecting() -> bool         True in a request or while a batch runs
-    wait_idle(timeout=10.0)      block until every batch of this process has run (tests)
+    wait_idle(app=None, timeout=10.0)  block until every batch of `app` has run (tests)
     init_app(app)                install the middleware
 """
 
@@ -43,7 +43,9 @@ log = logging.getLogger("gateway.deferred")
 
 _current: ContextVar[_Batch | None] = ContextVar("gateway_deferred_batch", default=None)
 _idle = threading.Condition()
-_unfinished = 0  # batches of this process that hold work not yet run
+# Batches of this process that hold work not yet run, per app: a response one app's caller
+# never closed (so its batch never runs) must not make everyone else wait for it.
+_unfinished: dict[int, int] = {}
 
 
 class _Batch:
@@ -53,17 +55,15 @@ class _Batch:
         self.counted = False
 
     def add(self, task: Callable, kwargs: dict, request_id: str | None) -> None:
-        global _unfinished
         if not self.counted:
             # Counted while the request still runs, so whoever holds the answer already
             # sees the work as unfinished (wait_idle never returns too early).
             with _idle:
-                _unfinished += 1
+                _unfinished[id(self.app)] = _unfinished.get(id(self.app), 0) + 1
             self.counted = True
         self.tasks.append((task, kwargs, request_id))
 
     def run(self) -> None:
-        global _unfinished
         token = _current.set(self)
         try:
             while self.tasks:
@@ -81,7 +81,7 @@ class _Batch:
             if self.counted:
                 self.counted = False
                 with _idle:
-                    _unfinished -= 1
+                    _unfinished[id(self.app)] -= 1
                     _idle.notify_all()
 
 
@@ -100,10 +100,16 @@ def collecting() -> bool:
     return _current.get() is not None
 
 
-def wait_idle(timeout: float = 10.0) -> None:
-    """Until every batch of this process has run; TimeoutError after ``timeout`` seconds."""
+def wait_idle(app=None, timeout: float = 10.0) -> None:
+    """Until every batch of ``app`` (of every app when None) has run; TimeoutError after
+    ``timeout`` seconds."""
+    def idle() -> bool:
+        if app is None:
+            return not any(_unfinished.values())
+        return not _unfinished.get(id(app), 0)
+
     with _idle:
-        if not _idle.wait_for(lambda: _unfinished == 0, timeout):
+        if not _idle.wait_for(idle, timeout):
             raise TimeoutError(f"deferred work still running after {timeout} s")
 
 

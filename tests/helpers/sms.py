@@ -15,7 +15,7 @@ def sms_sent(app) -> list[dict]:
     """Every message sent for `app`, oldest first ({"to", "text", "template", "at"})."""
     # what the served requests deferred past their answers (SMS included); a generous bound,
     # since on a loaded 2-core machine a batch of Argon2id-heavy work can take seconds
-    wait_idle(timeout=60.0)
+    wait_idle(app, timeout=60.0)
     with app.app_context():
         deliver_pending()
     return OutboxFileProvider(app.config["SMS_OUTBOX"]).messages()
