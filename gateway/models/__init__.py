@@ -1,6 +1,8 @@
 """SQLAlchemy models. The schema changes only through the Alembic migrations beside them."""
 
 from gateway.models.account import Account
+from gateway.models.application import Application
+from gateway.models.audit import AuditRecord
 from gateway.models.client import Client
 from gateway.models.device import ActiveDevice
 from gateway.models.event import Event
@@ -9,12 +11,15 @@ from gateway.models.outbox import OutboxMessage
 from gateway.models.password_history import PasswordHistory
 from gateway.models.session import LoginSession, SessionClient
 from gateway.models.signing_key import SigningKey
+from gateway.models.staff import StaffAccount
 from gateway.models.store_entry import StoreEntry
 from gateway.models.token import RefreshToken
 
 __all__ = [
     "ActiveDevice",
     "Account",
+    "Application",
+    "AuditRecord",
     "Client",
     "Event",
     "LoginSession",
@@ -24,6 +29,7 @@ __all__ = [
     "RefreshToken",
     "SessionClient",
     "SigningKey",
+    "StaffAccount",
     "StoreEntry",
     "modelled",
 ]
