@@ -42,6 +42,10 @@ SMS_HTTP_TOKEN = ""   # its bearer token
 # to, subject, text, at). Empty means instance/email-outbox.jsonl.
 EMAIL_OUTBOX = ""
 
+# Where uploaded documents (applicants' portraits and CCCD photos) are kept, outside every
+# public path. Empty means instance/uploads. Several gateway hosts must share it.
+FILE_STORE_DIR = ""
+
 # Who carries e-mail: "file" appends to EMAIL_OUTBOX (development and tests; refused in
 # production, where one-time passwords would sit in a file), "smtp" submits through SMTP_URL.
 EMAIL_PROVIDER = "file"

@@ -18,6 +18,7 @@ from gateway.logs import configure_logging
 from gateway.settings import is_production, load_settings
 from gateway.store import create_store
 from providers.email import email_provider_for
+from providers.files import file_store_for
 from providers.sms import sms_provider_for
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -41,6 +42,7 @@ def create_app(overrides: dict | None = None, *, clock: Clock | None = None) -> 
     )
     app.extensions["gateway.sms"] = sms_provider_for(settings)
     app.extensions["gateway.email"] = email_provider_for(settings)
+    app.extensions["gateway.files"] = file_store_for(settings)
     if settings["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["TRUSTED_PROXIES"], x_proto=1)
     deferred.init_app(app)

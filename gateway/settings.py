@@ -64,6 +64,8 @@ def load_settings(overrides: dict | None = None, environ=None, instance_path: st
         settings["SMS_OUTBOX"] = str((instance / "sms-outbox.jsonl").resolve())
     if not settings["EMAIL_OUTBOX"]:
         settings["EMAIL_OUTBOX"] = str((instance / "email-outbox.jsonl").resolve())
+    if not settings["FILE_STORE_DIR"]:
+        settings["FILE_STORE_DIR"] = str((instance / "uploads").resolve())
     settings["ISSUER"] = settings["ISSUER"].rstrip("/")
     if not settings["DEFAULT_RESOURCE"]:
         settings["DEFAULT_RESOURCE"] = settings["ISSUER"]

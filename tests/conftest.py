@@ -44,6 +44,7 @@ def backend_settings(tmp_path_factory):
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "SMS_OUTBOX": str(tmp_path_factory.mktemp("sms") / "outbox.jsonl"),
+        "FILE_STORE_DIR": str(tmp_path_factory.mktemp("uploads")),
         "ISSUER": "http://127.0.0.1:8000",
         "LOG_LEVEL": "WARNING",
         # Each run has its own Redis namespace: runs in parallel never see each other.
