@@ -139,6 +139,12 @@ OUTBOX_MAX_ATTEMPTS = 8
 # are retried (stalled-job recovery, every minute). Workers beat every third of it. 3 to 3600.
 QUEUE_STALLED_AFTER = 30
 
+# --- migration (gateway/jobs/migration/) --------------------------------------------------
+# Accounts imported from the old VssID system (`migrate import-legacy`) must change their
+# password at the first sign-in (BHXH's policy for issued passwords). Off: the legacy password
+# stays valid until PASSWORD_MAX_AGE_DAYS after the import.
+MIGRATION_FORCE_PASSWORD_CHANGE = True
+
 # --- operations ---------------------------------------------------------------------------
 LOG_LEVEL = "INFO"                   # JSON logs on stderr; DEBUG, INFO, WARNING, ERROR
 # Serve the demo relying party at /demo. Always off in production.

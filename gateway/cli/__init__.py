@@ -42,6 +42,7 @@ def register_cli(app) -> None:
         devices,
         email,
         keys,
+        migrate,
         offices,
         outbox,
         passwords,
@@ -58,3 +59,4 @@ def register_cli(app) -> None:
     app.cli.add_command(devices.group)
     app.cli.add_command(offices.group)
     app.cli.add_command(worker.command)
+    app.cli.add_command(migrate.group)

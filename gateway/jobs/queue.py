@@ -35,6 +35,11 @@ DELIVER = "gateway.outbox.deliver"
 SWEEP = "gateway.outbox.sweep"
 REMIND = "gateway.passwords.remind"
 RETRY_STALLED = "gateway.queue.retry_stalled"
+# The migration jobs' steps (gateway/jobs/migration/), on a queue of their own so that the
+# command's own workers (`migrate work`) take nothing else.
+MIGRATION_QUEUE = "migration"
+MIGRATION_STAGE = "gateway.migration.stage"
+MIGRATION_MERGE = "gateway.migration.merge"
 
 
 _deferrer: procrastinate.App | None = None
@@ -55,9 +60,17 @@ class Queue:
 
     def defer(self, task: str, **kwargs) -> int:
         """Insert a job for ``task(**kwargs)`` (JSON-able arguments) and commit it."""
+        return self.defer_with(task, **kwargs)
+
+    def defer_with(self, task: str, *, queue: str | None = None,
+                   queueing_lock: str | None = None, **kwargs) -> int:
+        """``defer`` on a named queue and/or with a queueing lock (procrastinate's
+        AlreadyEnqueued when a job with that lock is already waiting)."""
+        options = {k: v for k, v in (("queue", queue), ("queueing_lock", queueing_lock)) if v}
         raw = db.engine.raw_connection()
         try:
-            deferrer = _job_deferrer().configure_task(task, connection=raw.driver_connection)
+            deferrer = _job_deferrer().configure_task(task, connection=raw.driver_connection,
+                                                      **options)
             job_id = deferrer.defer(**kwargs)
             raw.commit()
             return job_id

@@ -13,12 +13,16 @@ queue delivers a job at least once, so the work must be idempotent:
 * ``remind_passwords`` — expiry reminders, once per account and reminder window (the window is
   recorded on the account, so a second run reminds no one twice); daily.
 
+* ``stage_import_chunk`` / ``merge_import_part`` — one step of a migration job
+  (gateway/jobs/migration/bookkeeping.py): its row lock and state make a second run a no-op.
+
 ``lease_owner`` ("job:<id>") is given by the worker: a job run again after its worker died
 takes back at once the messages its first run had claimed (gateway/services/outbox/delivery.py).
 """
 
 from __future__ import annotations
 
+from gateway.jobs.migration import bookkeeping
 from gateway.jobs.password_reminders import send_reminders
 from gateway.services.outbox import deliver_due, deliver_keys
 
@@ -46,3 +50,13 @@ def sweep_outbox(*, lease_owner: str | None = None) -> dict:
 def remind_passwords() -> dict:
     """SMS reminders to every account whose password expires soon (once per window)."""
     return send_reminders()
+
+
+def stage_import_chunk(job_id: int, number: int) -> bool:
+    """Stage one chunk of a migration job (False: it was staged already)."""
+    return bookkeeping.stage_chunk(job_id, number)
+
+
+def merge_import_part(job_id: int, number: int) -> bool:
+    """Merge one part of a migration job into the accounts (False: merged already)."""
+    return bookkeeping.merge_part(job_id, number)

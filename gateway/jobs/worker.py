@@ -34,7 +34,15 @@ from sqlalchemy import make_url
 
 from gateway.availability import PG_CONNECT_TIMEOUT
 from gateway.jobs import tasks
-from gateway.jobs.queue import DELIVER, REMIND, RETRY_STALLED, SWEEP
+from gateway.jobs.queue import (
+    DELIVER,
+    MIGRATION_MERGE,
+    MIGRATION_QUEUE,
+    MIGRATION_STAGE,
+    REMIND,
+    RETRY_STALLED,
+    SWEEP,
+)
 
 EVERY_MINUTE = "* * * * *"
 REMINDER_CRON = "0 2 * * *"  # 02:00 UTC = 09:00 in Viet Nam: reminders arrive in the morning
@@ -113,15 +121,29 @@ def build(flask_app, *, concurrency: int = 1) -> procrastinate.App:
     async def retry_stalled(timestamp: int):
         return await retry_stalled_jobs(queue, stalled_after)
 
+    # A migration job's steps (gateway/jobs/migration/coordinator.py). A retry covers a
+    # database hiccup; the chunk's or part's row lock and state make a rerun a no-op.
+    migration_retry = procrastinate.RetryStrategy(max_attempts=3, wait=5)
+
+    @queue.task(name=MIGRATION_STAGE, queue=MIGRATION_QUEUE, retry=migration_retry)
+    def stage(job_id: int, number: int):
+        with _in_app(flask_app):
+            return tasks.stage_import_chunk(job_id, number)
+
+    @queue.task(name=MIGRATION_MERGE, queue=MIGRATION_QUEUE, retry=migration_retry)
+    def merge(job_id: int, number: int):
+        with _in_app(flask_app):
+            return tasks.merge_import_part(job_id, number)
+
     return queue
 
 
 def options(flask_app, *, concurrency: int = 4, wait: bool = True, name: str | None = None,
-            install_signal_handlers: bool = True) -> dict:
+            install_signal_handlers: bool = True, queues: list[str] | None = None) -> dict:
     """procrastinate's worker options for ``flask_app`` (``wait=False``: stop once no job is
-    left to do)."""
+    left to do; ``queues``: only these queues, default every one)."""
     stalled_after = flask_app.config["QUEUE_STALLED_AFTER"]
-    return {
+    return {"queues": queues,
         "concurrency": concurrency, "wait": wait,
         "name": name or f"{socket.gethostname()}-{os.getpid()}",
         "delete_jobs": "successful", "install_signal_handlers": install_signal_handlers,

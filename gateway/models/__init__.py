@@ -6,6 +6,7 @@ from gateway.models.audit import AuditRecord
 from gateway.models.client import Client
 from gateway.models.device import ActiveDevice
 from gateway.models.event import Event
+from gateway.models.migration import ImportChunk, ImportJob, ImportPart, ImportReject, LegacyRow
 from gateway.models.office import Office
 from gateway.models.outbox import OutboxMessage
 from gateway.models.password_history import PasswordHistory
@@ -22,6 +23,11 @@ __all__ = [
     "AuditRecord",
     "Client",
     "Event",
+    "ImportChunk",
+    "ImportJob",
+    "ImportPart",
+    "ImportReject",
+    "LegacyRow",
     "LoginSession",
     "Office",
     "OutboxMessage",

@@ -38,6 +38,12 @@ class Account(db.Model):
     # The rotation-reminder window last notified (policies/password_age.py), so each
     # window sends one SMS.
     password_reminded_window: Mapped[str | None] = mapped_column(String(40))
+    # Brought from the old VssID system by `migrate import-legacy` (gateway/jobs/migration/):
+    # when, and the old 9-digit ID (CMND) when the export had no CCCD. A later import of the
+    # same account may update it only while this is set (an account made here is never
+    # overwritten by an export).
+    imported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    old_id_number: Mapped[str | None] = mapped_column(String(9))
 
     # Authlib calls this to fill `sub`.
     def get_user_id(self) -> str:

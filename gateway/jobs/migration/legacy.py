@@ -1,0 +1,203 @@
+"""`import-legacy`: the old system's accounts, staged by chunk and merged by part.
+
+Stage (one chunk, any worker): each line is read by policies/migration_rows.parse_legacy; a
+valid record becomes a row of ``legacy_rows`` with its part (CRC-32 of the social-insurance
+number, modulo the job's parts) and a fresh random ``sub``; a refused one an ``import_rejects``
+row (line, reason, column, masked identifiers).
+
+Merge (one part, any worker, one transaction, all set-based SQL):
+
+1. every line but the first of a social-insurance number seen more than once in the file is
+   refused ``duplicate_bhxh`` (the first line wins, whatever order the chunks were staged in);
+2. a first line whose number belongs to an account made in the gateway (not imported) is
+   refused ``account_exists``: an export never overwrites it;
+3. the rest is counted against the accounts as they are — no account: inserted; an imported
+   account with other values: updated; the same values: unchanged —
+4. and written by one ``INSERT … SELECT … ON CONFLICT (bhxh) DO UPDATE … WHERE`` (the WHERE
+   keeps unchanged and gateway-made accounts untouched).
+
+An update replaces the profile (name, date of birth, sex, ID numbers, phone, e-mail, status,
+creation time) and the password hash only while it is still the legacy one: once the person
+has signed in here (re-hashed to Argon2id) the password is the gateway's.
+
+Imported accounts are level 1 (the export carries no evidence of how each was verified; the
+population-database flag is what the linking rules read) and must change their password at
+the first sign-in when MIGRATION_FORCE_PASSWORD_CHANGE is on (the default, BHXH's policy).
+
+Finish (once, after every part): a line whose CCCD is also on another account is reported
+``shared_id_number`` (imported all the same: a CCCD is a matching key, and the linking rules
+send such candidates to review), and the staged rows are deleted.
+"""
+
+from __future__ import annotations
+
+import csv
+import secrets
+import zlib
+from datetime import date
+
+from sqlalchemy import Boolean, DateTime, bindparam, text
+
+from gateway.extensions import db
+from gateway.models import LegacyRow
+from policies.migration_rows import (
+    LEGACY_HEADER,
+    MobileNumbers,
+    RowRejected,
+    masked_bhxh,
+    masked_id_number,
+    parse_legacy,
+)
+
+HEADER = LEGACY_HEADER
+STAGING = LegacyRow.__table__
+COLUMNS = ("job_id", "line", "part", "sub", "bhxh", "full_name", "dob", "sex", "cccd",
+           "old_id_number", "phone", "email", "password_hash", "created_at", "status")
+PROFILE = ("full_name", "dob", "sex", "cccd", "old_id_number", "phone", "email", "status",
+           "created_at")
+_NULLABLE = {"sex", "cccd", "old_id_number", "email"}
+_phones = MobileNumbers()  # per process: its memory is a few hundred entries
+
+
+def part_of(bhxh: str, parts: int) -> int:
+    return zlib.crc32(bhxh.encode()) % parts
+
+
+def split_fields(line: str) -> list[str]:
+    """The CSV fields of one line (csv.Error for a broken quote). Most lines hold no quote
+    at all, and a plain split is exact for them and many times faster."""
+    if '"' not in line:
+        return line.split(",")
+    return next(csv.reader([line], strict=True))
+
+
+def stage_lines(job, lines, *, today: date) -> tuple[list[tuple], list[dict], int]:
+    """(staging rows, rejects, data lines) of one chunk's lines."""
+    rows, rejects, count = [], [], 0
+    for line_no, line, terminated in lines:
+        if line is not None and not line.strip():
+            continue  # a blank line holds no record
+        count += 1
+        fields: list[str] = []
+        try:
+            if line is None:
+                raise RowRejected("bad_encoding")
+            try:
+                fields = split_fields(line)
+            except csv.Error:
+                raise RowRejected("bad_quoting") from None
+            account = parse_legacy(fields, today=today, phones=_phones)
+        except RowRejected as exc:
+            # A last line cut short fails one way or another: say what happened to it.
+            reason = exc.reason if terminated else "truncated_line"
+            rejects.append({"job_id": job.id, "line": line_no, "reason": reason,
+                            "field": exc.field if terminated else "",
+                            "bhxh": masked_bhxh(fields[0]) if fields else "",
+                            "id_number": masked_id_number(fields[4]) if len(fields) > 4 else "",
+                            "refused": True})
+            continue
+        rows.append((job.id, line_no, part_of(account.bhxh, job.parts),
+                     secrets.token_urlsafe(24), *account))
+    return rows, rejects, count
+
+
+def copy_rows(rows: list[tuple]) -> None:
+    """Write the staged rows in the session's transaction: COPY on PostgreSQL, a batched
+    INSERT elsewhere."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        raw = connection.connection.driver_connection
+        with raw.cursor() as cursor, cursor.copy(
+                f"COPY legacy_rows ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        connection.execute(STAGING.insert(), [dict(zip(COLUMNS, row, strict=True))
+                                              for row in rows])
+
+
+def _differs(old: str, new: str, dialect: str) -> str:
+    """SQL: the staged row ``new`` would change the account ``old``."""
+    distinct = "IS DISTINCT FROM" if dialect == "postgresql" else "IS NOT"
+    tests = [f"{old}.{c} {distinct} {new}.{c}" if c in _NULLABLE else f"{old}.{c} <> {new}.{c}"
+             for c in PROFILE]
+    tests.append(f"({old}.password_hash NOT LIKE '$argon2%' "
+                 f"AND {old}.password_hash <> {new}.password_hash)")
+    return "(" + " OR ".join(tests) + ")"
+
+
+_MASK_BHXH = "'******' || substr({t}.bhxh, 7, 4)"
+_MASK_ID = ("CASE WHEN {t}.cccd IS NOT NULL THEN '********' || substr({t}.cccd, 9, 4) "
+            "WHEN {t}.old_id_number IS NOT NULL THEN '*****' || substr({t}.old_id_number, 6, 4) "
+            "ELSE '' END")
+_RANKED = ("SELECT r.*, row_number() OVER (PARTITION BY r.bhxh ORDER BY r.line) AS n "
+           "FROM legacy_rows r WHERE r.job_id = :job AND r.part = :part")
+# Every SQL text of this module is built from the constants above and column names of the
+# staging model, never from data: the values travel as bound parameters (hence the S608 noqa).
+_FIRSTS = f"firsts AS (SELECT * FROM ({_RANKED}) ranked WHERE n = 1)"  # noqa: S608
+
+
+def _reject_sql(select: str, reason: str, field: str, t: str) -> str:
+    return ("INSERT INTO import_rejects (job_id, line, reason, field, bhxh, id_number, refused) "
+            f"SELECT {t}.job_id, {t}.line, '{reason}', '{field}', {_MASK_BHXH.format(t=t)}, "
+            f"{_MASK_ID.format(t=t)}, :refused {select}")
+
+
+def merge_part(job, number: int, *, now, force_change: bool) -> dict:
+    """Merge one part's staged rows into the accounts (the caller holds the part's row lock
+    and commits). Returns its counts."""
+    connection = db.session.connection()
+    dialect = connection.dialect.name
+    params = {"job": job.id, "part": number}
+    flag = bindparam("refused", True, type_=Boolean)
+    duplicates = connection.execute(text(_reject_sql(
+        f"FROM ({_RANKED}) d WHERE d.n > 1", "duplicate_bhxh", "bhxh_number", "d",
+    )).bindparams(flag), params).rowcount
+    existing = connection.execute(text(f"WITH {_FIRSTS} " + _reject_sql(
+        "FROM firsts f JOIN accounts a ON a.bhxh = f.bhxh WHERE a.imported_at IS NULL",
+        "account_exists", "bhxh_number", "f",
+    )).bindparams(flag), params).rowcount
+    changed = _differs("a", "f", dialect)
+    inserted, updated, unchanged = connection.execute(text(
+        f"WITH {_FIRSTS} SELECT "  # noqa: S608
+        "coalesce(sum(CASE WHEN a.id IS NULL THEN 1 ELSE 0 END), 0), "
+        f"coalesce(sum(CASE WHEN a.imported_at IS NOT NULL AND {changed} THEN 1 ELSE 0 END),"
+        " 0), "
+        f"coalesce(sum(CASE WHEN a.imported_at IS NOT NULL AND NOT {changed} THEN 1 ELSE 0 END),"
+        " 0) FROM firsts f LEFT JOIN accounts a ON a.bhxh = f.bhxh"), params).one()
+    assignments = ", ".join(f"{c} = excluded.{c}" for c in PROFILE)
+    connection.execute(text(
+        f"WITH {_FIRSTS} INSERT INTO accounts (sub, bhxh, full_name, dob, sex, cccd, "  # noqa: S608
+        "old_id_number, phone, email, status, level, password_hash, password_changed_at, "
+        "must_change_password, created_at, imported_at) "
+        "SELECT f.sub, f.bhxh, f.full_name, f.dob, f.sex, f.cccd, f.old_id_number, f.phone, "
+        "f.email, f.status, 1, f.password_hash, :now, :force, f.created_at, :now "
+        "FROM firsts f WHERE true "
+        f"ON CONFLICT (bhxh) DO UPDATE SET {assignments}, password_hash = CASE "
+        "WHEN accounts.password_hash LIKE '$argon2%' THEN accounts.password_hash "
+        "ELSE excluded.password_hash END "
+        "WHERE accounts.imported_at IS NOT NULL AND "
+        + _differs("accounts", "excluded", dialect)
+    ).bindparams(bindparam("now", type_=DateTime(timezone=True)),
+                 bindparam("force", type_=Boolean)),
+        {**params, "now": now, "force": force_change})
+    return {"inserted": int(inserted), "updated": int(updated), "unchanged": int(unchanged),
+            "rejected": duplicates + existing}
+
+
+def finish(job) -> None:
+    """Report the job's imported lines whose CCCD is on more than one account; drop the
+    staged rows (personal data in clear) — in the caller's transaction."""
+    connection = db.session.connection()
+    connection.execute(text(_reject_sql(
+        "FROM legacy_rows r WHERE r.job_id = :job AND r.cccd IN ("
+        "  SELECT a.cccd FROM accounts a WHERE a.cccd IN ("
+        "    SELECT s.cccd FROM legacy_rows s WHERE s.job_id = :job AND s.cccd IS NOT NULL)"
+        "  GROUP BY a.cccd HAVING count(*) > 1) "
+        "AND NOT EXISTS (SELECT 1 FROM import_rejects x WHERE x.job_id = :job "
+        "AND x.line = r.line)",
+        "shared_id_number", "id_number", "r",
+    )).bindparams(bindparam("refused", False, type_=Boolean)), {"job": job.id})
+    connection.execute(text("DELETE FROM legacy_rows WHERE job_id = :job"), {"job": job.id})
