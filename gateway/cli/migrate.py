@@ -182,7 +182,7 @@ def _job_options(command):
         click.option("--report", default=None, metavar="PATH",
                      help="Where to write the report CSV of rejected and conflicting lines "
                           "(line, reason, field, masked identifiers). Default: FILE.report.csv."),
-        click.option("--chunk-rows", type=click.IntRange(100, 10_000_000), default=50_000,
+        click.option("--chunk-rows", type=click.IntRange(10, 10_000_000), default=50_000,
                      show_default=True,
                      help="Lines per chunk (one queue job, one transaction) of a new job."),
         click.option("--rerun", is_flag=True,

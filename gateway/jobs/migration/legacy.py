@@ -101,18 +101,28 @@ def stage_lines(job, lines, *, today: date) -> tuple[list[tuple], list[dict], in
     return rows, rejects, count
 
 
+def _copy_text(value) -> str:
+    """One field of PostgreSQL's COPY text format. The values are the parser's: no tab,
+    line break or control character survives it, so only the backslash needs escaping."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return value.replace("\\", "\\\\")
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 def copy_rows(rows: list[tuple]) -> None:
-    """Write the staged rows in the session's transaction: COPY on PostgreSQL, a batched
-    INSERT elsewhere."""
+    """Write the staged rows in the session's transaction: one COPY (text format, built here:
+    several times faster than adapting each value) on PostgreSQL, a batched INSERT elsewhere."""
     if not rows:
         return
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         raw = connection.connection.driver_connection
+        data = "".join("\t".join(map(_copy_text, row)) + "\n" for row in rows)
         with raw.cursor() as cursor, cursor.copy(
                 f"COPY legacy_rows ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+            copy.write(data.encode())
     else:
         connection.execute(STAGING.insert(), [dict(zip(COLUMNS, row, strict=True))
                                               for row in rows])
@@ -136,7 +146,6 @@ _RANKED = ("SELECT r.*, row_number() OVER (PARTITION BY r.bhxh ORDER BY r.line) 
            "FROM legacy_rows r WHERE r.job_id = :job AND r.part = :part")
 # Every SQL text of this module is built from the constants above and column names of the
 # staging model, never from data: the values travel as bound parameters (hence the S608 noqa).
-_FIRSTS = f"firsts AS (SELECT * FROM ({_RANKED}) ranked WHERE n = 1)"  # noqa: S608
 
 
 def _reject_sql(select: str, reason: str, field: str, t: str) -> str:
@@ -147,34 +156,37 @@ def _reject_sql(select: str, reason: str, field: str, t: str) -> str:
 
 def merge_part(job, number: int, *, now, force_change: bool) -> dict:
     """Merge one part's staged rows into the accounts (the caller holds the part's row lock
-    and commits). Returns its counts."""
+    and commits). Returns its counts.
+
+    The part is read and ranked once, into a temporary table (no WAL, dropped before the
+    commit); the statements below read that."""
     connection = db.session.connection()
     dialect = connection.dialect.name
     params = {"job": job.id, "part": number}
     flag = bindparam("refused", True, type_=Boolean)
+    connection.execute(text(f"CREATE TEMPORARY TABLE ranked AS {_RANKED}"), params)
     duplicates = connection.execute(text(_reject_sql(
-        f"FROM ({_RANKED}) d WHERE d.n > 1", "duplicate_bhxh", "bhxh_number", "d",
-    )).bindparams(flag), params).rowcount
-    existing = connection.execute(text(f"WITH {_FIRSTS} " + _reject_sql(
-        "FROM firsts f JOIN accounts a ON a.bhxh = f.bhxh WHERE a.imported_at IS NULL",
-        "account_exists", "bhxh_number", "f",
-    )).bindparams(flag), params).rowcount
+        "FROM ranked d WHERE d.n > 1", "duplicate_bhxh", "bhxh_number", "d",
+    )).bindparams(flag)).rowcount
+    existing = connection.execute(text(_reject_sql(
+        "FROM ranked f JOIN accounts a ON a.bhxh = f.bhxh WHERE f.n = 1 "
+        "AND a.imported_at IS NULL", "account_exists", "bhxh_number", "f",
+    )).bindparams(flag)).rowcount
     changed = _differs("a", "f", dialect)
     inserted, updated, unchanged = connection.execute(text(
-        f"WITH {_FIRSTS} SELECT "  # noqa: S608
-        "coalesce(sum(CASE WHEN a.id IS NULL THEN 1 ELSE 0 END), 0), "
+        "SELECT coalesce(sum(CASE WHEN a.id IS NULL THEN 1 ELSE 0 END), 0), "  # noqa: S608
         f"coalesce(sum(CASE WHEN a.imported_at IS NOT NULL AND {changed} THEN 1 ELSE 0 END),"
         " 0), "
         f"coalesce(sum(CASE WHEN a.imported_at IS NOT NULL AND NOT {changed} THEN 1 ELSE 0 END),"
-        " 0) FROM firsts f LEFT JOIN accounts a ON a.bhxh = f.bhxh"), params).one()
+        " 0) FROM ranked f LEFT JOIN accounts a ON a.bhxh = f.bhxh WHERE f.n = 1")).one()
     assignments = ", ".join(f"{c} = excluded.{c}" for c in PROFILE)
     connection.execute(text(
-        f"WITH {_FIRSTS} INSERT INTO accounts (sub, bhxh, full_name, dob, sex, cccd, "  # noqa: S608
-        "old_id_number, phone, email, status, level, password_hash, password_changed_at, "
-        "must_change_password, created_at, imported_at) "
+        "INSERT INTO accounts (sub, bhxh, full_name, dob, sex, cccd, old_id_number, phone, "  # noqa: S608
+        "email, status, level, password_hash, password_changed_at, must_change_password, "
+        "created_at, imported_at) "
         "SELECT f.sub, f.bhxh, f.full_name, f.dob, f.sex, f.cccd, f.old_id_number, f.phone, "
         "f.email, f.status, 1, f.password_hash, :now, :force, f.created_at, :now "
-        "FROM firsts f WHERE true "
+        "FROM ranked f WHERE f.n = 1 "
         f"ON CONFLICT (bhxh) DO UPDATE SET {assignments}, password_hash = CASE "
         "WHEN accounts.password_hash LIKE '$argon2%' THEN accounts.password_hash "
         "ELSE excluded.password_hash END "
@@ -182,7 +194,8 @@ def merge_part(job, number: int, *, now, force_change: bool) -> dict:
         + _differs("accounts", "excluded", dialect)
     ).bindparams(bindparam("now", type_=DateTime(timezone=True)),
                  bindparam("force", type_=Boolean)),
-        {**params, "now": now, "force": force_change})
+        {"now": now, "force": force_change})
+    connection.execute(text("DROP TABLE ranked"))
     return {"inserted": int(inserted), "updated": int(updated), "unchanged": int(unchanged),
             "rejected": duplicates + existing}
 
