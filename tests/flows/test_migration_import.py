@@ -56,7 +56,7 @@ def test_every_dirty_class_is_reported_with_its_reason(app, tmp_path):
     assert Counter(reason for _, reason, *_ in lines) == Counter(rejected) + Counter(conflicts)
     assert all(bhxh in ("", "***") or bhxh.startswith("******") for _, _, _, bhxh, _, _ in lines)
     raw = path.read_text(encoding="utf-8")
-    for line, reason, field, bhxh, id_number, imported in lines:
+    for line, reason, _field, bhxh, _id_number, imported in lines:
         assert imported == ("yes" if reason == "shared_id_number" else "no")
         if len(bhxh) == 10:  # the masked number is the line's own
             assert raw.splitlines()[int(line) - 1].split(",")[0].endswith(bhxh[-4:])
