@@ -210,7 +210,9 @@ def import_legacy(file, workers, dry_run, as_json, report, chunk_rows, rerun):
 
 
 def _exit_with_parent(parent: int) -> None:
-    """Stop gracefully (SIGTERM to ourselves) once the command that started us is gone."""
+    """Stop gracefully (SIGTERM to ourselves) once the command that started us is gone (a
+    kill -9 of the command would otherwise leave its workers behind; stopping in the middle of
+    a step is safe, the step's transaction is simply not committed)."""
     def watch():
         while os.getppid() == parent:
             time.sleep(1)
@@ -233,5 +235,8 @@ def work(parent, name):
                    "default the migration commands do the work themselves", err=True)
         sys.exit(2)
     if parent:
+        if os.getppid() != parent:
+            click.echo("migrate work: the command that started this worker is gone", err=True)
+            return
         _exit_with_parent(parent)
     queue_worker.run(app, concurrency=1, wait=True, name=name, queues=[MIGRATION_QUEUE])

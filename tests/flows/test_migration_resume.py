@@ -146,8 +146,16 @@ def test_the_work_command(app):
         code, _, stderr = run(app, "work")
         assert code == 2 and "the task queue needs PostgreSQL" in stderr
         return
+    def workers() -> int:
+        try:
+            return db.session.execute(text(
+                "SELECT max(id) FROM procrastinate_workers")).scalar() or 0
+        finally:
+            db.session.rollback()
+
+    known = workers()
     worker = spawn(app, "work", "--name", "test-worker")
-    time.sleep(3)
+    _wait(lambda: workers() > known, "the worker registered")  # its signal handlers are set
     kill_group(worker, signal.SIGTERM)
     assert worker.returncode == 0, worker.stderr.read()
     # Started for a command that is gone (its parent is not that process): it stops itself.
