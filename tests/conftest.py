@@ -22,8 +22,9 @@ from tests.helpers import services
 from tests.helpers.services import BACKEND
 
 TABLES = ["vneid_links", "link_reviews", "audit_records", "applications", "staff_accounts",
-          "active_devices", "outbox_messages", "password_history", "events", "session_clients", "refresh_tokens",
-          "login_sessions", "store_entries", "clients", "accounts", "offices", "signing_keys"]
+          "active_devices", "outbox_messages", "password_history", "events", "session_clients",
+          "refresh_tokens", "login_sessions", "store_entries", "clients", "accounts", "offices",
+          "signing_keys"]
 
 
 def pytest_report_header(config):
