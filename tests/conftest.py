@@ -22,9 +22,10 @@ from tests.helpers import services
 from tests.helpers.services import BACKEND
 
 TABLES = ["legacy_rows", "import_rejects", "import_parts", "import_chunks", "import_jobs",
-          "audit_records", "applications", "staff_accounts", "active_devices",
-          "outbox_messages", "password_history", "events", "session_clients", "refresh_tokens",
-          "login_sessions", "store_entries", "clients", "accounts", "offices", "signing_keys"]
+          "vneid_links", "link_reviews", "audit_records", "applications", "staff_accounts",
+          "active_devices", "outbox_messages", "password_history", "events", "session_clients",
+          "refresh_tokens", "login_sessions", "store_entries", "clients", "accounts", "offices",
+          "signing_keys"]
 
 
 def pytest_report_header(config):

@@ -42,6 +42,7 @@ def register_cli(app) -> None:
         devices,
         email,
         keys,
+        links,
         migrate,
         offices,
         outbox,
@@ -58,5 +59,6 @@ def register_cli(app) -> None:
     app.cli.add_command(passwords.group)
     app.cli.add_command(devices.group)
     app.cli.add_command(offices.group)
+    app.cli.add_command(links.group)
     app.cli.add_command(worker.command)
     app.cli.add_command(migrate.group)

@@ -6,6 +6,7 @@ from gateway.models.audit import AuditRecord
 from gateway.models.client import Client
 from gateway.models.device import ActiveDevice
 from gateway.models.event import Event
+from gateway.models.link_review import LinkReview
 from gateway.models.migration import ImportChunk, ImportJob, ImportPart, ImportReject, LegacyRow
 from gateway.models.office import Office
 from gateway.models.outbox import OutboxMessage
@@ -15,6 +16,7 @@ from gateway.models.signing_key import SigningKey
 from gateway.models.staff import StaffAccount
 from gateway.models.store_entry import StoreEntry
 from gateway.models.token import RefreshToken
+from gateway.models.vneid_link import VneidLink
 
 __all__ = [
     "ActiveDevice",
@@ -28,6 +30,7 @@ __all__ = [
     "ImportPart",
     "ImportReject",
     "LegacyRow",
+    "LinkReview",
     "LoginSession",
     "Office",
     "OutboxMessage",
@@ -37,6 +40,7 @@ __all__ = [
     "SigningKey",
     "StaffAccount",
     "StoreEntry",
+    "VneidLink",
     "modelled",
 ]
 

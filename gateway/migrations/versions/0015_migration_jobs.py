@@ -8,13 +8,13 @@ refused or conflicting line (masked), and the valid rows staged between a chunk 
 part's merge (deleted when the job ends).
 
 Revision ID: 0015
-Revises: 0010
+Revises: 0014 (written on 0010; chained after i10-link's 0014 once merged)
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0010"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
