@@ -6,7 +6,9 @@ Every domain error, wherever it is defined (each beside the code that raises it)
     GatewayError                      400  code, status, field, retry_after
      ├── ValidationError              400  bad input, `field` names it
      │    ├── PasswordRejectedError   400  services/passwords.py: + `violations`, every rule broken
-     │    └── OfficeFileError         400  services/offices.py: + `errors`, every bad line of a file
+     │    ├── OfficeFileError         400  services/offices.py: + `errors`, every bad line of a file
+     │    └── MigrationFileError      400  jobs/migration/files.py: a file a migration job
+     │                                     cannot use (bad_header, unreadable, file_changed, …)
      ├── ConflictError                409  e.g. a social-insurance number already has an account
      │    └── AlreadyLinkedError      409  services/links.py: the one-to-one VNeID link rule
      ├── AuthenticationError          401  one generic answer for unknown account / wrong password
