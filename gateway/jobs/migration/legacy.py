@@ -31,19 +31,17 @@ send such candidates to review), and the staged rows are deleted.
 
 from __future__ import annotations
 
-import csv
 import secrets
-import zlib
 from datetime import date
 
 from sqlalchemy import Boolean, DateTime, bindparam, text
 
 from gateway.extensions import db
+from gateway.jobs.migration import staging
 from gateway.models import LegacyRow
 from policies.migration_rows import (
     LEGACY_HEADER,
     MobileNumbers,
-    RowRejected,
     masked_bhxh,
     masked_id_number,
     parse_legacy,
@@ -51,81 +49,30 @@ from policies.migration_rows import (
 
 HEADER = LEGACY_HEADER
 STAGING = LegacyRow.__table__
-COLUMNS = ("job_id", "line", "part", "sub", "bhxh", "full_name", "dob", "sex", "cccd",
-           "old_id_number", "phone", "email", "password_hash", "created_at", "status")
 PROFILE = ("full_name", "dob", "sex", "cccd", "old_id_number", "phone", "email", "status",
            "created_at")
 _NULLABLE = {"sex", "cccd", "old_id_number", "email"}
-_phones = MobileNumbers()  # per process: its memory is a few hundred entries
+_phones = MobileNumbers()  # per process: its memory is a few thousand entries
 
 
-def part_of(bhxh: str, parts: int) -> int:
-    return zlib.crc32(bhxh.encode()) % parts
+def _parse(fields: list[str], today: date) -> tuple:
+    account = parse_legacy(fields, today=today, phones=_phones)
+    return (secrets.token_urlsafe(24), *account)
 
 
-def split_fields(line: str) -> list[str]:
-    """The CSV fields of one line (csv.Error for a broken quote). Most lines hold no quote
-    at all, and a plain split is exact for them and many times faster."""
-    if '"' not in line:
-        return line.split(",")
-    return next(csv.reader([line], strict=True))
+def _masks(fields: list[str]) -> tuple[str, str]:
+    return (masked_bhxh(fields[0]) if fields else "",
+            masked_id_number(fields[4]) if len(fields) > 4 else "")
 
 
 def stage_lines(job, lines, *, today: date) -> tuple[list[tuple], list[dict], int]:
     """(staging rows, rejects, data lines) of one chunk's lines."""
-    rows, rejects, count = [], [], 0
-    for line_no, line, terminated in lines:
-        if line is not None and not line.strip():
-            continue  # a blank line holds no record
-        count += 1
-        fields: list[str] = []
-        try:
-            if line is None:
-                raise RowRejected("bad_encoding")
-            try:
-                fields = split_fields(line)
-            except csv.Error:
-                raise RowRejected("bad_quoting") from None
-            account = parse_legacy(fields, today=today, phones=_phones)
-        except RowRejected as exc:
-            # A last line cut short fails one way or another: say what happened to it.
-            reason = exc.reason if terminated else "truncated_line"
-            rejects.append({"job_id": job.id, "line": line_no, "reason": reason,
-                            "field": exc.field if terminated else "",
-                            "bhxh": masked_bhxh(fields[0]) if fields else "",
-                            "id_number": masked_id_number(fields[4]) if len(fields) > 4 else "",
-                            "refused": True})
-            continue
-        rows.append((job.id, line_no, part_of(account.bhxh, job.parts),
-                     secrets.token_urlsafe(24), *account))
-    return rows, rejects, count
-
-
-def _copy_text(value) -> str:
-    """One field of PostgreSQL's COPY text format. The values are the parser's: no tab,
-    line break or control character survives it, so only the backslash needs escaping."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, str):
-        return value.replace("\\", "\\\\")
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return staging.stage_lines(job, lines, parse=lambda fields: _parse(fields, today),
+                               key=lambda parsed: parsed[1], masks=_masks)
 
 
 def copy_rows(rows: list[tuple]) -> None:
-    """Write the staged rows in the session's transaction: one COPY (text format, built here:
-    several times faster than adapting each value) on PostgreSQL, a batched INSERT elsewhere."""
-    if not rows:
-        return
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        raw = connection.connection.driver_connection
-        data = "".join("\t".join(map(_copy_text, row)) + "\n" for row in rows)
-        with raw.cursor() as cursor, cursor.copy(
-                f"COPY legacy_rows ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-            copy.write(data.encode())
-    else:
-        connection.execute(STAGING.insert(), [dict(zip(COLUMNS, row, strict=True))
-                                              for row in rows])
+    staging.copy_rows(STAGING, rows)
 
 
 def _differs(old: str, new: str, dialect: str) -> str:
