@@ -275,3 +275,78 @@ def masked_id_number(value: str) -> str:
     if len(text) in (9, 12) and _DIGITS.fullmatch(text):
         return "*" * (len(text) - 4) + text[-4:]
     return "***" if text else ""
+
+
+# --- population-database results (import-verification) -------------------------------------
+
+_TRUE = {"true", "1", "yes", "y", "có", "co"}
+_FALSE = {"false", "0", "no", "n", "không", "khong"}
+
+
+class VerificationResult(NamedTuple):
+    id_number: str
+    full_name: str
+    dob: datetime.date
+    verified: bool
+    verified_at: datetime.datetime | None
+
+
+def parse_cccd_only(value: str) -> str:
+    """A 12-digit CCCD with a known province (the population database knows no other)."""
+    text = _required(value, "id_number")
+    if len(text) != 12 or not _DIGITS.fullmatch(text):
+        raise RowRejected("invalid_id_number", "id_number")
+    try:
+        return parse_cccd(text)
+    except IdentifierError as exc:
+        raise _rejected(exc, "id_number") from None
+
+
+def parse_verification(fields: list[str], *, today: datetime.date) -> VerificationResult:
+    """One line of ``id_number,full_name,date_of_birth,verified,verified_at``. ``verified``
+    is true/false (also 1/0, yes/no, có/không); ``verified_at`` is required when true and
+    ignored when false."""
+    if len(fields) != len(VERIFICATION_HEADER):
+        raise RowRejected("wrong_column_count")
+    id_text, name, dob_text, verified_text, at_text = fields
+    id_number = parse_cccd_only(id_text)
+    full_name = parse_name(name)
+    dob = parse_date(dob_text, today=today)
+    flag = unicodedata.normalize("NFC", _required(verified_text, "verified")).lower()
+    if flag not in _TRUE and flag not in _FALSE:
+        raise RowRejected("invalid_verified", "verified")
+    verified = flag in _TRUE
+    at = parse_timestamp(at_text, "verified_at") if verified else None
+    return VerificationResult(id_number, full_name, dob, verified, at)
+
+
+# --- VNeID subjects (link-vneid) ----------------------------------------------------------------
+
+SUBJECT_MAX = 255
+_SUBJECT = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no space: a TechID or an OIDC sub
+
+
+class VneidSubject(NamedTuple):
+    subject: str
+    id_number: str
+    full_name: str
+    dob: datetime.date
+    level: int
+
+
+def parse_vneid(fields: list[str], *, today: datetime.date) -> VneidSubject:
+    """One line of ``vneid_subject,id_number,full_name,date_of_birth,level``; level is 1 or
+    2 (the national system's explicit level, never inferred)."""
+    if len(fields) != len(VNEID_HEADER):
+        raise RowRejected("wrong_column_count")
+    subject_text, id_text, name, dob_text, level_text = fields
+    subject = _required(subject_text, "vneid_subject")
+    if len(subject) > SUBJECT_MAX or not _SUBJECT.fullmatch(subject):
+        raise RowRejected("invalid_subject", "vneid_subject")
+    id_number = parse_cccd_only(id_text)
+    full_name = parse_name(name)
+    dob = parse_date(dob_text, today=today)
+    level = _required(level_text, "level")
+    if level not in ("1", "2"):
+        raise RowRejected("invalid_level", "level")
+    return VneidSubject(subject, id_number, full_name, dob, int(level))

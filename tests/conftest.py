@@ -21,7 +21,8 @@ from gateway.extensions import db
 from tests.helpers import services
 from tests.helpers.services import BACKEND
 
-TABLES = ["legacy_rows", "import_rejects", "import_parts", "import_chunks", "import_jobs",
+TABLES = ["legacy_rows", "verification_rows", "vneid_rows", "import_rejects", "import_parts",
+          "import_chunks", "import_jobs",
           "vneid_links", "link_reviews", "audit_records", "applications", "staff_accounts",
           "active_devices", "outbox_messages", "password_history", "events", "session_clients",
           "refresh_tokens", "login_sessions", "store_entries", "clients", "accounts", "offices",

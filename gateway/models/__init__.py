@@ -7,7 +7,15 @@ from gateway.models.client import Client
 from gateway.models.device import ActiveDevice
 from gateway.models.event import Event
 from gateway.models.link_review import LinkReview
-from gateway.models.migration import ImportChunk, ImportJob, ImportPart, ImportReject, LegacyRow
+from gateway.models.migration import (
+    ImportChunk,
+    ImportJob,
+    ImportPart,
+    ImportReject,
+    LegacyRow,
+    VerificationRow,
+    VneidRow,
+)
 from gateway.models.office import Office
 from gateway.models.outbox import OutboxMessage
 from gateway.models.password_history import PasswordHistory
@@ -40,7 +48,9 @@ __all__ = [
     "SigningKey",
     "StaffAccount",
     "StoreEntry",
+    "VerificationRow",
     "VneidLink",
+    "VneidRow",
     "modelled",
 ]
 

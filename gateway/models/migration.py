@@ -120,3 +120,35 @@ class LegacyRow(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(16))
 
+
+
+class VerificationRow(db.Model):
+    """The staging table of ``import-verification`` (deleted when the job ends)."""
+
+    __tablename__ = "verification_rows"
+    __table_args__ = (Index("ix_verification_rows_job_id_part", "job_id", "part"),)
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("import_jobs.id"), primary_key=True)
+    line: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    part: Mapped[int] = mapped_column(SmallInteger)
+    id_number: Mapped[str] = mapped_column(String(12))
+    full_name: Mapped[str] = mapped_column(String(200))
+    dob: Mapped[date] = mapped_column(Date)
+    verified: Mapped[bool] = mapped_column(Boolean)
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class VneidRow(db.Model):
+    """The staging table of ``link-vneid`` (deleted when the job ends)."""
+
+    __tablename__ = "vneid_rows"
+    __table_args__ = (Index("ix_vneid_rows_job_id_part", "job_id", "part"),)
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("import_jobs.id"), primary_key=True)
+    line: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    part: Mapped[int] = mapped_column(SmallInteger)
+    subject: Mapped[str] = mapped_column(String(255))
+    id_number: Mapped[str] = mapped_column(String(12))
+    full_name: Mapped[str] = mapped_column(String(200))
+    dob: Mapped[date] = mapped_column(Date)
+    level: Mapped[int] = mapped_column(SmallInteger)

@@ -1,4 +1,5 @@
-"""migration jobs: import_jobs, import_chunks, import_parts, import_rejects, legacy_rows; the
+"""migration jobs: import_jobs, import_chunks, import_parts, import_rejects, and the
+staging tables legacy_rows, verification_rows, vneid_rows; the
 imported accounts' accounts.imported_at and accounts.old_id_number
 
 `flask --app wsgi migrate import-legacy FILE` (gateway/jobs/migration/) records here what
@@ -107,9 +108,48 @@ def upgrade():
     )
     with op.batch_alter_table("legacy_rows", schema=None) as batch_op:
         batch_op.create_index("ix_legacy_rows_job_id_part", ["job_id", "part"], unique=False)
+    op.create_table(
+        "verification_rows",
+        sa.Column("job_id", sa.Integer(), nullable=False),
+        sa.Column("line", sa.BigInteger(), nullable=False),
+        sa.Column("part", sa.SmallInteger(), nullable=False),
+        sa.Column("id_number", sa.String(length=12), nullable=False),
+        sa.Column("full_name", sa.String(length=200), nullable=False),
+        sa.Column("dob", sa.Date(), nullable=False),
+        sa.Column("verified", sa.Boolean(), nullable=False),
+        sa.Column("verified_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["job_id"], ["import_jobs.id"],
+                                name=op.f("fk_verification_rows_job_id_import_jobs")),
+        sa.PrimaryKeyConstraint("job_id", "line", name=op.f("pk_verification_rows")),
+    )
+    with op.batch_alter_table("verification_rows", schema=None) as batch_op:
+        batch_op.create_index("ix_verification_rows_job_id_part", ["job_id", "part"],
+                              unique=False)
+    op.create_table(
+        "vneid_rows",
+        sa.Column("job_id", sa.Integer(), nullable=False),
+        sa.Column("line", sa.BigInteger(), nullable=False),
+        sa.Column("part", sa.SmallInteger(), nullable=False),
+        sa.Column("subject", sa.String(length=255), nullable=False),
+        sa.Column("id_number", sa.String(length=12), nullable=False),
+        sa.Column("full_name", sa.String(length=200), nullable=False),
+        sa.Column("dob", sa.Date(), nullable=False),
+        sa.Column("level", sa.SmallInteger(), nullable=False),
+        sa.ForeignKeyConstraint(["job_id"], ["import_jobs.id"],
+                                name=op.f("fk_vneid_rows_job_id_import_jobs")),
+        sa.PrimaryKeyConstraint("job_id", "line", name=op.f("pk_vneid_rows")),
+    )
+    with op.batch_alter_table("vneid_rows", schema=None) as batch_op:
+        batch_op.create_index("ix_vneid_rows_job_id_part", ["job_id", "part"], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table("vneid_rows", schema=None) as batch_op:
+        batch_op.drop_index("ix_vneid_rows_job_id_part")
+    op.drop_table("vneid_rows")
+    with op.batch_alter_table("verification_rows", schema=None) as batch_op:
+        batch_op.drop_index("ix_verification_rows_job_id_part")
+    op.drop_table("verification_rows")
     with op.batch_alter_table("legacy_rows", schema=None) as batch_op:
         batch_op.drop_index("ix_legacy_rows_job_id_part")
     op.drop_table("legacy_rows")
