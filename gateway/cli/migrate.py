@@ -2,8 +2,11 @@
 
 (`migrate` is this project's group; `flask db` is Flask-Migrate's, the schema's.)
 
-    migrate import-legacy FILE [--workers N] [--dry-run] [--json] [--report PATH]
-                               [--chunk-rows N] [--rerun]
+    migrate import-legacy FILE        the old system's accounts
+    migrate import-verification FILE  the population database's results
+    migrate link-vneid FILE           VNeID subjects, linked by the linking rules
+        common options: [--workers N] [--dry-run] [--json] [--report PATH]
+                        [--chunk-rows N] [--rerun]
     migrate work               a worker for the migration queue only (started by the above)
 
 How a job runs, survives a crash and is resumed: gateway/jobs/migration/. The output with
@@ -206,6 +209,32 @@ def _job_options(command):
 @with_appcontext
 def import_legacy(file, workers, dry_run, as_json, report, chunk_rows, rerun):
     run_job("legacy", file, workers=workers, dry_run=dry_run, as_json=as_json, report=report,
+            chunk_rows=chunk_rows, rerun=rerun)
+
+
+@group.command("import-verification", help="Import the national population database's "
+               "results (CSV, UTF-8, header id_number,full_name,date_of_birth,verified,"
+               "verified_at): sets or clears accounts.population_verified_at on every account "
+               "holding the CCCD whose name and birth date agree — the flag the VNeID linking "
+               "rules read. Lines that match no account, or another person, are reported.")
+@click.argument("file", type=click.Path(dir_okay=False))
+@_job_options
+@with_appcontext
+def import_verification(file, workers, dry_run, as_json, report, chunk_rows, rerun):
+    run_job("verification", file, workers=workers, dry_run=dry_run, as_json=as_json,
+            report=report, chunk_rows=chunk_rows, rerun=rerun)
+
+
+@group.command("link-vneid", help="Link VNeID subjects from the national system (CSV, UTF-8, "
+               "header vneid_subject,id_number,full_name,date_of_birth,level) to accounts by "
+               "the linking rules of a VNeID sign-in (policies/linking.py). What the rules do "
+               "not allow is reported; conflicts also go to the staff review queue (`links "
+               "list`). No account is created and no SMS sent.")
+@click.argument("file", type=click.Path(dir_okay=False))
+@_job_options
+@with_appcontext
+def link_vneid(file, workers, dry_run, as_json, report, chunk_rows, rerun):
+    run_job("vneid", file, workers=workers, dry_run=dry_run, as_json=as_json, report=report,
             chunk_rows=chunk_rows, rerun=rerun)
 
 

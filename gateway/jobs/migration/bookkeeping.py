@@ -25,11 +25,11 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.clock import utcnow
 from gateway.extensions import db
-from gateway.jobs.migration import files, legacy
+from gateway.jobs.migration import files, legacy, verification, vneid
 from gateway.models import ImportChunk, ImportJob, ImportPart, ImportReject
 from gateway.services.events import emit
 
-KINDS = {"legacy": legacy}
+KINDS = {"legacy": legacy, "verification": verification, "vneid": vneid}
 MAX_PARTS = 4096
 
 
@@ -118,9 +118,8 @@ def merge_part(job_id: int, number: int, *, commit: bool = True) -> bool:
     if db.session.scalar(select(func.count()).select_from(ImportChunk).where(
             ImportChunk.job_id == job_id, ImportChunk.state != "staged")):
         raise RuntimeError(f"job {job_id}: part {number} merged before every chunk was staged")
-    counts = kind_module(job.kind).merge_part(
-        job, number, now=utcnow(),
-        force_change=current_app.config["MIGRATION_FORCE_PASSWORD_CHANGE"])
+    counts = kind_module(job.kind).merge_part(job, number, now=utcnow(),
+                                              config=current_app.config)
     for name, value in counts.items():
         setattr(part, name, value)
     part.state, part.merged_at = "merged", utcnow()
@@ -128,15 +127,19 @@ def merge_part(job_id: int, number: int, *, commit: bool = True) -> bool:
     return True
 
 
-def start_merging(job_id: int) -> bool:
+def start_merging(job_id: int, *, commit: bool = True) -> bool:
     """Move the job from staging to merging once every chunk is staged (once: the update is
-    conditional). True when this call moved it."""
+    conditional), with the kind's whole-file step before the parts (link-vneid's duplicate
+    subjects), in the same transaction. True when this call moved it."""
     moved = db.session.execute(update(ImportJob).where(
         ImportJob.id == job_id, ImportJob.state == "staging",
         ~select(ImportChunk.number).where(ImportChunk.job_id == job_id,
                                           ImportChunk.state != "staged").exists(),
     ).values(state="merging")).rowcount
-    db.session.commit()
+    if moved == 1:
+        job = db.session.get(ImportJob, job_id)
+        kind_module(job.kind).prepare(job)
+    _end(commit)
     return moved == 1
 
 

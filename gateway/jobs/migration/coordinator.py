@@ -56,8 +56,7 @@ def run_inline(job_id: int, *, commit: bool = True,
         bookkeeping.stage_chunk(job_id, number, commit=commit)
         if on_progress and commit:
             on_progress(bookkeeping.progress(job_id))
-    if commit:
-        bookkeeping.start_merging(job_id)
+    bookkeeping.start_merging(job_id, commit=commit)
     for number in bookkeeping.pending(ImportPart, job_id):
         bookkeeping.merge_part(job_id, number, commit=commit)
         if on_progress and commit:

@@ -101,7 +101,11 @@ def _reject_sql(select: str, reason: str, field: str, t: str) -> str:
             f"{_MASK_ID.format(t=t)}, :refused {select}")
 
 
-def merge_part(job, number: int, *, now, force_change: bool) -> dict:
+def prepare(job) -> None:
+    """Nothing to do between staging and merging: a number's lines share a part."""
+
+
+def merge_part(job, number: int, *, now, config) -> dict:
     """Merge one part's staged rows into the accounts (the caller holds the part's row lock
     and commits). Returns its counts.
 
@@ -141,7 +145,7 @@ def merge_part(job, number: int, *, now, force_change: bool) -> dict:
         + _differs("accounts", "excluded", dialect)
     ).bindparams(bindparam("now", type_=DateTime(timezone=True)),
                  bindparam("force", type_=Boolean)),
-        {"now": now, "force": force_change})
+        {"now": now, "force": config["MIGRATION_FORCE_PASSWORD_CHANGE"]})
     connection.execute(text("DROP TABLE ranked"))
     return {"inserted": int(inserted), "updated": int(updated), "unchanged": int(unchanged),
             "rejected": duplicates + existing}
