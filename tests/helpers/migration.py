@@ -8,6 +8,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import text
@@ -34,9 +36,51 @@ def export(tmp_path: Path, rows: int, *, seed: int = 1, dirty: float = 0.05, nam
     return path, manifest
 
 
+@contextmanager
+def thread_worker(app):
+    """On PostgreSQL, a worker of the migration queue in a thread of this process while the
+    block runs (started again whenever it has caught up): the command can then run with
+    ``--workers 0``, without starting a worker process per command. Nothing elsewhere."""
+    from gateway.jobs import worker
+    from gateway.jobs.queue import MIGRATION_QUEUE, queue_of
+
+    if queue_of(app) is None:
+        yield
+        return
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def loop():
+        while not stop.is_set():
+            try:
+                worker.run(app, concurrency=1, wait=False, queues=[MIGRATION_QUEUE],
+                           install_signal_handlers=False)
+            except BaseException as exc:  # noqa: BLE001 — re-raised by the test's thread
+                failures.append(exc)
+                return
+            stop.wait(0.1)
+
+    thread = threading.Thread(target=loop, daemon=True, name="migration-worker")
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(120)
+    if failures:
+        raise failures[0]
+
+
 def run(app, *args) -> tuple[int, dict | None, str]:
-    """The command in this process: (exit status, its JSON output or None, stderr)."""
-    result = app.test_cli_runner().invoke(args=["migrate", *map(str, args)])
+    """The command in this process: (exit status, its JSON output or None, stderr). Unless
+    the test names ``--workers``, the queue's work is done by a worker thread of this process
+    (thread_worker) rather than by worker processes the command starts."""
+    args = tuple(map(str, args))
+    if "--workers" not in args and args and args[0] != "work":
+        with thread_worker(app):
+            result = app.test_cli_runner().invoke(args=["migrate", *args, "--workers", "0"])
+    else:
+        result = app.test_cli_runner().invoke(args=["migrate", *args])
     payload = None
     if result.exit_code == 0 and "--json" in args:
         payload = json.loads(result.stdout)
