@@ -71,8 +71,22 @@ def stage_lines(job, lines, *, today: date) -> tuple[list[tuple], list[dict], in
                                key=lambda parsed: parsed[1], masks=_masks)
 
 
+def _copy_line(row: tuple) -> str:
+    """One staged row in COPY's text format, for the parser's known types: no field can hold
+    a tab or a line break; name, e-mail and hash may hold a backslash."""
+    (job, line, part, sub, bhxh, name, dob, sex, cccd, old_id, phone, email, password_hash,
+     created_at, status) = row
+    return (f"{job}\t{line}\t{part}\t{sub}\t{bhxh}\t{name.replace(_BS, _BS2)}\t"
+            f"{dob.isoformat()}\t{sex or _NULL}\t{cccd or _NULL}\t{old_id or _NULL}\t{phone}\t"
+            f"{email.replace(_BS, _BS2) if email else _NULL}\t"
+            f"{password_hash.replace(_BS, _BS2)}\t{created_at.isoformat()}\t{status}\n")
+
+
+_BS, _BS2, _NULL = "\\", "\\\\", "\\N"
+
+
 def copy_rows(rows: list[tuple]) -> None:
-    staging.copy_rows(STAGING, rows)
+    staging.copy_rows(STAGING, rows, _copy_line)
 
 
 def _differs(old: str, new: str, dialect: str) -> str:
@@ -164,4 +178,4 @@ def finish(job) -> None:
         "AND x.line = r.line)",
         "shared_id_number", "id_number", "r",
     )).bindparams(bindparam("refused", False, type_=Boolean)), {"job": job.id})
-    connection.execute(text("DELETE FROM legacy_rows WHERE job_id = :job"), {"job": job.id})
+    staging.drop_staged(STAGING, job)

@@ -113,5 +113,4 @@ def merge_part(job, number: int, *, now, config) -> dict:
 
 
 def finish(job) -> None:
-    db.session.execute(VerificationRow.__table__.delete().where(
-        VerificationRow.job_id == job.id))
+    staging.drop_staged(STAGING, job)

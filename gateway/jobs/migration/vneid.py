@@ -196,5 +196,5 @@ def _reject(job, line: int, reason: str, id_number: str) -> dict:
 
 
 def finish(job) -> None:
-    db.session.execute(VneidRow.__table__.delete().where(VneidRow.job_id == job.id))
+    staging.drop_staged(STAGING, job)
 
