@@ -130,7 +130,7 @@ def run_job(kind: str, file: str, *, workers: int, dry_run: bool, as_json: bool,
         if dry_run:
             # A fresh job over the file, every step in this process, one transaction: the
             # report file is written, then everything is rolled back.
-            job, _ = bookkeeping.open_job(kind, plan, rerun=True, commit=False)
+            job, _ = bookkeeping.open_job(kind, plan, fresh=True, commit=False)
             result = coordinator.run_inline(job.id, commit=False)
             write_report(job.id, report)
             db.session.rollback()

@@ -44,12 +44,13 @@ def find_job(kind: str, sha256: str) -> ImportJob | None:
     ).order_by(ImportJob.run.desc()).limit(1)).first()
 
 
-def open_job(kind: str, plan: files.FilePlan, *, rerun: bool = False, commit: bool = True
-             ) -> tuple[ImportJob, bool]:
+def open_job(kind: str, plan: files.FilePlan, *, rerun: bool = False, fresh: bool = False,
+             commit: bool = True) -> tuple[ImportJob, bool]:
     """(job, created): the unfinished job over this file, or the finished one (unless
-    ``rerun``: then a new run over the same file), or a new one with its chunks and parts."""
+    ``rerun``: then a new run over the same file), or a new one with its chunks and parts.
+    ``fresh``: a new run whatever exists (a dry run, which is rolled back)."""
     latest = find_job(kind, plan.sha256)
-    if latest is not None and (latest.state != "done" or not rerun):
+    if latest is not None and not fresh and (latest.state != "done" or not rerun):
         return latest, False
     parts = max(1, min(len(plan.chunks), MAX_PARTS))
     job = ImportJob(kind=kind, file_path=plan.path, file_size=plan.size,

@@ -129,6 +129,11 @@ def merge_part(job, number: int, *, now, config) -> dict:
     dialect = connection.dialect.name
     params = {"job": job.id, "part": number}
     flag = bindparam("refused", True, type_=Boolean)
+    temporary = "pg_temp" if dialect == "postgresql" else "temp"
+    if dialect != "postgresql":
+        # SQLite may run DDL outside the transaction: a table left by a failed merge on this
+        # pooled connection must not stop the next one.
+        connection.execute(text("DROP TABLE IF EXISTS temp.ranked"))
     connection.execute(text(f"CREATE TEMPORARY TABLE ranked AS {_RANKED}"), params)
     duplicates = connection.execute(text(_reject_sql(
         "FROM ranked d WHERE d.n > 1", "duplicate_bhxh", "bhxh_number", "d",
@@ -160,7 +165,7 @@ def merge_part(job, number: int, *, now, config) -> dict:
     ).bindparams(bindparam("now", type_=DateTime(timezone=True)),
                  bindparam("force", type_=Boolean)),
         {"now": now, "force": config["MIGRATION_FORCE_PASSWORD_CHANGE"]})
-    connection.execute(text("DROP TABLE ranked"))
+    connection.execute(text(f"DROP TABLE {temporary}.ranked"))
     return {"inserted": int(inserted), "updated": int(updated), "unchanged": int(unchanged),
             "rejected": duplicates + existing}
 
