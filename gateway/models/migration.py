@@ -27,7 +27,6 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
-    Index,
     Integer,
     SmallInteger,
     String,
@@ -102,11 +101,10 @@ class ImportReject(db.Model):
 
 class LegacyRow(db.Model):
     __tablename__ = "legacy_rows"
-    __table_args__ = (Index("ix_legacy_rows_job_id_part", "job_id", "part"),)
-
     job_id: Mapped[int] = mapped_column(ForeignKey("import_jobs.id"), primary_key=True)
+    # (job, part, line): one index both finds a part's rows and keeps a line staged once.
+    part: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     line: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    part: Mapped[int] = mapped_column(SmallInteger)
     sub: Mapped[str] = mapped_column(String(64))
     bhxh: Mapped[str] = mapped_column(String(10))
     full_name: Mapped[str] = mapped_column(String(200))
@@ -126,11 +124,10 @@ class VerificationRow(db.Model):
     """The staging table of ``import-verification`` (deleted when the job ends)."""
 
     __tablename__ = "verification_rows"
-    __table_args__ = (Index("ix_verification_rows_job_id_part", "job_id", "part"),)
-
     job_id: Mapped[int] = mapped_column(ForeignKey("import_jobs.id"), primary_key=True)
+    # (job, part, line): one index both finds a part's rows and keeps a line staged once.
+    part: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     line: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    part: Mapped[int] = mapped_column(SmallInteger)
     id_number: Mapped[str] = mapped_column(String(12))
     full_name: Mapped[str] = mapped_column(String(200))
     dob: Mapped[date] = mapped_column(Date)
@@ -142,11 +139,10 @@ class VneidRow(db.Model):
     """The staging table of ``link-vneid`` (deleted when the job ends)."""
 
     __tablename__ = "vneid_rows"
-    __table_args__ = (Index("ix_vneid_rows_job_id_part", "job_id", "part"),)
-
     job_id: Mapped[int] = mapped_column(ForeignKey("import_jobs.id"), primary_key=True)
+    # (job, part, line): one index both finds a part's rows and keeps a line staged once.
+    part: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     line: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    part: Mapped[int] = mapped_column(SmallInteger)
     subject: Mapped[str] = mapped_column(String(255))
     id_number: Mapped[str] = mapped_column(String(12))
     full_name: Mapped[str] = mapped_column(String(200))

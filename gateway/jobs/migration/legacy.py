@@ -74,9 +74,9 @@ def stage_lines(job, lines, *, today: date) -> tuple[list[tuple], list[dict], in
 def _copy_line(row: tuple) -> str:
     """One staged row in COPY's text format, for the parser's known types: no field can hold
     a tab or a line break; name, e-mail and hash may hold a backslash."""
-    (job, line, part, sub, bhxh, name, dob, sex, cccd, old_id, phone, email, password_hash,
+    (job, part, line, sub, bhxh, name, dob, sex, cccd, old_id, phone, email, password_hash,
      created_at, status) = row
-    return (f"{job}\t{line}\t{part}\t{sub}\t{bhxh}\t{name.replace(_BS, _BS2)}\t"
+    return (f"{job}\t{part}\t{line}\t{sub}\t{bhxh}\t{name.replace(_BS, _BS2)}\t"
             f"{dob.isoformat()}\t{sex or _NULL}\t{cccd or _NULL}\t{old_id or _NULL}\t{phone}\t"
             f"{email.replace(_BS, _BS2) if email else _NULL}\t"
             f"{password_hash.replace(_BS, _BS2)}\t{created_at.isoformat()}\t{status}\n")

@@ -34,7 +34,7 @@ def stage_lines(job, lines: Iterable[tuple[int, str | None, bool]], *,
                 parse: Callable[[list[str]], tuple], key: Callable[[tuple], str | None],
                 masks: Callable[[list[str]], tuple[str, str]]
                 ) -> tuple[list[tuple], list[dict], int]:
-    """(staging rows ``(job_id, line, part, *parsed)``, rejects, data lines) of a chunk."""
+    """(staging rows ``(job_id, part, line, *parsed)``, rejects, data lines) of a chunk."""
     rows, rejects, count = [], [], 0
     for line_no, line, terminated in lines:
         if line is not None and not line.strip():
@@ -56,7 +56,7 @@ def stage_lines(job, lines: Iterable[tuple[int, str | None, bool]], *,
                             "field": exc.field if terminated else "", "bhxh": bhxh,
                             "id_number": id_number, "refused": True})
             continue
-        rows.append((job.id, line_no, part_of(key(parsed), job.parts), *parsed))
+        rows.append((job.id, part_of(key(parsed), job.parts), line_no, *parsed))
     return rows, rejects, count
 
 

@@ -88,8 +88,8 @@ def upgrade():
     op.create_table(
         "legacy_rows",
         sa.Column("job_id", sa.Integer(), nullable=False),
-        sa.Column("line", sa.BigInteger(), nullable=False),
         sa.Column("part", sa.SmallInteger(), nullable=False),
+        sa.Column("line", sa.BigInteger(), nullable=False),
         sa.Column("sub", sa.String(length=64), nullable=False),
         sa.Column("bhxh", sa.String(length=10), nullable=False),
         sa.Column("full_name", sa.String(length=200), nullable=False),
@@ -104,15 +104,13 @@ def upgrade():
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.ForeignKeyConstraint(["job_id"], ["import_jobs.id"],
                                 name=op.f("fk_legacy_rows_job_id_import_jobs")),
-        sa.PrimaryKeyConstraint("job_id", "line", name=op.f("pk_legacy_rows")),
+        sa.PrimaryKeyConstraint("job_id", "part", "line", name=op.f("pk_legacy_rows")),
     )
-    with op.batch_alter_table("legacy_rows", schema=None) as batch_op:
-        batch_op.create_index("ix_legacy_rows_job_id_part", ["job_id", "part"], unique=False)
     op.create_table(
         "verification_rows",
         sa.Column("job_id", sa.Integer(), nullable=False),
-        sa.Column("line", sa.BigInteger(), nullable=False),
         sa.Column("part", sa.SmallInteger(), nullable=False),
+        sa.Column("line", sa.BigInteger(), nullable=False),
         sa.Column("id_number", sa.String(length=12), nullable=False),
         sa.Column("full_name", sa.String(length=200), nullable=False),
         sa.Column("dob", sa.Date(), nullable=False),
@@ -120,16 +118,13 @@ def upgrade():
         sa.Column("verified_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["job_id"], ["import_jobs.id"],
                                 name=op.f("fk_verification_rows_job_id_import_jobs")),
-        sa.PrimaryKeyConstraint("job_id", "line", name=op.f("pk_verification_rows")),
+        sa.PrimaryKeyConstraint("job_id", "part", "line", name=op.f("pk_verification_rows")),
     )
-    with op.batch_alter_table("verification_rows", schema=None) as batch_op:
-        batch_op.create_index("ix_verification_rows_job_id_part", ["job_id", "part"],
-                              unique=False)
     op.create_table(
         "vneid_rows",
         sa.Column("job_id", sa.Integer(), nullable=False),
-        sa.Column("line", sa.BigInteger(), nullable=False),
         sa.Column("part", sa.SmallInteger(), nullable=False),
+        sa.Column("line", sa.BigInteger(), nullable=False),
         sa.Column("subject", sa.String(length=255), nullable=False),
         sa.Column("id_number", sa.String(length=12), nullable=False),
         sa.Column("full_name", sa.String(length=200), nullable=False),
@@ -137,21 +132,13 @@ def upgrade():
         sa.Column("level", sa.SmallInteger(), nullable=False),
         sa.ForeignKeyConstraint(["job_id"], ["import_jobs.id"],
                                 name=op.f("fk_vneid_rows_job_id_import_jobs")),
-        sa.PrimaryKeyConstraint("job_id", "line", name=op.f("pk_vneid_rows")),
+        sa.PrimaryKeyConstraint("job_id", "part", "line", name=op.f("pk_vneid_rows")),
     )
-    with op.batch_alter_table("vneid_rows", schema=None) as batch_op:
-        batch_op.create_index("ix_vneid_rows_job_id_part", ["job_id", "part"], unique=False)
 
 
 def downgrade():
-    with op.batch_alter_table("vneid_rows", schema=None) as batch_op:
-        batch_op.drop_index("ix_vneid_rows_job_id_part")
     op.drop_table("vneid_rows")
-    with op.batch_alter_table("verification_rows", schema=None) as batch_op:
-        batch_op.drop_index("ix_verification_rows_job_id_part")
     op.drop_table("verification_rows")
-    with op.batch_alter_table("legacy_rows", schema=None) as batch_op:
-        batch_op.drop_index("ix_legacy_rows_job_id_part")
     op.drop_table("legacy_rows")
     op.drop_table("import_rejects")
     op.drop_table("import_parts")
