@@ -142,15 +142,17 @@ def merge_part(job, number: int, *, now, config) -> dict:
         "FROM ranked f JOIN accounts a ON a.bhxh = f.bhxh WHERE f.n = 1 "
         "AND a.imported_at IS NULL", "account_exists", "bhxh_number", "f",
     )).bindparams(flag)).rowcount
-    changed = _differs("a", "f", dialect)
-    inserted, updated, unchanged = connection.execute(text(
-        "SELECT coalesce(sum(CASE WHEN a.id IS NULL THEN 1 ELSE 0 END), 0), "  # noqa: S608
-        f"coalesce(sum(CASE WHEN a.imported_at IS NOT NULL AND {changed} THEN 1 ELSE 0 END),"
-        " 0), "
-        f"coalesce(sum(CASE WHEN a.imported_at IS NOT NULL AND NOT {changed} THEN 1 ELSE 0 END),"
-        " 0) FROM ranked f LEFT JOIN accounts a ON a.bhxh = f.bhxh WHERE f.n = 1")).one()
+    firsts = connection.execute(text("SELECT count(*) FROM ranked WHERE n = 1")).scalar()
+    if dialect != "postgresql":
+        # Counted before the write; PostgreSQL's RETURNING below says it in the same pass.
+        changed = _differs("a", "f", dialect)
+        counted = connection.execute(text(
+            "SELECT coalesce(sum(CASE WHEN a.id IS NULL THEN 1 ELSE 0 END), 0), "  # noqa: S608
+            f"coalesce(sum(CASE WHEN a.imported_at IS NOT NULL AND {changed} THEN 1 ELSE 0"
+            " END), 0) FROM ranked f LEFT JOIN accounts a ON a.bhxh = f.bhxh WHERE f.n = 1")
+        ).one()
     assignments = ", ".join(f"{c} = excluded.{c}" for c in PROFILE)
-    connection.execute(text(
+    written = connection.execute(text(
         "INSERT INTO accounts (sub, bhxh, full_name, dob, sex, cccd, old_id_number, phone, "  # noqa: S608
         "email, status, level, password_hash, password_changed_at, must_change_password, "
         "created_at, imported_at) "
@@ -162,9 +164,17 @@ def merge_part(job, number: int, *, now, config) -> dict:
         "ELSE excluded.password_hash END "
         "WHERE accounts.imported_at IS NOT NULL AND "
         + _differs("accounts", "excluded", dialect)
+        # xmax is 0 on a row this statement inserted, the updater's id on one it updated.
+        + (" RETURNING (xmax = 0)" if dialect == "postgresql" else "")
     ).bindparams(bindparam("now", type_=DateTime(timezone=True)),
                  bindparam("force", type_=Boolean)),
         {"now": now, "force": config["MIGRATION_FORCE_PASSWORD_CHANGE"]})
+    if dialect == "postgresql":
+        outcomes = written.scalars().all()
+        inserted, updated = sum(outcomes), len(outcomes) - sum(outcomes)
+    else:
+        inserted, updated = counted
+    unchanged = firsts - existing - inserted - updated
     connection.execute(text(f"DROP TABLE {temporary}.ranked"))
     return {"inserted": int(inserted), "updated": int(updated), "unchanged": int(unchanged),
             "rejected": duplicates + existing}
