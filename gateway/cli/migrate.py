@@ -81,7 +81,8 @@ class Progress:
             self.close()
             self.phase = phase
             self.bar = tqdm(total=total, unit="rows" if phase == "staging" else "parts",
-                            unit_scale=True, desc=f"{self.label}: {phase}", file=self.stream,
+                            unit_scale=phase == "staging", desc=f"{self.label}: {phase}",
+                            file=self.stream,
                             dynamic_ncols=True)
         self.bar.update(max(0, done - self.bar.n))
 
