@@ -102,6 +102,9 @@ SSO_COOKIE_NAME = "vssid_sso"
 PASSWORD_MAX_AGE_DAYS = 180      # a sign-in after this many days forces a change
 PASSWORD_REMIND_DAYS = 14        # SMS reminders start this many days before expiry
 PASSWORD_HISTORY = 5             # a new password may not be one of the last N (current included)
+# An issued one-time password (account issuance, staff reset) that is still unchanged this
+# many days after it was sent no longer signs in: recovery or the office issues a new one.
+ISSUED_PASSWORD_TTL_DAYS = 14
 
 # --- lockout and throttling (policies/lockout.py explains the design) -------------------
 LOCKOUT_THRESHOLD = 5                    # consecutive failures that lock a login name

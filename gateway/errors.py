@@ -9,6 +9,8 @@ Every domain error, wherever it is defined (each beside the code that raises it)
      │    └── OfficeFileError         400  services/offices.py: + `errors`, every bad line of a file
      ├── ConflictError                409  e.g. a social-insurance number already has an account
      ├── AuthenticationError          401  one generic answer for unknown account / wrong password
+     │    └── IssuedPasswordExpiredError 401  methods/password.py: the right issued password,
+     │                                    expired unused (recovery or the office issues anew)
      ├── DeviceChangedError           409  services/devices.py: the active device changed (a race)
      ├── LockedError                  429  services/throttle.py: the login name is locked
      ├── ThrottledError               429  services/throttle.py: the address is over its limit

@@ -123,6 +123,8 @@ def validate(settings: dict) -> None:
         raise ConfigError("RECOVERY_STARTS_PER_ADDRESS", "must be 1 or more")
     if not 0 <= settings["ADDRESS_DELAY_MS"] <= 10_000:
         raise ConfigError("ADDRESS_DELAY_MS", "must be 0 to 10000 (a wait holds a worker)")
+    if not 1 <= settings["ISSUED_PASSWORD_TTL_DAYS"] <= 90:
+        raise ConfigError("ISSUED_PASSWORD_TTL_DAYS", "must be 1 to 90 days")
     if settings["LOCKOUT_THRESHOLD"] < 1:
         raise ConfigError("LOCKOUT_THRESHOLD", "must be 1 or more")
     try:
