@@ -7,6 +7,8 @@ from __future__ import annotations
 from flask import current_app, g, request
 from werkzeug.exceptions import HTTPException
 
+from gateway.messages.console import CONSOLE
+
 LANGUAGES = ("vi", "en")
 LANG_COOKIE = "vssid_lang"
 
@@ -177,6 +179,20 @@ MESSAGES = {
         "signed_out_everywhere": "Signed out of every device.",
     },
 }
+
+
+
+def _merge(catalogue: dict) -> None:
+    """Another part's texts (the staff console's) into the one catalogue; a key defined twice
+    is a mistake that would silently change a page, so it stops the import."""
+    for lang in LANGUAGES:
+        clash = MESSAGES[lang].keys() & catalogue[lang].keys()
+        if clash:
+            raise RuntimeError(f"message keys defined twice: {sorted(clash)}")
+        MESSAGES[lang].update(catalogue[lang])
+
+
+_merge(CONSOLE)
 
 
 def current_language() -> str:
