@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import current_app, g, request
 from werkzeug.exceptions import HTTPException
 
+from gateway.messages.console import CONSOLE
 from gateway.messages.reasons import REASON_TEXTS
 
 LANGUAGES = ("vi", "en")
@@ -186,10 +187,21 @@ MESSAGES = {
     },
 }
 
+
+def _merge(catalogue: dict) -> None:
+    """Another part's texts (the staff console's) into the one catalogue; a key defined twice
+    is a mistake that would silently change a page, so it stops the import."""
+    for lang in LANGUAGES:
+        clash = MESSAGES[lang].keys() & catalogue[lang].keys()
+        if clash:
+            raise RuntimeError(f"message keys defined twice: {sorted(clash)}")
+        MESSAGES[lang].update(catalogue[lang])
+
+
+_merge(CONSOLE)
 # The rejection reasons, one phrase per code, as the applicant's SMS and e-mail say them.
-for _code, _texts in REASON_TEXTS.items():
-    for _lang in LANGUAGES:
-        MESSAGES[_lang][f"reason_{_code}"] = _texts[_lang]
+_merge({lang: {f"reason_{code}": texts[lang] for code, texts in REASON_TEXTS.items()}
+        for lang in LANGUAGES})
 
 
 def current_language() -> str:

@@ -119,6 +119,10 @@ def validate(settings: dict) -> None:
     _validate_email(settings)
     if settings["BROWSER_SESSIONS_PER_ACCOUNT"] < 0:
         raise ConfigError("BROWSER_SESSIONS_PER_ACCOUNT", "0 (no limit) or more")
+    if not 60 <= settings["STAFF_SESSION_TTL"] <= 24 * 3600:
+        raise ConfigError("STAFF_SESSION_TTL", "must be 60 to 86400 seconds")
+    if not 60 <= settings["STAFF_IDLE_TIMEOUT"] <= settings["STAFF_SESSION_TTL"]:
+        raise ConfigError("STAFF_IDLE_TIMEOUT", "must be 60 seconds to STAFF_SESSION_TTL")
     if settings["RECOVERY_STARTS_PER_ADDRESS"] < 1:
         raise ConfigError("RECOVERY_STARTS_PER_ADDRESS", "must be 1 or more")
     if not 0 <= settings["ADDRESS_DELAY_MS"] <= 10_000:
