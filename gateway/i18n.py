@@ -8,6 +8,7 @@ from flask import current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from gateway.messages.console import CONSOLE
+from gateway.messages.console_applications import APPLICATIONS
 from gateway.messages.reasons import REASON_TEXTS
 
 LANGUAGES = ("vi", "en")
@@ -199,6 +200,7 @@ def _merge(catalogue: dict) -> None:
 
 
 _merge(CONSOLE)
+_merge(APPLICATIONS)
 # The rejection reasons, one phrase per code, as the applicant's SMS and e-mail say them.
 _merge({lang: {f"reason_{code}": texts[lang] for code, texts in REASON_TEXTS.items()}
         for lang in LANGUAGES})

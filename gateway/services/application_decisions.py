@@ -43,8 +43,7 @@ from gateway.services.outbox import enqueue_email, enqueue_sms
 from gateway.services.passwords import issued_expiry, new_one_time_password
 from policies import applications as rules
 from policies.identifiers import mask_bhxh
-
-MAX_REASON = 1000  # characters of the clerk's own words
+from policies.staff_rules import StaffRuleError, parse_reason
 
 
 class DecisionRefusedError(ConflictError):
@@ -66,23 +65,23 @@ class Decided:
 
 
 def _reason(decision: str, reason_code, reason) -> tuple[str | None, str | None]:
-    """(reason_code, reason) as stored: validated, the words NFC and trimmed."""
-    words = " ".join(unicodedata.normalize("NFC", reason).split()) if isinstance(
-        reason, str) else ""
-    if len(words) > MAX_REASON:
-        raise ValidationError("reason_too_long", field="reason",
-                              detail=f"at most {MAX_REASON} characters")
+    """(reason_code, reason) as stored. The clerk's words follow the console's rule for every
+    staff reason (policies/staff_rules.parse_reason: 5-500 characters, no control
+    characters), NFC-normalised; required for a rejection, an optional note otherwise."""
+    words = None
+    if rules.reason_required(decision) or (isinstance(reason, str) and reason.strip()):
+        try:
+            words = unicodedata.normalize("NFC", parse_reason(reason))
+        except StaffRuleError as exc:
+            raise ValidationError(exc.code, field="reason") from None
     code = reason_code or None
     if rules.reason_required(decision):
         if code not in rules.REASON_CODES:
             raise ValidationError("reason_code_required" if code is None else
                                   "invalid_reason_code", field="reason_code")
-        if not words:
-            raise ValidationError("reason_required", field="reason",
-                                  detail="a rejection says why in the clerk's words")
     else:
         code = None  # a code is a rejection's; an approval or verification may add a note
-    return code, words or None
+    return code, words
 
 
 def decide(staff: StaffAccount, reference: str, decision: str, *, reason_code: str | None = None,

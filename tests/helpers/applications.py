@@ -8,6 +8,7 @@ sides of a made-up CCCD; JPEG, PNG, JPEG), so the console serves real images of 
 
 from __future__ import annotations
 
+import re
 import secrets
 import string
 from datetime import date, datetime, timedelta
@@ -16,9 +17,10 @@ from pathlib import Path
 from flask import current_app
 
 from gateway.clock import utcnow
-from gateway.crypto.password_hashing import hash_password
 from gateway.extensions import db
 from gateway.models import Application, Office, StaffAccount
+from gateway.services import audit, staff_totp
+from gateway.services.staff import create_staff
 from policies.applications import SUBMITTED
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -89,14 +91,26 @@ def applications_in_order(n: int, **kw) -> list[Application]:
 
 def new_staff(role: str, office: str | None = OFFICE, username: str | None = None,
               password: str = STAFF_PASSWORD) -> StaffAccount:
-    """A committed staff account row (the console's sign-in is not needed by service tests)."""
+    """A committed staff account, made as an operator makes one (gateway/services/staff.py:
+    sealed TOTP secret, its audit record); sign in with STAFF_PASSWORD and
+    ``staff_totp.current_code(staff)``."""
     ensure_offices()
-    now = utcnow()
-    staff = StaffAccount(username=username or f"{role[:6]}{secrets.token_hex(3)}", role=role,
-                         office_code=office, password_hash=hash_password(password),
-                         password_changed_at=now, must_change_password=False,
-                         totp_secret_sealed=b"", totp_last_step=0, status="active",
-                         created_at=now)
-    db.session.add(staff)
+    made = create_staff(username=username or f"{role[:6].rstrip('_')}{secrets.token_hex(3)}",
+                        role=role, office=office, password=password,
+                        actor=audit.Actor("cli:test"))
     db.session.commit()
-    return staff
+    return made.staff
+
+
+def staff_sign_in(client, staff: StaffAccount, password: str = STAFF_PASSWORD):
+    """Signs ``staff`` in to the console through its sign-in form (the test client keeps the
+    console's cookie); the response of the POST."""
+    page = client.get("/staff/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+    return client.post("/staff/login", data={
+        "csrf_token": token, "username": staff.username, "password": password,
+        "totp": staff_totp.current_code(staff)})
+
+
+def form_token_of(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html)[1]

@@ -7,7 +7,7 @@ working then). applications.name_key: the name NFC-normalised and case-folded
 (policies/application_search.py), filled here for rows that exist already.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012 (after merging i9-staff; the lead rechains)
 """
 import unicodedata
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
