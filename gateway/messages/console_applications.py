@@ -45,6 +45,7 @@ APPLICATIONS = {
         "staff_app_compare": "Đối chiếu người và giấy tờ trước mặt với ảnh và thông tin khai "
                              "trước khi quyết định.",
         "staff_app_field_verified_by": "Đã xác minh tại bưu điện bởi {agent} lúc {at}.",
+        "staff_app_agent_note": "Ghi chú của nhân viên bưu điện: {note}",
         "staff_app_field_verified_todo": "Hãy xác nhận (duyệt) hoặc bác bỏ (từ chối) kết quả "
                                          "xác minh này.",
         "staff_app_waiting_for_clerk": "Hồ sơ chờ cán bộ tiếp nhận xác nhận.",
@@ -128,6 +129,7 @@ APPLICATIONS = {
         "staff_app_compare": "Compare the person and the document in front of you with the "
                              "photos and the declared details before deciding.",
         "staff_app_field_verified_by": "Verified at a post office by {agent} at {at}.",
+        "staff_app_agent_note": "The post-office agent's note: {note}",
         "staff_app_field_verified_todo": "Confirm (approve) or overturn (reject) this "
                                          "verification.",
         "staff_app_waiting_for_clerk": "Awaiting an office clerk's confirmation.",

@@ -122,7 +122,9 @@ def _take(application: Application, before: str, after: str, staff: StaffAccount
     lost the race has written nothing when it is refused."""
     values = {"status": after, "updated_at": now}
     if after == rules.FIELD_VERIFIED:
-        values.update(field_verified_by=staff.id, field_verified_at=now)
+        # The agent's note stands until the clerk's decision replaces it (the audit trail
+        # keeps both).
+        values.update(field_verified_by=staff.id, field_verified_at=now, reason=words)
     else:
         values.update(decided_by=staff.id, decided_at=now, reason_code=code, reason=words)
     taken = db.session.execute(

@@ -225,12 +225,15 @@ def test_post_office_verification_then_a_clerks_confirmation(gw):
     application = db.session.get(Application, application.id)
     assert (application.field_verified_by, as_utc(application.field_verified_at),
             application.decided_by) == (agent.id, START, None)
+    assert application.reason == "Đã gặp người nộp tại bưu cục Quận 1."
     assert sent(gw) == ([], [])  # nothing for the applicant yet
     gw.clock.advance(hours=3)
     done = decide(clerk, application.reference, "approve")
     account = db.session.get(Account, done.account.id)
     assert (account.verification_method, account.verified_by) == ("post_office", clerk.id)
     assert as_utc(account.verified_at) == START + timedelta(hours=3)
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).reason is None  # the clerk's, none
     actions = [r.action for r in decision_records()]
     assert actions == ["application.field_verified", "application.approved"]
     assert decision_records()[0].reason == "Đã gặp người nộp tại bưu cục Quận 1."
