@@ -104,6 +104,24 @@ class ChainBreak:
     problem: str
 
 
+def page(*, actor: str | None = None, action: str | None = None, subject: str | None = None,
+         before: int | None = None, limit: int = 50) -> tuple[list[AuditRecord], int | None]:
+    """Records newest first, filtered by exact actor, action and subject, ``limit`` at a time;
+    with the ``seq`` to pass as ``before`` for the next page (None on the last). Keyset paging
+    on the primary key: page 1000 costs what page 1 does."""
+    query = select(AuditRecord).order_by(AuditRecord.seq.desc())
+    for column, value in ((AuditRecord.actor, actor), (AuditRecord.action, action),
+                          (AuditRecord.subject, subject)):
+        if value:
+            query = query.where(column == value)
+    if before is not None:
+        query = query.where(AuditRecord.seq < before)
+    rows = db.session.execute(query.limit(limit + 1)).scalars().all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].seq if more else None)
+
+
 def verify(batch: int = 5000) -> tuple[int, ChainBreak | None]:
     """Walk the whole chain in order, in batches; (records checked, first break or None)."""
     checked, expected_seq, prev_hash = 0, 1, GENESIS

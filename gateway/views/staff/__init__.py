@@ -22,4 +22,4 @@ def _console_headers(response):
 
 
 # The pages register their routes on `bp` when imported (after `bp` exists).
-from gateway.views.staff import home, login  # noqa: E402,F401
+from gateway.views.staff import accounts, audit, home, login  # noqa: E402,F401

@@ -414,6 +414,7 @@ SAMPLES = {
                              "at": "2026-11-22T17:05:00+00:00"},
     "password_reset": {"password": "Xk7-pQ2m-Rt9w"},
     "password_expiry_reminder": {"days": 14},
+    "phone_changed": {"at": "2026-11-22T17:05:00+00:00"},
 }
 
 
@@ -445,6 +446,12 @@ def test_device_names_and_times_are_made_safe_for_sms():
     unknown = sms_texts.render("new_device_signed_in", {"device": "€€€", "at": "2026-11-22T00:00"})
     assert "thiet bi khong ro luc 07:00 22/11/2026" in unknown
     assert sms_texts.fold_ascii("Đặng Thị Ánh {x}") == "Dang Thi Anh x"
+
+
+def test_the_phone_change_notice_says_when_and_no_number():
+    rendered = sms_texts.render("phone_changed", SAMPLES["phone_changed"])
+    assert "luc 00:05 23/11/2026" in rendered and "BHXH" in rendered
+    assert re.findall(r"[0-9]+", rendered) == ["00", "05", "23", "11", "2026"]
 
 
 def test_expiry_reminder_counts_days():
