@@ -56,7 +56,7 @@ def sign_in_form(client) -> str:
 def sign_in(client, username: str, code: str, password: str = STAFF_PASSWORD,
             csrf: str | None = None):
     """Submits the sign-in form (opening it first unless a token is given)."""
-    token = csrf or sign_in_form(client)
+    token = csrf if csrf is not None else sign_in_form(client)
     return client.post("/staff/login", data={"csrf_token": token, "username": username,
                                              "password": password, "totp": code})
 

@@ -38,6 +38,8 @@ COOKIE = "vssid_staff"
 FORM_COOKIE = "vssid_staff_form"
 PATH = "/staff"
 _NEW_FORM_COOKIE = "staff_new_form_cookie"  # g: a pre-sign-in cookie value to set
+# Everything the console keeps in ``g`` for one request (emptied before each).
+REQUEST_STATE = ("staff", "staff_session", "staff_handle", _NEW_FORM_COOKIE)
 
 
 def _secure() -> bool:
