@@ -90,6 +90,26 @@ def test_disable_twice(app):
     assert missing.exit_code == 2 and "unknown_staff" in missing.output
 
 
+def test_reset_totp_replaces_the_secret_and_ends_sessions(app):
+    from gateway.models import StaffSession
+    from gateway.services import staff_sessions
+
+    staff = new_staff("clerk.an")
+    old_secret = staff_totp.unseal(staff.totp_secret_sealed, staff.id)
+    staff_sessions.start(staff, address="127.0.0.1")
+    result = run(app, "staff", "reset-totp", "clerk.an", "--reason", "mất điện thoại")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    new_secret = parse_qs(urlsplit(out["totp_uri"]).query)["secret"][0]
+    db.session.expire_all()
+    staff = db.session.get(StaffAccount, staff.id)
+    assert staff_totp.unseal(staff.totp_secret_sealed, staff.id) == new_secret != old_secret
+    assert StaffSession.query.one().ended_reason == "totp_reset"
+    record = AuditRecord.query.filter_by(action="staff.totp_reset").one()
+    assert record.reason == "mất điện thoại" and new_secret not in json.dumps(record.changes)
+    assert run(app, "staff", "reset-totp", "clerk.nobody").exit_code == 2
+
+
 def test_totp_prints_the_current_code_in_development(app):
     staff = new_staff("clerk.an")
     result = run(app, "staff", "totp", "clerk.an")
@@ -109,7 +129,7 @@ def test_totp_is_refused_in_production(app):
 
 
 def test_every_command_has_help(app):
-    for command in ("create", "list", "disable", "totp"):
+    for command in ("create", "list", "disable", "reset-totp", "totp"):
         assert run(app, "staff", command, "--help").exit_code == 0
     assert "hash chain" in run(app, "audit", "verify", "--help").output
 
