@@ -352,3 +352,31 @@ def test_an_action_needs_the_ticket_the_token_and_a_reason(console):
     assert codes_on(clerk.get(done.location).get_data(as_text=True)) == [
         "staff_done_signed_out"]
     assert AuditRecord.query.filter_by(action="account.signed_out_everywhere").count() == 1
+
+
+def test_ten_browsers_racing_with_one_code_open_one_session(make_app):
+    """The same code posted by ten browsers at once to a served gateway: one session."""
+    import requests
+
+    from tests.helpers import race
+    from tests.helpers.network import free_port, serve
+
+    port = free_port()
+    app = make_app(ISSUER=f"http://127.0.0.1:{port}", LOCKOUT_THRESHOLD=50)
+    with app.app_context():
+        code = code_at(new_staff())
+        db.session.remove()
+    with serve(app, port) as base:
+        browsers = [requests.Session() for _ in range(10)]
+        tokens = [csrf_of(b.get(f"{base}/staff/login", timeout=10).text) for b in browsers]
+
+        def post(i):
+            return browsers[i].post(f"{base}/staff/login", allow_redirects=False, timeout=30,
+                                    data={"csrf_token": tokens[i], "username": "clerk.an",
+                                          "password": STAFF_PASSWORD, "totp": code}).status_code
+
+        statuses = race(10, post)
+    assert sorted(statuses) == [302] + [401] * 9
+    with app.app_context():
+        assert StaffSession.query.count() == 1
+        db.session.remove()
