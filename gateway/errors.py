@@ -14,6 +14,8 @@ Every domain error, wherever it is defined (each beside the code that raises it)
      ├── DeviceChangedError           409  services/devices.py: the active device changed (a race)
      ├── LockedError                  429  services/throttle.py: the login name is locked
      ├── ThrottledError               429  services/throttle.py: the address is over its limit
+     ├── CccdTriesExceededError       429  services/counter.py: too many wrong CCCD numbers for
+     │                                     one account's phone change today
      ├── OtpError                400/429  methods/otp.py: a code refused, or none could be sent
      ├── FlowError                    400  flows/record.py: a flow record refused the step
      │    ├── FlowNotFoundError       400  no such record (expired, consumed, never made)

@@ -50,6 +50,7 @@ def emit_json(data: dict) -> None:
 def register_cli(app) -> None:
     from gateway.cli import (
         accounts,
+        audit,
         clients,
         demo,
         devices,
@@ -72,4 +73,5 @@ def register_cli(app) -> None:
     app.cli.add_command(devices.group)
     app.cli.add_command(offices.group)
     app.cli.add_command(staff.group)
+    app.cli.add_command(audit.group)
     app.cli.add_command(worker.command)

@@ -1,4 +1,4 @@
-"""`flask --app wsgi staff create|list|disable|totp`: the console's staff accounts.
+"""`flask --app wsgi staff create|list|disable|reset-totp|totp`: the console's staff accounts.
 
 Staff accounts are made by operators only (no page creates one), and each creation and
 disabling is an audit record whose actor is ``cli:<operating-system user>``. Output is one
@@ -84,6 +84,20 @@ def disable(username, reason, as_json):
     db.session.commit()
     emit_json({"id": staff.id, "username": staff.username, "disabled": True,
                "changed": changed})
+
+
+@group.command("reset-totp", help="A lost or replaced authenticator: a new TOTP secret (the "
+               "old codes stop working at once), every open console session of theirs ends. "
+               "Prints the new otpauth:// URI, shown this once. Audited.")
+@click.argument("username")
+@click.option("--reason", default=None, help="Why (kept in the audit trail).")
+@click.option("--json", "as_json", is_flag=True, help="Accepted; the output is always JSON.")
+@with_appcontext
+def reset_totp(username, reason, as_json):
+    staff = _staff_or_fail(username)
+    uri = staff_service.reset_totp(staff, actor=operator_actor(), reason=reason)
+    db.session.commit()
+    emit_json({"id": staff.id, "username": staff.username, "totp_uri": uri})
 
 
 @group.command("totp", help="Print the current TOTP code of a staff account (development "

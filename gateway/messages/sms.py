@@ -87,6 +87,15 @@ TEMPLATES = {
         "en": "VssID: application {reference} was rejected: {reason}.{note} Please correct "
               "and resubmit.",
     },
+    # To the OLD number when staff moved the account to a new one at a BHXH counter: whoever
+    # holds the old SIM learns it no longer receives the account's codes, and the owner who
+    # did not ask for it knows to act. No number, no name: the old SIM may be in other hands.
+    "phone_changed": {
+        "vi": "VssID: So dien thoai nhan ma OTP cua tai khoan da duoc doi tai co quan BHXH "
+              "luc {time}. Neu khong phai ban yeu cau, hay lien he BHXH ngay.",
+        "en": "VssID: the phone number receiving your account's codes was changed at a BHXH "
+              "office at {time}. If you did not ask for this, contact BHXH at once.",
+    },
 }
 
 # Parameters each template needs (and the only ones it receives).
@@ -98,6 +107,7 @@ PARAMETERS = {
     "password_expiry_reminder": ("days",),
     "account_issued": ("bhxh", "password", "days"),
     "application_rejected": ("reference", "reason_code", "note"),
+    "phone_changed": ("at",),
 }
 
 _NOT_PLAIN = re.compile(r"[^A-Za-z0-9 .,:;()'+/_-]")
@@ -170,6 +180,8 @@ def render(template: str, params: dict, locale: str = "vi") -> str:
                   "purpose": PURPOSES.get(params["purpose"], _GENERIC_PURPOSE)[index]}
     elif template == "new_device_signed_in":
         values = {"device": _device(params["device"], locale), "time": _time(params["at"])}
+    elif template == "phone_changed":
+        values = {"time": _time(params["at"])}
     elif template == "password_reset":
         values = {"password": str(params["password"])}
     elif template == "password_expiry_reminder":

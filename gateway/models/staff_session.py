@@ -27,5 +27,5 @@ class StaffSession(db.Model):
     # Moved forward by each request (at most once a minute): the idle timeout counts from it.
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # signed_out | idle_timeout | expired | staff_disabled
+    # signed_out | idle_timeout | expired | staff_disabled | totp_reset
     ended_reason: Mapped[str | None] = mapped_column(String(24))

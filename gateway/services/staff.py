@@ -1,4 +1,5 @@
-"""Staff accounts of the console: create, find, list, disable, and check a sign-in.
+"""Staff accounts of the console: create, find, list, disable, reset the TOTP secret, and check
+a sign-in.
 
 Created by operators (`flask --app wsgi staff create`), never by a page: a staff account
 can read personal data and act on citizens' accounts, so making one is an operator's act,
@@ -138,15 +139,32 @@ def disable_staff(staff: StaffAccount, *, actor: audit.Actor, reason: str | None
     if staff.status == "disabled":
         return False
     staff.status = "disabled"
-    ended = StaffSession.query.filter(StaffSession.staff_id == staff.id,
-                                      StaffSession.ended_at.is_(None)).all()
-    now = utcnow()
-    for session in ended:
-        session.ended_at, session.ended_reason = now, "staff_disabled"
+    ended = _end_sessions(staff, "staff_disabled")
     audit.append(actor, "staff.disabled", f"staff:{staff.username}",
                  changes={"status": ["active", "disabled"]}, reason=reason)
-    emit("staff.disabled", staff_id=staff.id, sessions_ended=len(ended), by=actor.name)
+    emit("staff.disabled", staff_id=staff.id, sessions_ended=ended, by=actor.name)
     return True
+
+
+def reset_totp(staff: StaffAccount, *, actor: audit.Actor, reason: str | None) -> str:
+    """A lost or replaced authenticator: a fresh secret (the old one stops working at once),
+    every open console session ended; in the caller's transaction with its audit record.
+    Returns the new otpauth:// URI, shown once."""
+    secret = staff_totp.new_secret()
+    staff.totp_secret_sealed = staff_totp.seal(secret, staff.id)
+    ended = _end_sessions(staff, "totp_reset")
+    audit.append(actor, "staff.totp_reset", f"staff:{staff.username}", reason=reason)
+    emit("staff.totp_reset", staff_id=staff.id, sessions_ended=ended, by=actor.name)
+    return staff_totp.provisioning_uri(secret, staff.username)
+
+
+def _end_sessions(staff: StaffAccount, reason: str) -> int:
+    live = StaffSession.query.filter(StaffSession.staff_id == staff.id,
+                                     StaffSession.ended_at.is_(None)).all()
+    now = utcnow()
+    for session in live:
+        session.ended_at, session.ended_reason = now, reason
+    return len(live)
 
 
 def check_sign_in(username: str, password: str, code: str, *, address: str) -> StaffAccount:

@@ -8,9 +8,20 @@ gateway/services (staff, staff_sessions, counter, audit, application decisions).
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, g
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+@bp.before_request
+def _fresh_console_state():
+    """The console's per-request values start empty. ``g`` lives as long as the app context,
+    and a context pushed around several requests (as tests do) must not carry one request's
+    signed-in staff member or new form cookie into the next."""
+    from gateway.views.staff.session import REQUEST_STATE
+
+    for name in REQUEST_STATE:
+        g.pop(name, None)
 
 
 @bp.after_request
@@ -22,4 +33,4 @@ def _console_headers(response):
 
 
 # The pages register their routes on `bp` when imported (after `bp` exists).
-from gateway.views.staff import applications, home, login  # noqa: E402,F401
+from gateway.views.staff import accounts, applications, audit, home, login  # noqa: E402,F401

@@ -18,6 +18,7 @@ Public surface (what the console's pages use)::
                              sign-in page (302) or, for a role not listed, 403
     current_actor()          audit.Actor of the signed-in staff member
     form_token(), form_ok()  the CSRF token of this page's forms, and its check on POST
+    view_ticket(id), view_ticket_ok(id, ticket)   an account page opened by a look-up
     set_cookie(response, handle), clear_cookie(response)
 """
 
@@ -37,6 +38,8 @@ COOKIE = "vssid_staff"
 FORM_COOKIE = "vssid_staff_form"
 PATH = "/staff"
 _NEW_FORM_COOKIE = "staff_new_form_cookie"  # g: a pre-sign-in cookie value to set
+# Everything the console keeps in ``g`` for one request (emptied before each).
+REQUEST_STATE = ("staff", "staff_session", "staff_handle", _NEW_FORM_COOKIE)
 
 
 def _secure() -> bool:
@@ -70,6 +73,18 @@ def form_token() -> str:
         value = g.get(_NEW_FORM_COOKIE) or secrets.token_urlsafe(32)
         g.setdefault(_NEW_FORM_COOKIE, value)
     return _mac("form", value)
+
+
+def view_ticket(account_id: int) -> str:
+    """What lets this console session open one account's page: handed out by an audited
+    look-up (gateway/services/counter.look_up), worth nothing in another session, so an
+    account's page cannot be reached by walking ids."""
+    return _mac("view", f"{g.staff_handle}:{account_id}")
+
+
+def view_ticket_ok(account_id: int, ticket: str) -> bool:
+    return isinstance(ticket, str) and hmac.compare_digest(
+        ticket.encode(), view_ticket(account_id).encode())
 
 
 def form_ok() -> bool:

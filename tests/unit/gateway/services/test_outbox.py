@@ -420,6 +420,7 @@ SAMPLES = {
     "application_rejected": {"reference": "HS7K2M9QXA-2026", "reason_code": "identity_mismatch",
                              "note": "Ảnh chân dung không khớp với người đến làm thủ tục; "
                                      "vui lòng chụp lại ảnh 3×4 rõ mặt, nền trắng." * 3},
+    "phone_changed": {"at": "2026-11-22T17:05:00+00:00"},
 }
 
 
@@ -451,6 +452,12 @@ def test_device_names_and_times_are_made_safe_for_sms():
     unknown = sms_texts.render("new_device_signed_in", {"device": "€€€", "at": "2026-11-22T00:00"})
     assert "thiet bi khong ro luc 07:00 22/11/2026" in unknown
     assert sms_texts.fold_ascii("Đặng Thị Ánh {x}") == "Dang Thi Anh x"
+
+
+def test_the_phone_change_notice_says_when_and_no_number():
+    rendered = sms_texts.render("phone_changed", SAMPLES["phone_changed"])
+    assert "luc 00:05 23/11/2026" in rendered and "BHXH" in rendered
+    assert re.findall(r"[0-9]+", rendered) == ["00", "05", "23", "11", "2026"]
 
 
 def test_expiry_reminder_counts_days():
