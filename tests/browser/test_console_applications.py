@@ -15,15 +15,11 @@ from gateway.i18n import MESSAGES
 from gateway.models import Account, Application, StaffAccount
 from gateway.services import staff_totp
 from policies import applications as rules
-from tests.helpers.applications import (
-    OTHER_OFFICE,
-    STAFF_PASSWORD,
-    new_application,
-    new_staff,
-)
+from tests.helpers.applications import OTHER_OFFICE, new_application, new_staff
 from tests.helpers.browser import shot, submit
 from tests.helpers.network import free_port, serve
 from tests.helpers.sms import sms_sent
+from tests.helpers.staff import STAFF_PASSWORD
 
 pytestmark = pytest.mark.browser
 VI = MESSAGES["vi"]

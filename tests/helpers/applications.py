@@ -8,7 +8,6 @@ sides of a made-up CCCD; JPEG, PNG, JPEG), so the console serves real images of 
 
 from __future__ import annotations
 
-import re
 import secrets
 import string
 from datetime import date, datetime, timedelta
@@ -19,9 +18,9 @@ from flask import current_app
 from gateway.clock import utcnow
 from gateway.extensions import db
 from gateway.models import Application, Office, StaffAccount
-from gateway.services import audit, staff_totp
-from gateway.services.staff import create_staff
 from policies.applications import SUBMITTED
+from tests.helpers import csrf_of
+from tests.helpers import staff as staff_helpers
 
 DATA = Path(__file__).resolve().parent / "data"
 PHOTOS = {"portrait": ("portrait.jpg", "image/jpeg"), "id_front": ("id_front.png", "image/png"),
@@ -30,7 +29,6 @@ OFFICE = "BHXH-079"       # the office of most tests' applications and clerks
 OTHER_OFFICE = "BHXH-001"
 OFFICES = {OFFICE: ("Bảo hiểm xã hội Thành phố Hồ Chí Minh", "079"),
            OTHER_OFFICE: ("Bảo hiểm xã hội thành phố Hà Nội", "001")}
-STAFF_PASSWORD = "Cán-bộ-tiếp-nhận-2026"
 
 
 def photo_bytes(kind: str) -> bytes:
@@ -89,28 +87,21 @@ def applications_in_order(n: int, **kw) -> list[Application]:
     return [new_application(submitted_at=start + timedelta(minutes=i), **kw) for i in range(n)]
 
 
-def new_staff(role: str, office: str | None = OFFICE, username: str | None = None,
-              password: str = STAFF_PASSWORD) -> StaffAccount:
-    """A committed staff account, made as an operator makes one (gateway/services/staff.py:
-    sealed TOTP secret, its audit record); sign in with STAFF_PASSWORD and
-    ``staff_totp.current_code(staff)``."""
+def new_staff(role: str, office: str | None = OFFICE,
+              username: str | None = None) -> StaffAccount:
+    """A committed staff account of ``role`` at ``office`` (tests.helpers.staff makes it as
+    an operator does), with a fresh username; its password is STAFF_PASSWORD."""
     ensure_offices()
-    made = create_staff(username=username or f"{role[:6].rstrip('_')}{secrets.token_hex(3)}",
-                        role=role, office=office, password=password,
-                        actor=audit.Actor("cli:test"))
-    db.session.commit()
-    return made.staff
+    return staff_helpers.new_staff(
+        username=username or f"{role[:6].rstrip('_')}{secrets.token_hex(3)}", role=role,
+        office=office)
 
 
-def staff_sign_in(client, staff: StaffAccount, password: str = STAFF_PASSWORD):
+def staff_sign_in(client, staff: StaffAccount):
     """Signs ``staff`` in to the console through its sign-in form (the test client keeps the
     console's cookie); the response of the POST."""
-    page = client.get("/staff/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
-    return client.post("/staff/login", data={
-        "csrf_token": token, "username": staff.username, "password": password,
-        "totp": staff_totp.current_code(staff)})
+    return staff_helpers.sign_in(client, staff.username, staff_helpers.code_at(staff))
 
 
 def form_token_of(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
+    return csrf_of(html)
