@@ -98,10 +98,21 @@ DEFAULT_LOCALE = "vi"                # Vietnamese first; ?lang=en switches to En
 # the other.
 SSO_COOKIE_NAME = "vssid_sso"
 
+# --- staff console (/staff/; gateway/services/staff_sessions.py) ---------------------------
+# Its own sessions and cookie, never the citizens' SSO. Seconds without a request after which
+# a console session ends (an unattended counter), 60 to STAFF_SESSION_TTL.
+STAFF_IDLE_TIMEOUT = 15 * 60
+# Seconds after sign-in at which a console session ends whatever happens (one working day),
+# then the password and a fresh TOTP code again. At most 24 hours.
+STAFF_SESSION_TTL = 8 * 3600
+
 # --- passwords (docs/password-policy.md: rotation is BHXH's rule, a documented deviation) ---
 PASSWORD_MAX_AGE_DAYS = 180      # a sign-in after this many days forces a change
 PASSWORD_REMIND_DAYS = 14        # SMS reminders start this many days before expiry
 PASSWORD_HISTORY = 5             # a new password may not be one of the last N (current included)
+# An issued one-time password (account issuance, staff reset) that is still unchanged this
+# many days after it was sent no longer signs in: recovery or the office issues a new one.
+ISSUED_PASSWORD_TTL_DAYS = 14
 
 # --- lockout and throttling (policies/lockout.py explains the design) -------------------
 LOCKOUT_THRESHOLD = 5                    # consecutive failures that lock a login name

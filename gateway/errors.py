@@ -8,10 +8,18 @@ Every domain error, wherever it is defined (each beside the code that raises it)
      │    ├── PasswordRejectedError   400  services/passwords.py: + `violations`, every rule broken
      │    └── OfficeFileError         400  services/offices.py: + `errors`, every bad line of a file
      ├── ConflictError                409  e.g. a social-insurance number already has an account
+     │    └── DecisionRefusedError    409  services/application_decisions.py: the application's
+     │                                     status does not allow the decision (or just changed)
      ├── AuthenticationError          401  one generic answer for unknown account / wrong password
+     │    └── IssuedPasswordExpiredError 401  methods/password.py: the right issued password,
+     │                                    expired unused (recovery or the office issues anew)
+     ├── ApplicationNotFoundError     404  services/application_queue.py: no such application
+     │                                     in the staff member's scope (another office's alike)
      ├── DeviceChangedError           409  services/devices.py: the active device changed (a race)
      ├── LockedError                  429  services/throttle.py: the login name is locked
      ├── ThrottledError               429  services/throttle.py: the address is over its limit
+     ├── CccdTriesExceededError       429  services/counter.py: too many wrong CCCD numbers for
+     │                                     one account's phone change today
      ├── OtpError                400/429  methods/otp.py: a code refused, or none could be sent
      ├── FlowError                    400  flows/record.py: a flow record refused the step
      │    ├── FlowNotFoundError       400  no such record (expired, consumed, never made)

@@ -7,6 +7,10 @@ from __future__ import annotations
 from flask import current_app, g, request
 from werkzeug.exceptions import HTTPException
 
+from gateway.messages.console import CONSOLE
+from gateway.messages.console_applications import APPLICATIONS
+from gateway.messages.reasons import REASON_TEXTS
+
 LANGUAGES = ("vi", "en")
 LANG_COOKIE = "vssid_lang"
 
@@ -20,6 +24,9 @@ MESSAGES = {
         "submit": "Đăng nhập",
         "switch_language": "English",
         "invalid_credentials": "Mã số BHXH hoặc mật khẩu không đúng.",
+        "issued_password_expired": "Mật khẩu dùng một lần do BHXH cấp đã hết hạn vì chưa được "
+                                   "đổi kịp thời. Hãy chọn “Quên mật khẩu” để đặt mật khẩu mới "
+                                   "qua mã OTP, hoặc đến cơ quan BHXH để được cấp lại.",
         "csrf_failed": "Phiên làm việc đã hết hạn. Vui lòng thử lại.",
         "account_locked": "Đăng nhập tạm khoá do nhập sai nhiều lần. Vui lòng thử lại sau "
                           "{minutes} phút.",
@@ -102,6 +109,9 @@ MESSAGES = {
         "submit": "Sign in",
         "switch_language": "Tiếng Việt",
         "invalid_credentials": "The social insurance number or password is incorrect.",
+        "issued_password_expired": "The one-time password BHXH issued has expired because it "
+                                   "was not changed in time. Choose “Forgot your password?” to "
+                                   "set a new one with a code by SMS, or visit a BHXH office.",
         "csrf_failed": "Your session expired. Please try again.",
         "account_locked": "Sign-in is locked after too many wrong tries. Please try again in "
                           "{minutes} minute(s).",
@@ -177,6 +187,23 @@ MESSAGES = {
         "signed_out_everywhere": "Signed out of every device.",
     },
 }
+
+
+def _merge(catalogue: dict) -> None:
+    """Another part's texts (the staff console's) into the one catalogue; a key defined twice
+    is a mistake that would silently change a page, so it stops the import."""
+    for lang in LANGUAGES:
+        clash = MESSAGES[lang].keys() & catalogue[lang].keys()
+        if clash:
+            raise RuntimeError(f"message keys defined twice: {sorted(clash)}")
+        MESSAGES[lang].update(catalogue[lang])
+
+
+_merge(CONSOLE)
+_merge(APPLICATIONS)
+# The rejection reasons, one phrase per code, as the applicant's SMS and e-mail say them.
+_merge({lang: {f"reason_{code}": texts[lang] for code, texts in REASON_TEXTS.items()}
+        for lang in LANGUAGES})
 
 
 def current_language() -> str:

@@ -119,10 +119,16 @@ def validate(settings: dict) -> None:
     _validate_email(settings)
     if settings["BROWSER_SESSIONS_PER_ACCOUNT"] < 0:
         raise ConfigError("BROWSER_SESSIONS_PER_ACCOUNT", "0 (no limit) or more")
+    if not 60 <= settings["STAFF_SESSION_TTL"] <= 24 * 3600:
+        raise ConfigError("STAFF_SESSION_TTL", "must be 60 to 86400 seconds")
+    if not 60 <= settings["STAFF_IDLE_TIMEOUT"] <= settings["STAFF_SESSION_TTL"]:
+        raise ConfigError("STAFF_IDLE_TIMEOUT", "must be 60 seconds to STAFF_SESSION_TTL")
     if settings["RECOVERY_STARTS_PER_ADDRESS"] < 1:
         raise ConfigError("RECOVERY_STARTS_PER_ADDRESS", "must be 1 or more")
     if not 0 <= settings["ADDRESS_DELAY_MS"] <= 10_000:
         raise ConfigError("ADDRESS_DELAY_MS", "must be 0 to 10000 (a wait holds a worker)")
+    if not 1 <= settings["ISSUED_PASSWORD_TTL_DAYS"] <= 90:
+        raise ConfigError("ISSUED_PASSWORD_TTL_DAYS", "must be 1 to 90 days")
     if settings["LOCKOUT_THRESHOLD"] < 1:
         raise ConfigError("LOCKOUT_THRESHOLD", "must be 1 or more")
     try:

@@ -11,6 +11,12 @@ and how long it lives — never a name, a number or a link, so that a message re
 shoulder or forwarded by a scammer reveals nothing else, and so that a phishing text cannot
 look like ours by copying a link. Device names come from the device and are folded to ASCII
 and shortened here.
+
+Two messages carry more, because they are what the person asked for: the approval of an
+application says the login name (the social-insurance number) and the one-time password, and
+nothing else personal; a rejection says the application's reference, the coded reason and the
+clerk's own words, folded to ASCII and shortened so the whole text still fits one part (the
+e-mail, when there is one, carries them in full).
 """
 
 from __future__ import annotations
@@ -19,7 +25,10 @@ import re
 import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 
+from gateway.messages.reasons import reason_text
+
 LOCALES = ("vi", "en")
+SMS_LENGTH = 160  # one GSM 7-bit part
 # Vietnam has kept UTC+7 without daylight saving since 1975: a fixed offset needs no tz data.
 VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
 DEVICE_NAME_MAX = 30
@@ -67,6 +76,26 @@ TEMPLATES = {
         "en": "VssID: your password expires in {days}. Please change it in the VssID app or "
               "on the public service portal.",
     },
+    "account_issued": {
+        "vi": "VssID: Tai khoan da duoc cap. Ten dang nhap (ma so BHXH): {bhxh}. Mat khau dung "
+              "mot lan: {password}, het han sau {days} ngay. Hay doi khi dang nhap.",
+        "en": "VssID: your account is issued. Username (social insurance no.): {bhxh}. "
+              "One-time password: {password}, valid {days} days; change it at first sign-in.",
+    },
+    "application_rejected": {
+        "vi": "VssID: Ho so {reference} bi tu choi: {reason}.{note} Hay sua va nop lai.",
+        "en": "VssID: application {reference} was rejected: {reason}.{note} Please correct "
+              "and resubmit.",
+    },
+    # To the OLD number when staff moved the account to a new one at a BHXH counter: whoever
+    # holds the old SIM learns it no longer receives the account's codes, and the owner who
+    # did not ask for it knows to act. No number, no name: the old SIM may be in other hands.
+    "phone_changed": {
+        "vi": "VssID: So dien thoai nhan ma OTP cua tai khoan da duoc doi tai co quan BHXH "
+              "luc {time}. Neu khong phai ban yeu cau, hay lien he BHXH ngay.",
+        "en": "VssID: the phone number receiving your account's codes was changed at a BHXH "
+              "office at {time}. If you did not ask for this, contact BHXH at once.",
+    },
 }
 
 # Parameters each template needs (and the only ones it receives).
@@ -76,6 +105,9 @@ PARAMETERS = {
     "new_device_signed_in": ("device", "at"),
     "password_reset": ("password",),
     "password_expiry_reminder": ("days",),
+    "account_issued": ("bhxh", "password", "days"),
+    "application_rejected": ("reference", "reason_code", "note"),
+    "phone_changed": ("at",),
 }
 
 _NOT_PLAIN = re.compile(r"[^A-Za-z0-9 .,:;()'+/_-]")
@@ -108,6 +140,27 @@ def _days(value, locale: str) -> str:
     return "1 day" if days == 1 else f"{days} days"
 
 
+def _note(value, room: int) -> str:
+    """The clerk's words, folded to ASCII and cut to ``room`` characters (with "..." when
+    cut), as " <words>" after the reason; empty when there is no room or nothing to say."""
+    words = fold_ascii(str(value or ""))
+    if not words or room < 8:
+        return ""
+    if len(words) + 1 > room:
+        words = words[: room - 4].rstrip() + "..."
+    return " " + words
+
+
+def _rejected(params: dict, locale: str) -> str:
+    template = TEMPLATES["application_rejected"][locale]
+    values = {"reference": fold_ascii(str(params["reference"]))[:20],
+              "reason": fold_ascii(reason_text(str(params["reason_code"]), locale)),
+              "note": ""}
+    room = SMS_LENGTH - len(template.format(**values))
+    values["note"] = _note(params["note"], room)
+    return template.format(**values)
+
+
 def render(template: str, params: dict, locale: str = "vi") -> str:
     """The text of one message; ValueError for an unknown template or missing parameters."""
     if template not in TEMPLATES:
@@ -127,8 +180,18 @@ def render(template: str, params: dict, locale: str = "vi") -> str:
                   "purpose": PURPOSES.get(params["purpose"], _GENERIC_PURPOSE)[index]}
     elif template == "new_device_signed_in":
         values = {"device": _device(params["device"], locale), "time": _time(params["at"])}
+    elif template == "phone_changed":
+        values = {"time": _time(params["at"])}
     elif template == "password_reset":
         values = {"password": str(params["password"])}
     elif template == "password_expiry_reminder":
         values = {"days": _days(params["days"], locale)}
+    elif template == "account_issued":
+        bhxh = str(params["bhxh"])
+        if not re.fullmatch(r"[0-9]{10}", bhxh):
+            raise ValueError("a social-insurance number is 10 ASCII digits")
+        values = {"bhxh": bhxh, "password": fold_ascii(str(params["password"])),
+                  "days": str(int(params["days"]))}
+    elif template == "application_rejected":
+        return _rejected(params, locale)
     return TEMPLATES[template][locale].format(**values)

@@ -23,7 +23,10 @@ the answer depends only on what the caller did.
 
 Store keys (``A`` = ``{acct:<account id>}``)::
 
-    A:otp:<purpose>:<flow>                 {"d": digest, "g": generation, "exp": unix time}
+    A:otp:<purpose>:<flow>                 {"d": digest, "g": generation, "exp": unix time,
+                                            "iat": the clock's time of issue}
+    A:otp:void                             the clock's time of the last void_codes (phone
+                                           changed): a code issued then or before is void
     A:otp:<purpose>:<flow>:cooldown        set while a resend is refused (value: issue time)
     A:otp:<purpose>:<flow>:tries:<g>       tries on one generation of the code
     A:otp:failures                         wrong tries in the last 24 h, across codes
@@ -39,6 +42,11 @@ Exceptions::
     OtpError(code)   a GatewayError; ``code`` is one of otp_invalid, otp_expired,
                      otp_attempts_exceeded, otp_budget_exhausted (verify and issue),
                      otp_rate_limited, otp_daily_cap (issue; ``retry_after`` in seconds)
+
+When the account's phone number changes (gateway/services/counter.py), the void mark
+(gateway/services/otp_void.py) makes every code already sent — to the old number — worthless
+at once, whatever flow it belongs to: the SMS factor moves to the new number entirely, and a
+code in the old SIM's inbox completes nothing (a recovery, a device takeover).
 
 Refusals emit ``otp.failed`` and commit it at once (as ``login.failed`` is), so the audit
 trail survives whatever the caller does next: call issue()/verify() with no pending work you
@@ -59,6 +67,7 @@ from gateway.clock import clock
 from gateway.crypto.secrets import derive_key
 from gateway.errors import GatewayError, ValidationError
 from gateway.services.events import emit
+from gateway.services.otp_void import void_key, voided
 from gateway.services.outbox import enqueue_sms
 from gateway.store.access import store
 from policies import otp_rules as rules
@@ -176,7 +185,7 @@ def issue(*, account_id: int, phone: str, purpose: str, flow_id: str,
 
     code = rules.format_code(secrets.randbelow(10**rules.CODE_DIGITS))
     record = {"d": rules.code_digest(key, purpose, flow_id, code),
-              "g": secrets.token_hex(8), "exp": ts + limits.ttl}
+              "g": secrets.token_hex(8), "exp": ts + limits.ttl, "iat": now.timestamp()}
     s.put(code_key, json.dumps(record), limits.ttl)
     enqueue_sms(phone, "otp", {"code": code, "minutes": rules.validity_minutes(limits.ttl),
                                "purpose": purpose}, locale, expires_in=limits.ttl)
@@ -200,7 +209,9 @@ def verify(*, account_id: int, purpose: str, flow_id: str, code) -> None:
     code_key, failures_key = _code_key(account_id, purpose, flow_id), _failures_key(account_id)
     refuse = {"account_id": account_id, "purpose": purpose, "stage": "verify"}
 
-    raw, failures = s.get_many([code_key, failures_key])
+    raw, failures, mark = s.get_many([code_key, failures_key, void_key(account_id)])
+    if voided(raw, mark):
+        raw = None  # sent to a number the account no longer has
     failures = int(failures or 0)
     if failures >= limits.failure_budget:
         _refuse(rules.BUDGET_EXHAUSTED, **refuse)
@@ -272,7 +283,12 @@ def verify_in_flow(*, account_id: int | None, subject: str, purpose: str, flow_i
     if refusal:
         _refuse(refusal, **refuse)
 
-    raw = s.get(code_key)
+    # The void mark is read with the code either way: the same store work with or without
+    # an account (its key is never written when there is none).
+    mark_key = void_key(account_id) if account_id is not None else f"{tag}:otp:void"
+    raw, mark = s.get_many([code_key, mark_key])
+    if voided(raw, mark):
+        raw = None  # sent to a number the account no longer has
     expected = json.loads(raw)["d"] if raw is not None else _NO_CODE
     well_formed = rules.is_well_formed(code)
     given = rules.code_digest(key, purpose, flow_id, code if well_formed else "")

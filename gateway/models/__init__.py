@@ -12,6 +12,7 @@ from gateway.models.password_history import PasswordHistory
 from gateway.models.session import LoginSession, SessionClient
 from gateway.models.signing_key import SigningKey
 from gateway.models.staff import StaffAccount
+from gateway.models.staff_session import StaffSession
 from gateway.models.store_entry import StoreEntry
 from gateway.models.token import RefreshToken
 
@@ -30,6 +31,7 @@ __all__ = [
     "SessionClient",
     "SigningKey",
     "StaffAccount",
+    "StaffSession",
     "StoreEntry",
     "modelled",
 ]

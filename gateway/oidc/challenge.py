@@ -4,8 +4,8 @@ gateway.flows.device_login; this module is the protocol surface only.
 
 Error answers are the draft's codes (§5.2.2) plus a stable `reason` for the app:
 
-    insufficient_authorization  reason: invalid_credentials | account_locked |
-                                too_many_attempts | password_change_required |
+    insufficient_authorization  reason: invalid_credentials | issued_password_expired |
+                                account_locked | too_many_attempts | password_change_required |
                                 device_conflict | otp_required | otp_* | password_rejected
     invalid_session             reason: session_expired | session_unknown |
                                 dpop_key_mismatch | device_changed
