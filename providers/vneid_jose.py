@@ -63,6 +63,7 @@ def load_private_key(path: str) -> tuple[str, ECKey | RSAKey]:
         raise ValueError("an RSA or P-256 private key is needed")
     if not key.is_private:
         raise ValueError("the file holds a public key; private_key_jwt needs the private one")
+    key.ensure_kid()  # a PEM has no kid: the RFC 7638 thumbprint names it in the assertion
     return alg, key
 
 
