@@ -8,6 +8,7 @@ Every domain error, wherever it is defined (each beside the code that raises it)
      │    ├── PasswordRejectedError   400  services/passwords.py: + `violations`, every rule broken
      │    └── OfficeFileError         400  services/offices.py: + `errors`, every bad line of a file
      ├── ConflictError                409  e.g. a social-insurance number already has an account
+     │    └── AlreadyLinkedError      409  services/links.py: the one-to-one VNeID link rule
      ├── AuthenticationError          401  one generic answer for unknown account / wrong password
      ├── DeviceChangedError           409  services/devices.py: the active device changed (a race)
      ├── LockedError                  429  services/throttle.py: the login name is locked

@@ -20,7 +20,8 @@ The rules, in the order they are tried (issue 10):
 3. one candidate but rule 2 does not hold → ``prove``: the person shows the account's
    password and an OTP to its phone before the link is made;
 4. no candidate → ``create`` an account when the insurance register knows the person (and
-   the identity carries what an account needs), else ``declare`` (apply, or visit an office).
+   the identity carries what an account needs, well formed), else ``declare`` (apply, or
+   visit an office).
 
 Conflicts are checked before rule 2 because they are what rule 2 must never overlook: a
 disagreeing name is a reason to stop, not merely a reason to ask for a password.
@@ -36,6 +37,8 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+
+from policies.identifiers import IdentifierError, parse_cccd, parse_phone
 
 # --- decisions -----------------------------------------------------------------------------
 
@@ -61,12 +64,16 @@ REASONS: dict[str, tuple[str, ...]] = {
         "name_mismatch",
         "birthdate_mismatch",
         "name_and_birthdate_mismatch",
+        # Not from decide(): the services open it when the register's social-insurance
+        # number already belongs to an account the identity number did not find.
+        "register_number_in_use",
     ),
     REFUSE: ("not_a_citizen",),
 }
 REVIEW_REASONS = REASONS[REVIEW]
 
 CITIZEN_ACCOUNT_TYPE = "1"
+NAME_MAX = 200  # the accounts table's full_name
 LEVELS = (1, 2)
 
 
@@ -176,10 +183,20 @@ def _no_candidate(identity: VneidIdentity, register_knows: bool) -> LinkDecision
 
 
 def can_create_from(identity: VneidIdentity) -> bool:
-    """An account needs a CCCD (to be found again), a name, a birth date and a phone (every
-    OTP and notice goes there); an identity lacking one cannot become an account."""
-    return bool(identity.id_number and identity.full_name and identity.birthdate
-                and identity.phone)
+    """Whether the identity holds what an account needs, well formed: a CCCD (so that the
+    account is found again) agreeing with the birth date and sex it states, a name, a birth
+    date and a Vietnamese mobile number (every OTP and notice goes there). An identity
+    lacking one, or contradicting itself, cannot become an account (``identity_incomplete``).
+    """
+    if not (identity.id_number and identity.full_name and identity.full_name.strip()
+            and len(identity.full_name) <= NAME_MAX and identity.birthdate and identity.phone):
+        return False
+    try:
+        parse_cccd(identity.id_number, dob=identity.birthdate, sex=identity.sex)
+        parse_phone(identity.phone)
+    except IdentifierError:
+        return False
+    return identity.id_number == identity.id_number.strip()
 
 
 def _mismatch(identity: VneidIdentity, candidate: Candidate) -> str | None:

@@ -42,6 +42,7 @@ def register_cli(app) -> None:
         devices,
         email,
         keys,
+        links,
         offices,
         outbox,
         passwords,
@@ -57,4 +58,5 @@ def register_cli(app) -> None:
     app.cli.add_command(passwords.group)
     app.cli.add_command(devices.group)
     app.cli.add_command(offices.group)
+    app.cli.add_command(links.group)
     app.cli.add_command(worker.command)

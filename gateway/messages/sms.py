@@ -67,6 +67,24 @@ TEMPLATES = {
         "en": "VssID: your password expires in {days}. Please change it in the VssID app or "
               "on the public service portal.",
     },
+    "vneid_linked": {
+        "vi": "VssID: Tai khoan cua ban vua duoc lien ket voi tai khoan VNeID luc {time}. Neu "
+              "khong phai ban, hay lien he co quan BHXH ngay.",
+        "en": "VssID: your account was linked to a VNeID account at {time} (Vietnam time). If "
+              "this was not you, contact BHXH at once.",
+    },
+    "vneid_account_created": {
+        "vi": "VssID: Tai khoan VssID cua ban vua duoc tao tu VNeID luc {time}. Hay dang nhap "
+              "bang VNeID. Neu khong phai ban, hay lien he co quan BHXH.",
+        "en": "VssID: a VssID account was created for you from VNeID at {time} (Vietnam "
+              "time). Sign in with VNeID. If this was not you, contact BHXH.",
+    },
+    "vneid_unlinked": {
+        "vi": "VssID: Lien ket VNeID cua tai khoan ban da duoc go bo; cac phien dang nhap da "
+              "ket thuc. Neu ban khong yeu cau, hay lien he co quan BHXH.",
+        "en": "VssID: the VNeID link of your account was removed and its sign-ins ended. If "
+              "you did not ask for this, contact BHXH.",
+    },
 }
 
 # Parameters each template needs (and the only ones it receives).
@@ -76,6 +94,9 @@ PARAMETERS = {
     "new_device_signed_in": ("device", "at"),
     "password_reset": ("password",),
     "password_expiry_reminder": ("days",),
+    "vneid_linked": ("at",),
+    "vneid_account_created": ("at",),
+    "vneid_unlinked": (),
 }
 
 _NOT_PLAIN = re.compile(r"[^A-Za-z0-9 .,:;()'+/_-]")
@@ -127,6 +148,8 @@ def render(template: str, params: dict, locale: str = "vi") -> str:
                   "purpose": PURPOSES.get(params["purpose"], _GENERIC_PURPOSE)[index]}
     elif template == "new_device_signed_in":
         values = {"device": _device(params["device"], locale), "time": _time(params["at"])}
+    elif template in ("vneid_linked", "vneid_account_created"):
+        values = {"time": _time(params["at"])}
     elif template == "password_reset":
         values = {"password": str(params["password"])}
     elif template == "password_expiry_reminder":

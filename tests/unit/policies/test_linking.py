@@ -16,6 +16,7 @@ from policies.linking import (
     Candidate,
     LinkDecision,
     VneidIdentity,
+    can_create_from,
     decide,
     name_key,
     names_agree,
@@ -107,10 +108,28 @@ def test_rule4_declare_when_register_does_not_know():
     assert decide(PERSON, None, [], False) == LinkDecision("declare", "not_in_register")
 
 
-@pytest.mark.parametrize("field", ["id_number", "full_name", "birthdate", "phone"])
-def test_rule4_declare_when_identity_cannot_make_an_account(field):
-    identity = replace(PERSON, **{field: None})
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"id_number": None}, {"full_name": None}, {"birthdate": None}, {"phone": None},
+        {"full_name": "   "}, {"full_name": "A" * 201},
+        {"id_number": "00109001234"},  # 11 digits
+        {"id_number": "003090012345"},  # no such province
+        {"id_number": " 001090012345"},
+        {"sex": "female"},  # digit 4 says male
+        {"birthdate": date(2001, 5, 17)},  # digits 4-6 say 1990
+        {"phone": "+84281234567"},  # a Ho Chi Minh City landline: no SMS
+        {"phone": "+14155550100"},
+    ],
+)
+def test_rule4_declare_when_identity_cannot_make_an_account(changes):
+    identity = replace(PERSON, **changes)
+    assert not can_create_from(identity)
     assert decide(identity, None, [], True) == LinkDecision("declare", "identity_incomplete")
+
+
+def test_an_identity_without_sex_can_make_an_account():
+    assert can_create_from(replace(PERSON, sex=None))
 
 
 @pytest.mark.parametrize(

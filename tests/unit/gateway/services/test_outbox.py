@@ -414,6 +414,9 @@ SAMPLES = {
                              "at": "2026-11-22T17:05:00+00:00"},
     "password_reset": {"password": "Xk7-pQ2m-Rt9w"},
     "password_expiry_reminder": {"days": 14},
+    "vneid_linked": {"at": "2026-11-22T17:05:00+00:00"},
+    "vneid_account_created": {"at": "2026-11-22T17:05:00+00:00"},
+    "vneid_unlinked": {},
 }
 
 
