@@ -18,6 +18,9 @@ Every domain error, wherever it is defined (each beside the code that raises it)
      │    ├── FlowNotFoundError       400  no such record (expired, consumed, never made)
      │    ├── FlowBindingError        400  bound to another browser, client or DPoP key
      │    └── FlowStateError          400  the kind's table does not allow the step here
+     ├── VneidSignInError         400/502  flows/vneid_login.py: the VNeID sign-in ended (the
+     │                                     upstream unreachable 502, cancelled, refused, its
+     │                                     answer invalid, the linked account inactive)
      └── InsufficientAuthorizationError 400  flows/device_login.py: the app sign-in needs
                                            more (device_conflict, otp_required, ...)
 

@@ -28,6 +28,7 @@ DEVICE_NAME_MAX = 30
 PURPOSES = {
     "login": ("dang nhap", "sign-in"),
     "takeover": ("dang nhap tren thiet bi moi", "sign-in on a new device"),
+    "vneid_link": ("lien ket tai khoan VNeID", "linking your VNeID account"),
     "recovery": ("khoi phuc tai khoan", "account recovery"),
     "password_reset": ("dat lai mat khau", "password reset"),
     "password_change": ("doi mat khau", "password change"),

@@ -41,6 +41,7 @@ class Tampering:
     alg: str | None = None                            # "none" or "HS256": unsigned or HMAC
     callback: dict = field(default_factory=dict)      # merged into the redirect (None: drop)
     userinfo: dict = field(default_factory=dict)      # merged into userinfo
+    metadata: dict = field(default_factory=dict)      # merged into discovery (a dead endpoint)
 
 
 class RogueProvider(SandboxProvider):
@@ -84,6 +85,9 @@ class RogueProvider(SandboxProvider):
 
     def userinfo(self, access_token):
         return {**super().userinfo(access_token), **self.tampering.userinfo}
+
+    def metadata(self):
+        return {**super().metadata(), **self.tampering.metadata}
 
     def jwks(self):
         self.jwks_fetches += 1
@@ -188,3 +192,158 @@ def silent_server():
         for conn in accepted:
             conn.close()
         listener.close()
+
+
+# --- the gateway's side: a person signing in with VNeID through a served gateway ---------------
+
+WEB_REDIRECT = "https://portal.example.vn/callback"   # not followed: the code is read from it
+APP_REDIRECT = "http://127.0.0.1:9/cb"
+
+# The accounts the sandbox citizens meet (as `flask demo seed` makes them).
+ACCOUNTS = {
+    AN: dict(bhxh="0123456789", name="Nguyễn Văn An", dob="1985-04-12", sex="male",
+             cccd="001085012345", phone="0912345623", level=2),
+    BINH: dict(bhxh="7912345678", name="Trần Thị Bình", dob="2001-09-30", sex="female",
+               cccd="079301004567", phone="0987654321", level=1),
+    CUONG: dict(bhxh="0312345678", name="Lê Văn Cường", dob="1990-06-15", sex="male",
+                cccd="031090001234", phone="0903456789", level=2),
+}
+
+
+def seed_accounts():
+    """The accounts above, password tests.helpers.PASSWORD; {tech_id: account id}."""
+    from gateway.extensions import db
+    from tests.helpers import new_account
+
+    ids = {tech_id: new_account(**spec).id for tech_id, spec in ACCOUNTS.items()}
+    db.session.commit()
+    return ids
+
+
+@dataclass
+class VneidWorld:
+    """A served gateway whose VNeID upstream is its own sandbox, or a rogue one."""
+
+    app: object
+    base: str
+    web_id: str
+    web_secret: str
+    app_id: str
+    accounts: dict
+    upstream: Upstream | None = None
+
+    def person(self) -> Person:
+        return Person(self.base)
+
+
+@contextmanager
+def vneid_world(make_app, tmp_path, *, rogue: bool = False, **settings):
+    """The world the VNeID flow tests run in (the fixtures in tests/flows/conftest.py)."""
+    from gateway.clock import Clock
+    from gateway.extensions import db
+    from tests.helpers import new_client
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with (served_upstream(Clock(), redirect_uri=f"{base}/vneid/callback") if rogue
+          else _nothing()) as upstream:
+        if upstream is not None:
+            settings.update(VNEID_ISSUER=upstream.issuer, VNEID_CLIENT_ID=CLIENT_ID,
+                            VNEID_CLIENT_SECRET=SECRET)
+        app = make_app(ISSUER=base, SMS_OUTBOX=str(tmp_path / "sms.jsonl"), **settings)
+        with app.app_context():
+            accounts = seed_accounts()
+            web_id, web_secret = new_client(redirect_uris=[WEB_REDIRECT])
+            app_id, _ = new_client(type="app", redirect_uris=[APP_REDIRECT])
+            db.session.remove()
+        with serve(app, port):
+            yield VneidWorld(app, base, web_id, web_secret, app_id, accounts, upstream)
+
+
+@contextmanager
+def _nothing():
+    yield None
+
+
+class Person:
+    """A browser (cookies and all) on a served gateway, with real HTTP: no redirect followed,
+    so each step's answer can be looked at."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.ua = requests.Session()
+        self.ua.trust_env = False
+
+    def get(self, url: str, **kw):
+        return self.ua.get(url if url.startswith("http") else self.base + url,
+                           allow_redirects=False, timeout=30, **kw)
+
+    def post(self, url: str, data: dict, **kw):
+        return self.ua.post(url if url.startswith("http") else self.base + url, data=data,
+                            allow_redirects=False, timeout=30, **kw)
+
+    def authorize(self, client_id: str, redirect_uri: str = WEB_REDIRECT, **extra):
+        import secrets
+        from urllib.parse import urlencode
+
+        from tests.helpers import s256
+
+        self.verifier = secrets.token_urlsafe(48)
+        self.params = {"response_type": "code", "client_id": client_id,
+                       "redirect_uri": redirect_uri, "scope": "openid profile offline_access",
+                       "state": secrets.token_urlsafe(8), "nonce": secrets.token_urlsafe(8),
+                       "code_challenge": s256(self.verifier), "code_challenge_method": "S256",
+                       **extra}
+        return self.get("/authorize?" + urlencode(
+            {k: v for k, v in self.params.items() if v is not None}))
+
+    def to_upstream(self, client_id: str, **extra) -> str:
+        """/authorize → the login page → its VNeID button → the upstream's URL."""
+        login = self.authorize(client_id, **extra)
+        assert login.status_code == 302 and "/login?flow=" in login.headers["Location"]
+        self.login_page = login.headers["Location"]
+        page = self.get(self.login_page)
+        assert page.status_code == 200
+        start = re.search(r'id="vneid" class="button" href="([^"]+)"', page.text).group(1)
+        answer = self.get(start.replace("&amp;", "&"))
+        assert answer.status_code == 302, answer.text
+        return answer.headers["Location"]
+
+    def choose(self, upstream_url: str, tech_id: str, **kw) -> str:
+        """On the upstream's page: the callback URL it sends the browser to."""
+        return choose(self.ua, upstream_url, tech_id, **kw)
+
+    def sign_in(self, client_id: str, tech_id: str, **extra):
+        """The whole way to the callback's answer (not followed)."""
+        return self.get(self.choose(self.to_upstream(client_id, **extra), tech_id))
+
+    def follow_to_client(self, response, redirect_uri: str = WEB_REDIRECT) -> dict:
+        """From a signed-in answer, back through /authorize to the client: its query."""
+        while response.status_code in (302, 303):
+            location = response.headers["Location"]
+            if location.startswith(redirect_uri):
+                return callback_params(location)
+            response = self.get(location)
+        raise AssertionError(f"never reached the client: {response.status_code} "
+                             f"{response.text[:300]}")
+
+    def form(self, response_or_path, data: dict):
+        """Submits the page's form (its CSRF token added) to the page's own address."""
+        page = self.get(response_or_path) if isinstance(response_or_path, str) else (
+            response_or_path)
+        path = page.url.replace(self.base, "") if page.url.startswith(self.base) else page.url
+        from tests.helpers import csrf_of
+
+        return self.post(path, {"csrf_token": csrf_of(page.text), **data})
+
+
+def tokens_for(base: str, client_id: str, secret: str, code: str, verifier: str,
+               redirect_uri: str = WEB_REDIRECT) -> dict:
+    import base64 as b64
+
+    auth = b64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    answer = requests.post(f"{base}/token", data={
+        "grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+        "redirect_uri": redirect_uri}, headers={"Authorization": f"Basic {auth}"}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
