@@ -18,12 +18,13 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## make run: embedded default (SQLite under instance/, no Redis) on http://127.0.0.1:8000
+## (threaded: a VNeID sign-in makes the gateway call the offline sandbox it serves itself)
 run: $(STAMP)
 	$(FLASK) db upgrade
 	$(FLASK) keys ensure
 	$(FLASK) demo seed
 	@echo "Serving on http://127.0.0.1:8000 — open http://127.0.0.1:8000/demo/"
-	$(FLASK) run --host 127.0.0.1 --port 8000
+	$(FLASK) run --host 127.0.0.1 --port 8000 --with-threads
 
 ## make test: the whole suite on PostgreSQL + Redis, then on the embedded default
 test: $(STAMP) test-deps services
