@@ -9,13 +9,14 @@ The steps are gateway.flows.vneid_login; this module reads forms, checks CSRF an
     POST /vneid/prove/resend?flow=         a new code
     GET|POST /vneid/device?flow=           the app's one-device warning; POST: a code (again)
     GET|POST /vneid/device/otp?flow=       that code
+    GET  /vneid/ended                      how the last sign-in of this browser ended
 
 A flow that is gone, another browser's or not at a page's step answers ``vneid_flow_expired``.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, request, url_for
+from flask import Blueprint, current_app, redirect, request, session, url_for
 
 from gateway.clock import as_utc
 from gateway.errors import AuthenticationError
@@ -32,6 +33,7 @@ from gateway.views.pages import allow_form_redirect, browser_secret, csrf_ok, cs
 from policies.identifiers import mask_bhxh
 
 bp = Blueprint("vneid", __name__, url_prefix="/vneid")
+ENDED_KEY = "vneid_ended"  # the Flask session's key for the last ended sign-in's page
 
 # What a sign-in that ends without a session shows: (title, message) per decision/reason.
 STOPPED = {
@@ -52,6 +54,19 @@ def outcome_page(message: str, *, status: int = 400, title: str = "vneid_title",
 
 def error_page(exc: VneidSignInError):
     return outcome_page(exc.code, status=exc.status, login_flow=exc.login_flow, back=exc.back)
+
+
+def _ended(message: str, **page):
+    """A sign-in that ended after the callback (or a step of its own) is told on a page of
+    its own address, /vneid/ended: the callback's URL works once, and the page must survive
+    a reload or a change of language. What it says is kept in the browser's signed session
+    cookie (no personal data: codes, this browser's login flow, the app's redirect)."""
+    session[ENDED_KEY] = {"message": message, **page}
+    return redirect(url_for("vneid.ended"), 303)
+
+
+def _ended_error(exc: VneidSignInError):
+    return _ended(exc.code, status=exc.status, login_flow=exc.login_flow, back=exc.back)
 
 
 def _has_register() -> bool:
@@ -78,9 +93,17 @@ def _answer(outcome: Outcome):
     title, message = STOPPED[outcome.kind]
     if outcome.kind == "declare" and outcome.reason == "identity_incomplete":
         message = "vneid_declare_incomplete"
-    return outcome_page(message, status=200, title=title, login_flow=outcome.login_flow,
-                        back=outcome.back, code=f"{outcome.kind}:{outcome.reason}",
-                        register=outcome.kind == "declare")
+    return _ended(message, status=200, title=title, login_flow=outcome.login_flow,
+                  back=outcome.back, code=f"{outcome.kind}:{outcome.reason}",
+                  register=outcome.kind == "declare")
+
+
+@bp.get("/ended")
+def ended():
+    page = session.get(ENDED_KEY)
+    if not isinstance(page, dict) or "message" not in page:
+        return _expired()
+    return outcome_page(**page)
 
 
 def _flow(step: str):
@@ -112,9 +135,9 @@ def callback():
     except FlowError:
         return _expired()
     except VneidSignInError as exc:
-        return error_page(exc)
+        return _ended_error(exc)
     except DeviceChangedError:
-        return outcome_page("device_changed", status=409, code="device_changed")
+        return _ended("device_changed", status=409, code="device_changed")
     return _answer(outcome)
 
 
@@ -177,9 +200,9 @@ def _otp_step(step: str, action: str, resend: str, finish):
     except FlowError:
         return _expired()
     except VneidSignInError as exc:
-        return error_page(exc)
+        return _ended_error(exc)
     except DeviceChangedError:
-        return outcome_page("device_changed", status=409, code="device_changed")
+        return _ended("device_changed", status=409, code="device_changed")
     return _answer(outcome)
 
 

@@ -40,7 +40,7 @@ def _vneid(world, phone: AppClient, tech_id=AN):
     assert first.status_code == 302
     upstream = first.headers["Location"]
     assert upstream.startswith(world.base + "/sandbox/vneid/authorize?")  # no login page
-    return person, person.get(person.choose(upstream, tech_id))
+    return person, person.callback(person.choose(upstream, tech_id))
 
 
 def test_the_app_signs_in_with_vneid_and_gets_dpop_bound_tokens(vworld):

@@ -61,7 +61,7 @@ def test_a_bad_answer_is_a_plain_page_and_nothing_is_linked(rogue, tampering, re
 
 def test_the_upstreams_error_response(rogue):
     person = rogue.person()
-    answer = person.get(person.choose(person.to_upstream(rogue.web_id), AN, cancel=True))
+    answer = person.callback(person.choose(person.to_upstream(rogue.web_id), AN, cancel=True))
     assert answer.status_code == 400 and _page_code(answer) == "vneid_cancelled"
     rogue.upstream.tampering.callback = {"error": "server_error", "code": None}
     other = rogue.person()
@@ -91,7 +91,7 @@ def test_an_upstream_failing_between_the_redirect_and_the_callback(rogue):
     person = rogue.person()
     callback = person.choose(person.to_upstream(rogue.web_id), DUNG)
     rogue.upstream.provider.token = _broken
-    answer = person.get(callback)
+    answer = person.callback(callback)
     assert answer.status_code == 502 and _page_code(answer) == "vneid_unavailable"
     assert _failed_reasons(rogue) == ["upstream_unreachable"]
     _nothing_happened(rogue)

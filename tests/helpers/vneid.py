@@ -313,9 +313,16 @@ class Person:
         """On the upstream's page: the callback URL it sends the browser to."""
         return choose(self.ua, upstream_url, tech_id, **kw)
 
+    def callback(self, url: str):
+        """The callback's answer; a sign-in that ended there is followed to its page."""
+        answer = self.get(url)
+        if answer.status_code == 303 and answer.headers["Location"].endswith("/vneid/ended"):
+            return self.get(answer.headers["Location"])
+        return answer
+
     def sign_in(self, client_id: str, tech_id: str, **extra):
-        """The whole way to the callback's answer (not followed)."""
-        return self.get(self.choose(self.to_upstream(client_id, **extra), tech_id))
+        """The whole way to the callback's answer (a redirect onwards is not followed)."""
+        return self.callback(self.choose(self.to_upstream(client_id, **extra), tech_id))
 
     def follow_to_client(self, response, redirect_uri: str = WEB_REDIRECT) -> dict:
         """From a signed-in answer, back through /authorize to the client: its query."""

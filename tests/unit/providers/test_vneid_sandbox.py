@@ -85,7 +85,7 @@ def test_the_page_lists_every_citizen_with_a_restrictive_policy(op):
     for citizen in load_citizens():
         assert f'data-tech-id="{citizen.tech_id}"' in html and citizen.full_name in html
     csp = page.headers["Content-Security-Policy"]
-    assert "default-src 'none'" in csp and "form-action 'self' http://127.0.0.1:8000" in csp
+    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
     assert page.headers["Cache-Control"] == "no-store"
 
 
