@@ -13,6 +13,7 @@ import socket
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -237,13 +238,15 @@ class VneidWorld:
 
 
 @contextmanager
-def vneid_world(make_app, tmp_path, *, rogue: bool = False, **settings):
-    """The world the VNeID flow tests run in (the fixtures in tests/flows/conftest.py)."""
+def vneid_world(make_app, tmp_path, *, rogue: bool = False, port: int | None = None,
+                **settings):
+    """The world the VNeID flow tests run in (the fixtures in tests/flows/conftest.py);
+    ``port``: the gateway's, when an upstream had to know it first."""
     from gateway.clock import Clock
     from gateway.extensions import db
     from tests.helpers import new_client
 
-    port = free_port()
+    port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     with (served_upstream(Clock(), redirect_uri=f"{base}/vneid/callback") if rogue
           else _nothing()) as upstream:
@@ -354,3 +357,76 @@ def tokens_for(base: str, client_id: str, secret: str, code: str, verifier: str,
         "redirect_uri": redirect_uri}, headers={"Authorization": f"Basic {auth}"}, timeout=30)
     assert answer.status_code == 200, answer.text
     return answer.json()
+
+
+# --- panva's oidc-provider playing VNeID (tests/interop/op.mjs) ------------------------------
+
+INTEROP = Path(__file__).resolve().parents[1] / "interop"
+
+
+@contextmanager
+def node_op(gateway_base: str, accounts: dict, *, client_jwks: dict | None = None,
+            id_token_alg: str = "RS256"):  # noqa: S107 (an algorithm name)
+    """oidc-provider on a free loopback port, the gateway its one client; yields its issuer.
+    Fails (never skips) when node or the Node project is missing: `make test-deps`."""
+    import json
+    import os
+    import shutil
+    import subprocess
+
+    import pytest
+
+    node = shutil.which("node")
+    if node is None or not (INTEROP / "node_modules" / "oidc-provider").is_dir():
+        pytest.fail("node or tests/interop/node_modules/oidc-provider is missing: "
+                    "run `make test-deps`")
+    port = free_port()
+    env = {"PATH": os.environ.get("PATH", ""), "PORT": str(port), "CLIENT_ID": CLIENT_ID,
+           "GATEWAY_CALLBACK": f"{gateway_base}/vneid/callback",
+           "ACCOUNTS": json.dumps(accounts, ensure_ascii=False), "ID_TOKEN_ALG": id_token_alg}
+    if client_jwks is not None:
+        env["CLIENT_JWKS"] = json.dumps(client_jwks)
+    else:
+        env["CLIENT_SECRET"] = SECRET
+    process = subprocess.Popen([node, str(INTEROP / "op.mjs")], cwd=INTEROP, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        if not line.startswith("ready "):
+            process.kill()
+            pytest.fail(f"op.mjs did not start: {line}{process.stderr.read()}")
+        yield line.split()[1]
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def through_node_op(person: Person, authorization_url: str, account: str | None) -> str:
+    """A person at oidc-provider: follows it to its login page, chooses ``account`` (None:
+    cancels), follows it back; returns the gateway callback URL it ends at."""
+    from urllib.parse import urljoin
+
+    url, hops = authorization_url, 0
+    while hops < 10:
+        hops += 1
+        answer = person.ua.get(url, allow_redirects=False, timeout=30)
+        if answer.status_code in (302, 303):
+            url = urljoin(url, answer.headers["Location"])
+            if url.startswith(person.base + "/vneid/callback"):
+                return url
+            continue
+        assert answer.status_code == 200, answer.text
+        action = re.search(r'action="(/interaction/[^"]+/abort)"', answer.text).group(1) if (
+            account is None) else re.search(
+            rf'action="(/interaction/[^"]+/login)"><input type="hidden" name="account" '
+            rf'value="{re.escape(account)}"', answer.text).group(1)
+        data = {} if account is None else {"account": account}
+        posted = person.ua.post(urljoin(url, action), data=data, allow_redirects=False,
+                                timeout=30)
+        assert posted.status_code in (302, 303), posted.text
+        url = urljoin(url, posted.headers["Location"])
+    raise AssertionError("oidc-provider never sent the browser back")
