@@ -251,3 +251,23 @@ def test_a_start_without_a_login_flow_of_this_browser_finds_nothing(vworld):
     stranger = vworld.person().get(f"/vneid/start?flow={flow}")
     assert stranger.status_code == 400 and 'data-code="flow_expired"' in stranger.text
     assert vworld.person().get("/vneid/start?flow=nonsense").status_code == 400
+
+
+def test_two_vneid_identities_racing_for_one_account_exactly_one_links(vworld):
+    """A second VNeID identity with An's identity number (a re-issued number, say): both
+    callbacks arrive at once; the database lets one link, the other goes to staff review."""
+    sandbox = vworld.app.extensions["gateway.vneid_sandbox"]
+    twin = "vneid-sbx-twin"
+    sandbox.citizens[twin] = dataclasses.replace(sandbox.citizens[AN], tech_id=twin)
+    people = [vworld.person(), vworld.person()]
+    callbacks = [people[0].choose(people[0].to_upstream(vworld.web_id), AN),
+                 people[1].choose(people[1].to_upstream(vworld.web_id), twin)]
+    answers = race(2, lambda i: people[i].callback(callbacks[i]))
+    outcomes = sorted("signed_in" if a.status_code == 302 else a.text.split(
+        'data-code="')[1].split('"')[0] for a in answers)
+    assert outcomes == ["review:linked_elsewhere", "signed_in"]
+    with vworld.app.app_context():
+        link = VneidLink.query.one()
+        assert link.account_id == vworld.accounts[AN]
+        assert LinkReview.query.one().reason == "linked_elsewhere"
+        assert LoginSession.query.count() == 1
