@@ -9,6 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from joserfc.jwk import ECKey, RSAKey
 
 from gateway.clock import Clock
@@ -275,3 +277,39 @@ def test_a_hung_upstream_times_out(clock):
         started = time.monotonic()
         assert refusal(client.metadata).reason == "upstream_unreachable"
         assert time.monotonic() - started < 5
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=40),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5),
+                                                                       children, max_size=3),
+    max_leaves=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.fixed_dictionaries({name: json_values for name in (
+    "id_number", "full_name", "birthdate", "sex", "phone", "account_type", "level")}),
+    st.one_of(json_values, st.text(min_size=1, max_size=40)))
+def test_any_claim_values_give_a_well_formed_identity_or_subject_missing(fields, subject):
+    client = client_for("https://sso.example.vn", Clock())
+    try:
+        who = client._identity({**fields, "subject": subject})
+    except VneidError as exc:
+        assert exc.reason == "subject_missing"
+        return
+    assert who.subject and who.subject == who.subject.strip()
+    assert who.id_number is None or (len(who.id_number) == 12 and who.id_number.isdigit())
+    assert who.phone is None or who.phone.startswith("+84")
+    assert who.sex in (None, "male", "female") and who.level in (1, 2)
+    assert who.full_name is None or (who.full_name.isprintable() and 0 < len(who.full_name)
+                                     <= 200)
+
+
+@pytest.mark.parametrize(("value", "level"), [
+    ("LoA2", 2), ("2", 2), (2, 2), (" LoA2 ", 2), (["LoA1", "LoA2"], 2), ("LoA1", 1),
+    ("loa2", 1), (True, 1), (None, 1), ([], 1), ({"level": 2}, 1), (2.0, 1),
+])
+def test_the_level_claim(value, level):
+    client = client_for("https://sso.example.vn", Clock())
+    assert client._identity({"subject": "s", "level": value, **dict.fromkeys(
+        ("id_number", "full_name", "birthdate", "sex", "phone", "account_type"))}).level == level
