@@ -17,6 +17,10 @@ nothing half done, and the caller shows a page and keeps its own records as they
 Time is injected (an object with ``timestamp()``, the gateway's clock); nothing of the
 gateway is imported.
 
+Over 250 lines: one round trip (discovery, the request, the callback, the exchange,
+userinfo) and the normalising of what it returns; the JOSE checks and the claim mapping
+already live beside it (vneid_jose, vneid_claims).
+
 Exceptions::
 
     VneidError   ``reason``: a stable code (upstream_unreachable, upstream_error, token_error,

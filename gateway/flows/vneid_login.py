@@ -26,6 +26,10 @@ The session rests on VNeID: ``amr`` holds ``vneid`` (plus ``pwd``, ``otp``, ``sm
 else was shown), and its level is the identity's (with a proof, at least the account's), so
 ``acr`` and every onward token say what the sign-in really was (Decree 69/2024 Art. 19).
 
+Over 250 lines: one state machine — the start, the callback, the proof and the app's device
+rule all end in the same finishing steps on the same record; split, each piece would have to
+reach into the others' context keys.
+
 Exceptions: VneidSignInError (a page for the person, a stable code), FlowError, and what
 check_password / the OTP engine raise (AuthenticationError, LockedError, ThrottledError,
 OtpError), DeviceChangedError.

@@ -11,6 +11,9 @@ The steps are gateway.flows.vneid_login; this module reads forms, checks CSRF an
     GET|POST /vneid/device/otp?flow=       that code
     GET  /vneid/ended                      how the last sign-in of this browser ended
 
+Over 250 lines: the pages of one flow, which share how a step's answer becomes a redirect
+or a page (``_answer``, ``_ended``, ``_otp_step``).
+
 A flow that is gone, another browser's or not at a page's step answers ``vneid_flow_expired``.
 """
 

@@ -8,6 +8,10 @@ the new JWKS on the unknown kid). What it does, it does the way an upstream must
 S256 is required, the client authenticates (client_secret_basic, client_secret_post or
 private_key_jwt), and the redirect back carries ``iss`` (RFC 9207).
 
+Over 250 lines: an OP's endpoints share its state under one lock (interactions become
+codes, codes become tokens, a replayed code revokes its tokens); apart, each would have to
+know the others' dictionaries.
+
 Tests make a misbehaving upstream by subclassing SandboxProvider and overriding one of the
 methods marked *overridable* (the ID token's claims or signature, the callback's parameters).
 """
