@@ -91,6 +91,39 @@ DEFAULT_RESOURCE = ""
 # live browser sessions an account may keep; a new sign-in ends the oldest. 0 = no limit.
 BROWSER_SESSIONS_PER_ACCOUNT = 0
 
+# --- VNeID, the national eID, as an upstream OpenID provider (providers/vneid.py) -----------
+# The upstream's issuer; discovery is read from {issuer}/.well-known/openid-configuration.
+# Empty: outside production, the offline sandbox at {ISSUER}/sandbox/vneid (`make run` signs in
+# with synthetic citizens, no network); production refuses it empty, and refuses the sandbox.
+# Register {ISSUER}/vneid/callback as the redirect URI upstream.
+VNEID_ISSUER = ""
+# Our client id at the upstream. Empty with the sandbox: "vssid-gateway".
+VNEID_CLIENT_ID = ""
+# client_secret_basic at the token endpoint. Empty with the sandbox: derived from SECRET_KEY.
+VNEID_CLIENT_SECRET = ""  # noqa: S105 (empty: no secret)
+# A private key (PEM, RSA or P-256) for private_key_jwt instead of a secret; set one, not both.
+VNEID_PRIVATE_KEY_FILE = ""
+VNEID_SCOPE = "openid"  # space-separated scopes asked for; must include openid
+VNEID_ACR_VALUES = ""  # sent as acr_values when set (e.g. LoA2); the level is never read from acr
+# JSON object from our fields to the upstream's claim names, read from the ID token and then
+# userinfo. The default is the national public-service portal's SSO; a missing subject claim
+# falls back to `sub`.
+VNEID_CLAIMS = ('{"subject": "TechID", "id_number": "SoDinhDanh", "full_name": "HoVaTen", '
+                '"birthdate": "NgayThangNamSinh", "sex": "GioiTinh", "phone": "SoDienThoai", '
+                '"account_type": "LoaiTaiKhoan", "level": "loAs"}')
+# Values of the level claim that mean an identity of level 2 (comma-separated); anything else,
+# or no level claim, is level 1.
+VNEID_LEVEL2_VALUES = "2,LoA2"
+# Seconds a request to the upstream (discovery, JWKS, token, userinfo) may take. 1 to 60.
+VNEID_TIMEOUT = 10
+# Seconds the upstream's clock may differ from ours: an ID token's iat must lie within this of
+# now, and exp may be this far past. 0 to 300.
+VNEID_CLOCK_SKEW = 60
+# The insurance register (social-insurance number by CCCD) as a CSV file with the header
+# id_number,bhxh_number,full_name,date_of_birth. Empty: gateway/data/insurance-register.csv,
+# the sandbox citizens (refused in production).
+INSURANCE_REGISTER_FILE = ""
+
 # --- people -------------------------------------------------------------------------------
 DEFAULT_LOCALE = "vi"                # Vietnamese first; ?lang=en switches to English
 # The SSO session cookie. Not SESSION_COOKIE_NAME: that is Flask's key for its own signed

@@ -8,8 +8,9 @@ Every domain error, wherever it is defined (each beside the code that raises it)
      │    ├── PasswordRejectedError   400  services/passwords.py: + `violations`, every rule broken
      │    └── OfficeFileError         400  services/offices.py: + `errors`, every bad line of a file
      ├── ConflictError                409  e.g. a social-insurance number already has an account
-     │    └── DecisionRefusedError    409  services/application_decisions.py: the application's
-     │                                     status does not allow the decision (or just changed)
+     │    ├── DecisionRefusedError    409  services/application_decisions.py: the application's
+     │    │                                status does not allow the decision (or just changed)
+     │    └── AlreadyLinkedError      409  services/links.py: the one-to-one VNeID link rule
      ├── AuthenticationError          401  one generic answer for unknown account / wrong password
      │    └── IssuedPasswordExpiredError 401  methods/password.py: the right issued password,
      │                                    expired unused (recovery or the office issues anew)
@@ -25,6 +26,9 @@ Every domain error, wherever it is defined (each beside the code that raises it)
      │    ├── FlowNotFoundError       400  no such record (expired, consumed, never made)
      │    ├── FlowBindingError        400  bound to another browser, client or DPoP key
      │    └── FlowStateError          400  the kind's table does not allow the step here
+     ├── VneidSignInError         400/502  flows/vneid_login.py: the VNeID sign-in ended (the
+     │                                     upstream unreachable 502, cancelled, refused, its
+     │                                     answer invalid, the linked account inactive)
      └── InsufficientAuthorizationError 400  flows/device_login.py: the app sign-in needs
                                            more (device_conflict, otp_required, ...)
 

@@ -99,6 +99,60 @@ MESSAGES = {
         "sign_out_everywhere_intro": "Dùng khi mất điện thoại: mọi phiên đăng nhập và thiết bị "
                                      "sẽ bị đăng xuất ngay.",
         "signed_out_everywhere": "Đã đăng xuất khỏi mọi thiết bị.",
+        # --- VNeID sign-in (gateway/views/vneid.py) ---
+        "or": "hoặc",
+        "vneid_login": "Đăng nhập bằng VNeID",
+        "vneid_title": "Đăng nhập bằng VNeID",
+        "vneid_unavailable": "Không kết nối được với VNeID lúc này. Tài khoản của bạn không có "
+                             "thay đổi nào; vui lòng thử lại sau ít phút.",
+        "vneid_cancelled": "Bạn đã huỷ đăng nhập bằng VNeID. Tài khoản của bạn không có thay "
+                           "đổi nào.",
+        "vneid_refused": "VNeID không chấp nhận yêu cầu đăng nhập. Tài khoản của bạn không có "
+                         "thay đổi nào; vui lòng thử lại.",
+        "vneid_invalid": "Không xác minh được phản hồi của VNeID nên chúng tôi dừng lại. Tài "
+                         "khoản của bạn không có thay đổi nào; vui lòng thử lại.",
+        "vneid_account_inactive": "Tài khoản VssID gắn với VNeID này đang bị khoá. Vui lòng "
+                                  "liên hệ cơ quan BHXH.",
+        "vneid_flow_expired": "Lượt đăng nhập bằng VNeID này đã hết hạn hoặc đã được dùng. "
+                              "Vui lòng quay lại dịch vụ và đăng nhập lại.",
+        "vneid_back_to_login": "Quay lại trang đăng nhập",
+        "vneid_back_to_app": "Quay lại ứng dụng",
+        "vneid_declare_title": "Chưa có tài khoản VssID",
+        "vneid_declare": "Chúng tôi chưa tìm thấy bạn trong cơ sở dữ liệu của BHXH nên chưa "
+                         "thể tạo tài khoản VssID từ VNeID. Bạn có thể kê khai đăng ký tài "
+                         "khoản trực tuyến, hoặc đến cơ quan BHXH gần nhất để được hỗ trợ.",
+        "vneid_declare_incomplete": "VNeID chưa cung cấp đủ thông tin (số định danh, họ tên, "
+                                    "ngày sinh, số điện thoại di động) để tạo tài khoản VssID. "
+                                    "Bạn có thể kê khai đăng ký tài khoản trực tuyến, hoặc "
+                                    "đến cơ quan BHXH gần nhất để được hỗ trợ.",
+        "vneid_declare_online": "Kê khai đăng ký tài khoản trực tuyến",
+        "vneid_review_title": "Đang chờ cán bộ BHXH xem xét",
+        "vneid_review": "Thông tin từ VNeID chưa khớp hoàn toàn với tài khoản VssID hiện có, "
+                        "nên chúng tôi chưa liên kết hai tài khoản. Cán bộ BHXH sẽ xem xét và "
+                        "liên hệ với bạn. Trong lúc chờ, bạn vẫn đăng nhập được bằng mã số BHXH "
+                        "và mật khẩu.",
+        "vneid_refuse_title": "Tài khoản tổ chức",
+        "vneid_refuse": "Đây là tài khoản VNeID của một tổ chức. VssID chỉ dành cho cá nhân: "
+                        "vui lòng đăng nhập bằng tài khoản định danh điện tử cá nhân.",
+        "vneid_prove_title": "Xác nhận tài khoản VssID",
+        "vneid_prove_intro": "Tài khoản VssID mã số BHXH {bhxh} có cùng số định danh với tài "
+                             "khoản VNeID của bạn. Để liên kết, hãy nhập mật khẩu VssID của tài "
+                             "khoản này; sau đó chúng tôi gửi mã OTP tới số điện thoại đã đăng "
+                             "ký của nó.",
+        "vneid_prove_submit": "Tiếp tục",
+        "invalid_password": "Mật khẩu không đúng.",
+        "vneid_otp_title": "Nhập mã OTP",
+        "vneid_otp_sent": "Mã OTP đã được gửi tới {phone}.",
+        "vneid_otp_submit": "Xác nhận",
+        "vneid_otp_resend": "Gửi lại mã",
+        "vneid_device_title": "Tài khoản đang dùng trên thiết bị khác",
+        "vneid_device_warning": "Tài khoản của bạn đang đăng nhập trên thiết bị “{device}” (lần "
+                                "cuối: {last_seen}). Mỗi tài khoản chỉ dùng trên một thiết bị: "
+                                "nếu tiếp tục, thiết bị kia sẽ bị đăng xuất. Chúng tôi sẽ gửi "
+                                "mã OTP tới số điện thoại đã đăng ký để xác nhận.",
+        "vneid_device_continue": "Tiếp tục trên thiết bị này",
+        "device_changed": "Tài khoản vừa được đăng nhập trên một thiết bị khác. Vui lòng bắt "
+                          "đầu lại.",
     },
     "en": {
         "app_name": "VssID – Digital Social Insurance",
@@ -185,6 +239,60 @@ MESSAGES = {
         "sign_out_everywhere_intro": "Use this if you lost your phone: every session and device "
                                      "is signed out at once.",
         "signed_out_everywhere": "Signed out of every device.",
+        # --- VNeID sign-in (gateway/views/vneid.py) ---
+        "or": "or",
+        "vneid_login": "Sign in with VNeID",
+        "vneid_title": "Sign in with VNeID",
+        "vneid_unavailable": "VNeID cannot be reached right now. Nothing changed on your "
+                             "account; please try again in a few minutes.",
+        "vneid_cancelled": "You cancelled signing in with VNeID. Nothing changed on your "
+                           "account.",
+        "vneid_refused": "VNeID did not accept the sign-in request. Nothing changed on your "
+                         "account; please try again.",
+        "vneid_invalid": "VNeID's answer could not be verified, so we stopped. Nothing changed "
+                         "on your account; please try again.",
+        "vneid_account_inactive": "The VssID account linked to this VNeID is locked. Please "
+                                  "contact Vietnam Social Security (BHXH).",
+        "vneid_flow_expired": "This VNeID sign-in expired or was already used. Please go back "
+                              "to the service and sign in again.",
+        "vneid_back_to_login": "Back to the sign-in page",
+        "vneid_back_to_app": "Back to the app",
+        "vneid_declare_title": "No VssID account yet",
+        "vneid_declare": "We could not find you in Vietnam Social Security's records, so no "
+                         "VssID account can be made from your VNeID yet. You can declare for an "
+                         "account online, or visit the nearest BHXH office for help.",
+        "vneid_declare_incomplete": "VNeID did not give enough details (identity number, name, "
+                                    "birth date, mobile number) to make a VssID account. You "
+                                    "can declare for an account online, or visit the nearest "
+                                    "BHXH office for help.",
+        "vneid_declare_online": "Declare for an account online",
+        "vneid_review_title": "Waiting for BHXH staff",
+        "vneid_review": "The details from VNeID do not fully match the existing VssID account, "
+                        "so we did not link them. BHXH staff will look into it and contact "
+                        "you. Meanwhile you can still sign in with your social insurance number "
+                        "and password.",
+        "vneid_refuse_title": "An organisation's account",
+        "vneid_refuse": "This is an organisation's VNeID account. VssID is for individuals: "
+                        "please sign in with a personal electronic identity account.",
+        "vneid_prove_title": "Confirm your VssID account",
+        "vneid_prove_intro": "The VssID account with social insurance number {bhxh} has the same "
+                             "identity number as your VNeID account. To link them, enter this "
+                             "account's VssID password; we then send a one-time code to its "
+                             "registered phone.",
+        "vneid_prove_submit": "Continue",
+        "invalid_password": "The password is incorrect.",
+        "vneid_otp_title": "Enter the one-time code",
+        "vneid_otp_sent": "A one-time code was sent to {phone}.",
+        "vneid_otp_submit": "Confirm",
+        "vneid_otp_resend": "Send a new code",
+        "vneid_device_title": "Your account is in use on another device",
+        "vneid_device_warning": "Your account is signed in on “{device}” (last seen: "
+                                "{last_seen}). One account works on one device: if you "
+                                "continue, that device is signed out. We will send a one-time "
+                                "code to your registered phone to confirm.",
+        "vneid_device_continue": "Continue on this device",
+        "device_changed": "The account was just signed in on another device. Please start "
+                          "again.",
     },
 }
 

@@ -21,9 +21,10 @@ from gateway.extensions import db
 from tests.helpers import services
 from tests.helpers.services import BACKEND
 
-TABLES = ["audit_records", "applications", "staff_sessions", "active_devices", "outbox_messages",
-          "password_history", "events", "session_clients", "refresh_tokens", "login_sessions",
-          "store_entries", "clients", "accounts", "staff_accounts", "offices", "signing_keys"]
+TABLES = ["vneid_links", "link_reviews", "audit_records", "applications", "staff_sessions",
+          "active_devices", "outbox_messages", "password_history", "events", "session_clients",
+          "refresh_tokens", "login_sessions", "store_entries", "clients", "accounts",
+          "staff_accounts", "offices", "signing_keys"]
 
 
 def pytest_report_header(config):

@@ -56,6 +56,7 @@ def register_cli(app) -> None:
         devices,
         email,
         keys,
+        links,
         offices,
         outbox,
         passwords,
@@ -74,4 +75,5 @@ def register_cli(app) -> None:
     app.cli.add_command(offices.group)
     app.cli.add_command(staff.group)
     app.cli.add_command(audit.group)
+    app.cli.add_command(links.group)
     app.cli.add_command(worker.command)

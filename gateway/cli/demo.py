@@ -32,6 +32,9 @@ DEMO_ACCOUNTS = [
      "password": "Vssid@Demo2026", "level": 2},
     {"bhxh": "7912345678", "name": "Trần Thị Bình", "dob": "2001-09-30", "sex": "female",
      "phone": "0987654321", "cccd": "079301004567", "password": "Binh#Demo2026", "level": 1},
+    # The VNeID sandbox's Lê Văn Cường has this CCCD with another birth date: staff review.
+    {"bhxh": "0312345678", "name": "Lê Văn Cường", "dob": "1990-06-15", "sex": "male",
+     "phone": "0903456789", "cccd": "031090001234", "password": "Cuong@Demo2026", "level": 2},
 ]
 
 # The counter of the demo clerk: demo data only, never in the shipped list.
@@ -136,6 +139,9 @@ def seed():
     for spec in DEMO_ACCOUNTS:
         click.echo(f"  social-insurance number {spec['bhxh']}  password {spec['password']}")
     click.echo("Relying-service credentials: instance/demo-service.json")
+    click.echo(f"Or press 'Đăng nhập bằng VNeID' and choose a citizen of the offline sandbox "
+               f"({current_app.config['VNEID_ISSUER']}): linked, asked for proof, sent to review,"
+               " given an account, or told to declare")
     click.echo(f"Staff console: open {issuer}/staff/ and sign in with one of:")
     for spec in DEMO_STAFF:
         click.echo(f"  username {spec['username']}  password {spec['password']}  "

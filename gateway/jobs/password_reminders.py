@@ -37,7 +37,8 @@ def send_reminders(batch: int = 500) -> dict:
     last_id = 0
     while True:
         rows = (Account.query.filter(
-            Account.status == "active", Account.id > last_id,
+            Account.status == "active", Account.password_usable.is_(True),
+            Account.id > last_id,
             Account.password_changed_at > oldest, Account.password_changed_at <= newest,
         ).order_by(Account.id).limit(batch).all())
         if not rows:

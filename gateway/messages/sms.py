@@ -37,6 +37,7 @@ DEVICE_NAME_MAX = 30
 PURPOSES = {
     "login": ("dang nhap", "sign-in"),
     "takeover": ("dang nhap tren thiet bi moi", "sign-in on a new device"),
+    "vneid_link": ("lien ket tai khoan VNeID", "linking your VNeID account"),
     "recovery": ("khoi phuc tai khoan", "account recovery"),
     "password_reset": ("dat lai mat khau", "password reset"),
     "password_change": ("doi mat khau", "password change"),
@@ -96,6 +97,24 @@ TEMPLATES = {
         "en": "VssID: the phone number receiving your account's codes was changed at a BHXH "
               "office at {time}. If you did not ask for this, contact BHXH at once.",
     },
+    "vneid_linked": {
+        "vi": "VssID: Tai khoan cua ban vua duoc lien ket voi tai khoan VNeID luc {time}. Neu "
+              "khong phai ban, hay lien he co quan BHXH ngay.",
+        "en": "VssID: your account was linked to a VNeID account at {time} (Vietnam time). If "
+              "this was not you, contact BHXH at once.",
+    },
+    "vneid_account_created": {
+        "vi": "VssID: Tai khoan VssID cua ban vua duoc tao tu VNeID luc {time}. Hay dang nhap "
+              "bang VNeID. Neu khong phai ban, hay lien he co quan BHXH.",
+        "en": "VssID: a VssID account was created for you from VNeID at {time} (Vietnam "
+              "time). Sign in with VNeID. If this was not you, contact BHXH.",
+    },
+    "vneid_unlinked": {
+        "vi": "VssID: Lien ket VNeID cua tai khoan ban da duoc go bo; cac phien dang nhap da "
+              "ket thuc. Neu ban khong yeu cau, hay lien he co quan BHXH.",
+        "en": "VssID: the VNeID link of your account was removed and its sign-ins ended. If "
+              "you did not ask for this, contact BHXH.",
+    },
 }
 
 # Parameters each template needs (and the only ones it receives).
@@ -108,6 +127,9 @@ PARAMETERS = {
     "account_issued": ("bhxh", "password", "days"),
     "application_rejected": ("reference", "reason_code", "note"),
     "phone_changed": ("at",),
+    "vneid_linked": ("at",),
+    "vneid_account_created": ("at",),
+    "vneid_unlinked": (),
 }
 
 _NOT_PLAIN = re.compile(r"[^A-Za-z0-9 .,:;()'+/_-]")
@@ -180,7 +202,7 @@ def render(template: str, params: dict, locale: str = "vi") -> str:
                   "purpose": PURPOSES.get(params["purpose"], _GENERIC_PURPOSE)[index]}
     elif template == "new_device_signed_in":
         values = {"device": _device(params["device"], locale), "time": _time(params["at"])}
-    elif template == "phone_changed":
+    elif template in ("phone_changed", "vneid_linked", "vneid_account_created"):
         values = {"time": _time(params["at"])}
     elif template == "password_reset":
         values = {"password": str(params["password"])}

@@ -56,7 +56,9 @@ def check_password(login: str | None, password: str, *, address: str) -> Account
         emit("login.failed", method="pwd", reason="invalid_credentials", commit=True)
         raise AuthenticationError()
     result = verify_password(account.password_hash, password)
-    if not result.ok or not account.is_active:
+    # An account without a usable password (made from VNeID) has a hash nobody can match;
+    # the flag refuses it as well, so that no hash, however it got there, opens it.
+    if not result.ok or not account.is_active or not account.password_usable:
         attempt.failed(account.id)
         emit("login.failed", account_id=account.id, method="pwd",
              reason="invalid_credentials", commit=True)

@@ -6,6 +6,7 @@ from gateway.models.audit import AuditRecord
 from gateway.models.client import Client
 from gateway.models.device import ActiveDevice
 from gateway.models.event import Event
+from gateway.models.link_review import LinkReview
 from gateway.models.office import Office
 from gateway.models.outbox import OutboxMessage
 from gateway.models.password_history import PasswordHistory
@@ -15,6 +16,7 @@ from gateway.models.staff import StaffAccount
 from gateway.models.staff_session import StaffSession
 from gateway.models.store_entry import StoreEntry
 from gateway.models.token import RefreshToken
+from gateway.models.vneid_link import VneidLink
 
 __all__ = [
     "ActiveDevice",
@@ -23,6 +25,7 @@ __all__ = [
     "AuditRecord",
     "Client",
     "Event",
+    "LinkReview",
     "LoginSession",
     "Office",
     "OutboxMessage",
@@ -33,6 +36,7 @@ __all__ = [
     "StaffAccount",
     "StaffSession",
     "StoreEntry",
+    "VneidLink",
     "modelled",
 ]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.extensions import db
@@ -32,6 +32,10 @@ class Account(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="active")
     level: Mapped[int] = mapped_column(Integer, default=1)
     password_hash: Mapped[str] = mapped_column(String(255))
+    # False for an account made from a VNeID identity (gateway/services/links.py): its hash is
+    # of a random secret nobody was given, so no password can match, and this flag says so
+    # plainly (password sign-in refused, no rotation reminders) until recovery sets one.
+    password_usable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -51,6 +55,10 @@ class Account(db.Model):
     verified_by: Mapped[int | None] = mapped_column(ForeignKey("staff_accounts.id"))
     verified_office: Mapped[str | None] = mapped_column(ForeignKey("offices.code"))
     verification_method: Mapped[str | None] = mapped_column(String(16))
+    # When the person's record was verified against the national population database (set
+    # by the migration import, issue 11); with level 2, what makes an account "verified" for
+    # the VNeID linking rules (policies/linking.py).
+    population_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     # Authlib calls this to fill `sub`.
     def get_user_id(self) -> str:

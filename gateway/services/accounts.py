@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.clock import clock, utcnow
 from gateway.crypto.password_hashing import hash_password
+from gateway.crypto.secrets import new_secret
 from gateway.errors import ConflictError, ValidationError
 from gateway.extensions import db
 from gateway.models import Account
@@ -36,7 +37,7 @@ def create_account(
     name: str,
     dob: str,
     phone: str,
-    password: str,
+    password: str | None,
     email: str | None = None,
     cccd: str | None = None,
     sex: str | None = None,
@@ -45,7 +46,14 @@ def create_account(
     via: str,
 ) -> Account:
     """A new active account, flushed and its ``account.created`` event added, in the caller's
-    transaction (the caller commits). ``via`` names who created it (``cli``, ``demo``, ...)."""
+    transaction (the caller commits). ``via`` names who created it (``cli``, ``demo``, ...).
+
+    ``password=None`` makes an account without a password (one made from a VNeID identity:
+    VNeID is its sign-in). Its hash is a real Argon2id hash of a random secret that is thrown
+    away — so a password tried against it costs the same time as against any account and can
+    never match — and ``password_usable`` is false, which refuses password sign-in outright
+    and spares it rotation reminders, until recovery (an SMS code) sets a password.
+    """
     bhxh = _check(parse_bhxh, bhxh)
     name = " ".join((name or "").split())
     if not name or len(name) > 200:
@@ -60,7 +68,7 @@ def create_account(
         raise ValidationError("invalid_level", field="level", detail="1 or 2")
     # The length bound of every password set (policies.password_rules); the other rules
     # judge a person's choice against their current password and are not applied here.
-    if not isinstance(password, str) or length_violations(password):
+    if password is not None and (not isinstance(password, str) or length_violations(password)):
         raise ValidationError(
             "invalid_password", field="password",
             detail=f"{MIN_LENGTH} to {MAX_LENGTH} characters",
@@ -78,7 +86,8 @@ def create_account(
         email=email,
         level=level,
         status="active",
-        password_hash=hash_password(password),
+        password_hash=hash_password(password if password is not None else new_secret()),
+        password_usable=password is not None,
         password_changed_at=now,
         must_change_password=must_change_password,
         created_at=now,

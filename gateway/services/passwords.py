@@ -49,6 +49,8 @@ def state_of(account: Account, now: datetime | None = None):
 
 
 def change_required(account: Account) -> bool:
+    if not account.password_usable:
+        return False  # no password to change: the account signs in with VNeID
     state = state_of(account)
     return state.must_change or state.expired
 
@@ -120,6 +122,7 @@ def _store_new_hash(account: Account, new_hash: str, *, must_change: bool) -> No
     db.session.add(PasswordHistory(account_id=account.id, password_hash=account.password_hash,
                                    created_at=now))
     account.password_hash = new_hash
+    account.password_usable = True
     account.password_changed_at = now
     account.must_change_password = must_change
     # An issued password starts its unused-expiry; any password the person sets ends it.

@@ -125,3 +125,39 @@ def test_0013_fills_the_name_key_of_applications_already_stored(backend_settings
         store = app.extensions["gateway.store"]
         if hasattr(store, "client"):
             store.client.close()
+
+
+def test_0014_keeps_existing_accounts_usable_and_downgrades(backend_settings, scratch_database,
+                                                            tmp_path):
+    """Accounts stored before 0014 all have a password: they come out with password_usable
+    true and no population verification; the downgrade removes the tables and columns."""
+    app = create_app({**backend_settings, "DATABASE_URL": scratch_database,
+                      "SMS_OUTBOX": str(tmp_path / "sms.jsonl")})
+    try:
+        with app.app_context():
+            upgrade(revision="0013")
+            now = utcnow()
+            db.session.execute(text(
+                "INSERT INTO accounts (sub, bhxh, full_name, dob, phone, status, level, "
+                "password_hash, password_changed_at, must_change_password, created_at) "
+                "VALUES ('s', '0123456789', 'A', :dob, '+84912345623', 'active', 1, 'x', "
+                ":now, :false, :now)"), {"dob": now.date(), "now": now, "false": False})
+            db.session.commit()
+            upgrade(revision="0014")
+            row = db.session.execute(text(
+                "SELECT password_usable, population_verified_at FROM accounts")).one()
+            assert (bool(row[0]), row[1]) == (True, None)
+            db.session.rollback()
+            downgrade(revision="0013")
+            tables = set(db.inspect(db.engine).get_table_names())
+            assert not {"vneid_links", "link_reviews"} & tables
+            columns = {c["name"] for c in db.inspect(db.engine).get_columns("accounts")}
+            assert not {"password_usable", "population_verified_at"} & columns
+            db.session.commit()
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        store = app.extensions["gateway.store"]
+        if hasattr(store, "client"):
+            store.client.close()

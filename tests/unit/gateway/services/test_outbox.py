@@ -421,6 +421,9 @@ SAMPLES = {
                              "note": "Ảnh chân dung không khớp với người đến làm thủ tục; "
                                      "vui lòng chụp lại ảnh 3×4 rõ mặt, nền trắng." * 3},
     "phone_changed": {"at": "2026-11-22T17:05:00+00:00"},
+    "vneid_linked": {"at": "2026-11-22T17:05:00+00:00"},
+    "vneid_account_created": {"at": "2026-11-22T17:05:00+00:00"},
+    "vneid_unlinked": {},
 }
 
 
