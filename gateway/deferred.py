@@ -7,8 +7,14 @@ time alone; sending messages in the request also made every answer wait for the 
 provider.
 
 How: a WSGI middleware gives each request a *batch*; ``defer(task, **kwargs)`` adds to it.
-When the server closes the response — after the last byte was written (PEP 3333 ``close()``,
-also called when the client went away) — the batch runs in order, each task in a fresh app
+The batch runs once the answer is out: when the server asks for the next chunk after the last
+one of a body of known length (the server writes each chunk before it asks for the next, so
+the client has every byte), or when the server closes the response (PEP 3333 ``close()``,
+also called when the client went away), whichever comes first. Both, because Werkzeug's
+development server skips ``close()`` when the client resets the connection right after the
+answer (its drain of unread input raises first) — Chromium does that after a redirect that
+answers a POST — and the work of that request (an approval's SMS) would wait for the sweep.
+The batch runs in order, each task in a fresh app
 context (its own database session) that carries the request's id for logs and events. A task
 may defer more work: it joins the same batch. A failing task is logged and the next one runs.
 Outside a request (CLI, jobs) there is no answer to wait for, and ``defer`` runs the task at
@@ -114,17 +120,22 @@ def wait_idle(app=None, timeout: float = 10.0) -> None:
 
 
 class _Body:
-    """The response body; closing it (the server does, once it is sent) runs the batch."""
+    """The response body; its end (of a body of known length) or its closing runs the batch."""
 
-    def __init__(self, body, batch: _Batch):
-        self._body, self._batch = body, batch
+    def __init__(self, body, batch: _Batch, sized: list):
+        self._body, self._batch, self._sized = body, batch, sized
         self._iterator = iter(body)
 
     def __iter__(self):
         return self
 
     def __next__(self) -> bytes:
-        return next(self._iterator)
+        try:
+            return next(self._iterator)
+        except StopIteration:
+            if self._sized and self._sized[0]:  # every byte of the answer has been handed to the server
+                self._batch.run()
+            raise
 
     def close(self) -> None:
         try:
@@ -142,14 +153,20 @@ class _Middleware:
     def __call__(self, environ, start_response):
         batch = _Batch(self.app)
         token = _current.set(batch)
+        sized = []
+
+        def _start_response(status, headers, exc_info=None):
+            sized[:] = [any(name.lower() == "content-length" for name, _ in headers)]
+            return start_response(status, headers, exc_info)
+
         try:
-            body = self.wsgi_app(environ, start_response)
+            body = self.wsgi_app(environ, _start_response)
         except BaseException:
             _current.reset(token)
             batch.run()  # what was committed before the failure still gets its work
             raise
         _current.reset(token)
-        return _Body(body, batch) if batch.tasks else body
+        return _Body(body, batch, sized) if batch.tasks else body
 
 
 def init_app(app) -> None:

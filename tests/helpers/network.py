@@ -10,7 +10,7 @@ import socket
 import threading
 from contextlib import contextmanager
 
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import make_server
 
 
 def free_port() -> int:
@@ -20,42 +20,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class _ResetTolerantInput:
-    """The request socket's reader, for which a connection reset is the end of input."""
-
-    def __init__(self, rfile):
-        self._rfile = rfile
-
-    def read(self, *args):
-        try:
-            return self._rfile.read(*args)
-        except (ConnectionResetError, ConnectionAbortedError):
-            return b""
-
-    def __getattr__(self, name):
-        return getattr(self._rfile, name)
-
-
-class _Handler(WSGIRequestHandler):
-    """Werkzeug's handler, with the response always closed (PEP 3333) after it was sent.
-
-    After the response, werkzeug drains what the client may still be sending, then closes
-    the response. Chromium resets the connection of a POST answered by a redirect as soon as
-    it has the headers; the drain's read then raised, the close was skipped, and the work the
-    request deferred until after its answer (gateway/deferred.py: the decision's SMS) never
-    ran — and stayed counted as unfinished for that app, so wait_idle timed out. A reset now
-    ends the drain like the end of input does.
-    """
-
-    def setup(self):
-        super().setup()
-        self.rfile = _ResetTolerantInput(self.rfile)
-
-
 @contextmanager
 def serve(app, port: int = 0):
     """A real HTTP server on loopback for third-party clients and the browser."""
-    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_Handler)
+    server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
