@@ -133,7 +133,8 @@ class _Body:
         try:
             return next(self._iterator)
         except StopIteration:
-            if self._sized and self._sized[0]:  # every byte of the answer has been handed to the server
+            # A body of known length: every byte of the answer is with the server.
+            if self._sized and self._sized[0]:
                 self._batch.run()
             raise
 
