@@ -125,7 +125,7 @@ def _tune_engine(engine) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from gateway.views import account, api, demo, health, login, oauth
+    from gateway.views import account, api, applications_api, demo, health, login, oauth, register
 
     app.register_blueprint(oauth.bp)
     app.register_blueprint(login.bp)
@@ -133,6 +133,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(demo.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(register.bp)
+    app.register_blueprint(applications_api.bp)
 
     from gateway.metrics import init_metrics
     from gateway.services.events import subscribe

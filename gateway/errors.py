@@ -6,8 +6,12 @@ Every domain error, wherever it is defined (each beside the code that raises it)
     GatewayError                      400  code, status, field, retry_after
      ├── ValidationError              400  bad input, `field` names it
      │    ├── PasswordRejectedError   400  services/passwords.py: + `violations`, every rule broken
-     │    └── OfficeFileError         400  services/offices.py: + `errors`, every bad line of a file
+     │    ├── OfficeFileError         400  services/offices.py: + `errors`, every bad line of a file
+     │    └── DeclarationInvalidError 422  services/applications.py: + `fields`, every field
+     │                                     of a declaration refused, `{field: code}`
      ├── ConflictError                409  e.g. a social-insurance number already has an account
+     │    └── ResubmissionRefusedError 409 services/applications.py: not rejected, or its
+     │                                     correction was already submitted
      ├── AuthenticationError          401  one generic answer for unknown account / wrong password
      ├── DeviceChangedError           409  services/devices.py: the active device changed (a race)
      ├── LockedError                  429  services/throttle.py: the login name is locked

@@ -39,6 +39,15 @@ login name's lock and 24-hour budget; gateway.flows.recovery)::
     otp_sent ──complete (right code, password refused)──► verified
     otp_sent, verified ──complete (password accepted)──► ⇒ done
 
+application_status — an applicant's look-up of a declaration (``status_id``): the reference
+is typed, a code goes to the phone declared in it (gateway.flows.application_status). Bound
+to the browser on the pages (as login: part of the key), to nothing through the API (an empty
+binding, so neither finds the other's records); worth nothing without the code. ``view``
+keeps it alive while the person reads the status or corrects a rejected declaration::
+
+    otp_sent ──verify (right code)──► verified ──view──► verified
+    verified ──resubmit (the corrected declaration of a rejected application)──► ⇒ done
+
 Store round trips: ``new`` none, ``save``/``advance`` one put, ``load`` one get, ``take``,
 ``claim`` and ``consume`` one take (none for a record never stored), ``discard`` one delete.
 
@@ -145,7 +154,13 @@ RECOVERY = _kind(
     {"complete": {"otp_sent", "verified"}},
     final={"otp_sent", "verified"})
 
-KINDS = {kind.name: kind for kind in (LOGIN, DEVICE_LOGIN, RECOVERY)}
+APPLICATION_STATUS = _kind(
+    "application_status", "APPLICATION_FLOW_TTL", "otp_sent",
+    {"otp_sent": {"verified"}, "verified": {"verified"}},
+    {"verify": {"otp_sent"}, "view": {"verified"}, "resubmit": {"verified"}},
+    final={"verified"}, bound_key=True)
+
+KINDS = {kind.name: kind for kind in (LOGIN, DEVICE_LOGIN, RECOVERY, APPLICATION_STATUS)}
 
 
 @dataclass

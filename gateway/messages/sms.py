@@ -33,6 +33,7 @@ PURPOSES = {
     "password_change": ("doi mat khau", "password change"),
     "phone_change": ("doi so dien thoai", "phone number change"),
     "transaction": ("xac nhan giao dich", "confirming a transaction"),
+    "application_status": ("tra cuu ho so dang ky", "checking your application"),
 }
 _GENERIC_PURPOSE = ("xac thuc", "verification")
 
@@ -67,6 +68,20 @@ TEMPLATES = {
         "en": "VssID: your password expires in {days}. Please change it in the VssID app or "
               "on the public service portal.",
     },
+    # The online declaration (gateway/services/applications.py): what the declared phone is
+    # told, whether or not an application was created; the page's answer is the same.
+    "application_received": {
+        "vi": "VssID: Da nhan ho so dang ky tai khoan, ma ho so {reference}. Hay mang CCCD "
+              "den co quan BHXH da chon de duoc xac minh.",
+        "en": "VssID: we received your account application {reference}. Bring your CCCD to "
+              "the BHXH office you chose to be verified.",
+    },
+    "application_duplicate": {
+        "vi": "VssID: Ho so dang ky khong duoc tao vi ma so BHXH hoac so CCCD da co tai khoan "
+              "hoac ho so dang xu ly. Quen mat khau? Dung chuc nang Quen mat khau.",
+        "en": "VssID: no application was made: the BHXH or CCCD number already has an account "
+              "or an open application. Forgot your password? Use Forgot password.",
+    },
 }
 
 # Parameters each template needs (and the only ones it receives).
@@ -76,6 +91,8 @@ PARAMETERS = {
     "new_device_signed_in": ("device", "at"),
     "password_reset": ("password",),
     "password_expiry_reminder": ("days",),
+    "application_received": ("reference",),
+    "application_duplicate": (),
 }
 
 _NOT_PLAIN = re.compile(r"[^A-Za-z0-9 .,:;()'+/_-]")
@@ -131,4 +148,9 @@ def render(template: str, params: dict, locale: str = "vi") -> str:
         values = {"password": str(params["password"])}
     elif template == "password_expiry_reminder":
         values = {"days": _days(params["days"], locale)}
+    elif template == "application_received":
+        reference = str(params["reference"])
+        if not re.fullmatch(r"DK-[0-9A-Z]{4}-[0-9A-Z]{4}", reference):
+            raise ValueError("a reference is DK-XXXX-XXXX")
+        values = {"reference": reference}
     return TEMPLATES[template][locale].format(**values)

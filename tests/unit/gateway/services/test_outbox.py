@@ -414,6 +414,8 @@ SAMPLES = {
                              "at": "2026-11-22T17:05:00+00:00"},
     "password_reset": {"password": "Xk7-pQ2m-Rt9w"},
     "password_expiry_reminder": {"days": 14},
+    "application_received": {"reference": "DK-7KQM-X3PZ"},
+    "application_duplicate": {},
 }
 
 
