@@ -133,12 +133,18 @@ def _count_phone(phone: str) -> None:
 
 
 def _claims(declaration: Declaration) -> tuple[list[str], bool]:
-    """Claims the number and the CCCD for this submission; (keys taken, all free)."""
+    """Claims the number, then the CCCD, for this submission; (keys taken, all free).
+
+    In that order, stopping at the first claim already taken: two racers that each took one
+    of the two would otherwise both be declined, and no application made at all."""
     s = store()
-    keys = ["{decl:" + _digest(kind, value) + "}:claim"
-            for kind, value in (("bhxh", declaration.bhxh), ("cccd", declaration.cccd))]
-    taken = [key for key in keys if s.add(key, "1", CLAIM_SECONDS)]
-    return taken, len(taken) == len(keys)
+    taken = []
+    for kind, value in (("bhxh", declaration.bhxh), ("cccd", declaration.cccd)):
+        key = "{decl:" + _digest(kind, value) + "}:claim"
+        if not s.add(key, "1", CLAIM_SECONDS):
+            return taken, False
+        taken.append(key)
+    return taken, True
 
 
 def _duplicate(declaration: Declaration) -> str | None:

@@ -26,6 +26,13 @@ from policies.declaration import FILE_FIELDS
 bp = Blueprint("applications_api", __name__, url_prefix="/api/v1")
 
 
+@bp.after_request
+def _not_cached(response):
+    """A reference, a look-up id, a status: personal answers no cache may keep."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _multipart():
     """The form's values and the photos' streams, or None when the body is not multipart.
     Over the declaration's limit, reading the form raises 413 (answered as JSON)."""

@@ -92,6 +92,15 @@ def png(size=(800, 500), *, colour=(200, 210, 220)) -> bytes:
     return out.getvalue()
 
 
+def noisy_jpeg(size=(1200, 1600), quality: int = 92) -> bytes:
+    """A JPEG that does not compress well (camera noise): about 0.8 bytes a pixel at q92."""
+    out = io.BytesIO()
+    grain = Image.effect_noise(size, 60)
+    Image.merge("RGB", (grain, grain.rotate(90, expand=False), grain.transpose(
+        Image.Transpose.FLIP_LEFT_RIGHT))).save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
 def photos(**overrides) -> dict[str, tuple[bytes, str, str]]:
     """The three photos: field -> (bytes, file name, declared type)."""
     files = {"portrait": (jpeg((600, 800)), "chan-dung.jpg", "image/jpeg"),
@@ -108,6 +117,29 @@ def multipart(values: dict[str, str], files: dict[str, tuple[bytes, str, str]]) 
     for name, (content, filename, content_type) in files.items():
         data[name] = (io.BytesIO(content), filename, content_type)
     return data
+
+
+BOUNDARY = "declaration-boundary-7f3a"
+
+
+def multipart_body(values: dict[str, str], files: dict[str, tuple[bytes, str, str]],
+                   total: int) -> bytes:
+    """A multipart body of exactly ``total`` bytes: the portrait padded to fill it."""
+    def part(name: str, content: bytes, filename: str | None = None, kind: str = "") -> bytes:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"'
+                                                     if filename is not None else "")
+        head = f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n"
+        if kind:
+            head += f"Content-Type: {kind}\r\n"
+        return head.encode() + b"\r\n" + content + b"\r\n"
+
+    parts = [part(k, v.encode()) for k, v in values.items()]
+    parts += [part(k, c, f, t) for k, (c, f, t) in files.items() if k != "portrait"]
+    end = f"--{BOUNDARY}--\r\n".encode()
+    empty = part("portrait", b"", "a.jpg", "image/jpeg")
+    padding = total - sum(map(len, parts)) - len(end) - len(empty)
+    return b"".join(parts) + part("portrait", b"\xff\xd8\xff" + b"\0" * (padding - 3), "a.jpg",
+                                  "image/jpeg") + end
 
 
 # --- hostile files ------------------------------------------------------------------------
