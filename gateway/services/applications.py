@@ -180,8 +180,8 @@ def submit(prepared: Prepared, *, locale: str = "vi", previous: Application | No
            before_commit: Callable[[], None] | None = None) -> str:
     """The reference to give the applicant (the same answer whether or not an application
     was created; see the module). ``previous``: the rejected application this corrects.
-    ``before_commit`` runs inside the transaction (a correction claims its look-up there);
-    if it raises, nothing is kept. ThrottledError (the phone's daily count),
+    ``before_commit`` runs before anything is written (a correction claims its look-up
+    there); if it raises, nothing is kept. ThrottledError (the phone's daily count),
     ResubmissionRefusedError (another correction of ``previous`` won a race)."""
     declaration = prepared.declaration
     _count_phone(declaration.phone)
@@ -192,14 +192,16 @@ def submit(prepared: Prepared, *, locale: str = "vi", previous: Application | No
         keys = photos.store(prepared.images)
         why = _duplicate(declaration) or (None if free else "application_open")
         reference = _fresh_reference()
+        if before_commit is not None:
+            # Before the first write of the transaction: on SQLite the store shares the one
+            # writer, and a store write waiting behind our own open write would never come.
+            before_commit()
         if why is None:
             _create(declaration, keys, reference, previous, locale)
             kept = True
         else:
             emit("application.declined", why=why, **_masked(declaration))
             enqueue_sms(declaration.phone, "application_duplicate", {}, locale)
-        if before_commit is not None:
-            before_commit()
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
