@@ -18,9 +18,10 @@ from flask import Blueprint, jsonify, request
 
 from gateway.flows import application_status as lookup
 from gateway.i18n import current_language, t
-from gateway.services import applications, photos
+from gateway.services import applications
 from gateway.services.throttle import client_address
 from gateway.views.errors import error_response
+from gateway.views.uploads import accept_declaration_body
 from policies.declaration import FILE_FIELDS
 
 bp = Blueprint("applications_api", __name__, url_prefix="/api/v1")
@@ -36,7 +37,7 @@ def _not_cached(response):
 def _multipart():
     """The form's values and the photos' streams, or None when the body is not multipart.
     Over the declaration's limit, reading the form raises 413 (answered as JSON)."""
-    request.max_content_length = photos.request_limit()
+    accept_declaration_body()
     if request.mimetype != "multipart/form-data":
         return None
     files = {name: [item.stream for item in request.files.getlist(name)]

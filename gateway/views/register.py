@@ -25,6 +25,7 @@ from gateway.services.applications import DeclarationInvalidError, ResubmissionR
 from gateway.services.offices import list_offices
 from gateway.services.throttle import ThrottledError, client_address
 from gateway.views.pages import browser_secret, csrf_ok, csrf_token, render
+from gateway.views.uploads import accept_declaration_body
 from policies.declaration import FILE_FIELDS, TEXT_FIELDS
 
 bp = Blueprint("register", __name__)
@@ -51,7 +52,7 @@ def _form(action: str, status: int = 200, *, values=None, fields=None, errors=()
 def _posted():
     """The typed text fields and the photos' streams; RequestEntityTooLarge (413) for a body
     over the declaration's limit, read no further."""
-    request.max_content_length = photos.request_limit()
+    accept_declaration_body()
     values = request.form.to_dict(flat=False)
     files = {name: [item.stream for item in request.files.getlist(name)]
              for name in FILE_FIELDS}
