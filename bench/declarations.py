@@ -15,9 +15,13 @@ Three measurements, per backend (production by default: PostgreSQL + Redis):
    size is reset (``5`` written to /proc/self/clear_refs, Linux) and its resident size read; after
    it, the new peak. The difference is the memory the upload needed above what the process
    already held (RSS, not tracemalloc: Pillow decodes into memory it allocates itself, which
-   tracemalloc does not see). Compared with the request body and the largest photo, for photos
-   of several shapes: 2000 × 1500 (decoded at full size), 4000 × 3000 (decoded at half scale:
-   policies/images.py), and PNG.
+   tracemalloc does not see). This server runs with glibc told to map every allocation of
+   128 KiB or more on its own and unmap it when freed (MALLOC_EXACT), and trims the heap
+   before each upload, so the peak is what the upload needs — not what it needs beyond memory
+   an earlier upload left in the heap (without it, later uploads showed almost nothing).
+   Compared with the request body and the largest photo, for photos of several shapes: 2000 ×
+   1500 (decoded at full size), a phone's 4032 × 3024 (decoded at half scale:
+   policies/images.py), 6000 × 4000 (half scale, then resampled to 2048), and PNG.
 3. **Same time for a duplicate.** Alternating in a shuffled order, with a pause after each so
    the work deferred past one answer never overlaps the next: declarations that create an
    application and declarations whose number already has an account (nothing is created, an
@@ -37,6 +41,7 @@ import secrets
 import statistics
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from bench import load, server
@@ -112,8 +117,9 @@ def photo_sets() -> list[PhotoSet]:
 
     return [
         PhotoSet("3 x JPEG 2000x1500 ~1 MB", jpegs((2000, 1500), 1_000_000)),
-        PhotoSet("3 x JPEG 4000x3000 ~1 MB", jpegs((4000, 3000), 1_000_000)),
-        PhotoSet("3 x JPEG 4000x3000 ~3 MB", jpegs((4000, 3000), 3_000_000)),
+        PhotoSet("3 x JPEG 4032x3024 ~1 MB", jpegs((4032, 3024), 1_000_000)),
+        PhotoSet("3 x JPEG 4032x3024 ~3 MB", jpegs((4032, 3024), 3_000_000)),
+        PhotoSet("3 x JPEG 6000x4000 ~4.5 MB", jpegs((6000, 4000), 4_500_000)),
         PhotoSet("3 x PNG 1600x1200", {name: camera_png((1600, 1200), seed) for seed, name
                                        in enumerate(("portrait", "id_front", "id_back"))}),
     ]
@@ -183,6 +189,7 @@ def serve(settings: dict, port: int, cpu: int) -> None:
     """Process entry: bench/server.py's server, plus /_bench/memory (GET: resident size and
     its peak; POST: reset the peak to the current size)."""
     server.pin(cpu)
+    import ctypes
     import logging
 
     from flask import jsonify, request
@@ -193,8 +200,11 @@ def serve(settings: dict, port: int, cpu: int) -> None:
     app = create_app(settings)
     server.instrument(app)
 
+    libc = ctypes.CDLL("libc.so.6")
+
     def memory():
         if request.method == "POST":
+            libc.malloc_trim(0)  # what small allocations freed, back to the system too
             with open("/proc/self/clear_refs", "w") as fh:
                 fh.write("5")
         return jsonify(_memory())
@@ -296,30 +306,55 @@ def main() -> None:
     for photos in sets:
         sizes = ", ".join(f"{len(v) / 1e6:.2f}" for v in photos.files.values())
         print(f"    {photos.name:26s} {sizes} MB (body {photos.body_bytes / 1e6:.2f} MB)")
-    ctx = multiprocessing.get_context("spawn")
     for name in (["production", "embedded"] if args.backend == "both" else [args.backend]):
         with server.backend(name) as be:
-            port = load.free_port()
-            base = f"http://127.0.0.1:{port}"
-            settings = {**be.settings, "ISSUER": base,
+            settings = {**be.settings,
                         "FILE_STORE_DIR": os.path.join(os.path.dirname(
                             be.settings["SMS_OUTBOX"]), "uploads"),
                         "APPLICATIONS_PER_ADDRESS": 10**9, "APPLICATIONS_PER_PHONE": 10**9}
             prepare(settings)
-            proc = ctx.Process(target=serve, args=(settings, port, args.server_cpu),
-                               daemon=True)
-            proc.start()
-            try:
-                load.wait_ready(base, proc)
-                server.pin(args.load_cpu)
+            with running(settings, args, MALLOC_EXACT) as base:
                 memory = {photos.name: memory_per_upload(base, photos, args.memory_samples)
                           for photos in sets}
+            with running(settings, args) as base:
                 result = throughput(base, sets[0], args.threads, args.seconds)
                 times = same_time(base, sets[0], args.rounds, args.pause)
-            finally:
-                proc.terminate()
-                proc.join(10)
         report(name, be.description, args, sets, result, memory, times)
+
+
+# glibc: every allocation of 128 KiB or more is its own mapping, returned to the system when
+# freed (no dynamic threshold, no arena keeping it), so the resident size before a request is
+# what the process holds, and its peak during the request is what the request needed.
+MALLOC_EXACT = {"MALLOC_MMAP_THRESHOLD_": "131072", "MALLOC_TRIM_THRESHOLD_": "131072",
+                "MALLOC_ARENA_MAX": "2"}
+
+
+@contextmanager
+def running(settings: dict, args, environ: dict | None = None):
+    """The server in its own process on ``args.server_cpu`` (with ``environ`` added to its
+    environment), this process on ``args.load_cpu``; yields the base URL."""
+    port = load.free_port()
+    base = f"http://127.0.0.1:{port}"
+    saved = {key: os.environ.get(key) for key in environ or {}}
+    os.environ.update(environ or {})
+    try:
+        proc = multiprocessing.get_context("spawn").Process(
+            target=serve, args=({**settings, "ISSUER": base}, port, args.server_cpu),
+            daemon=True)
+        proc.start()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    try:
+        load.wait_ready(base, proc)
+        server.pin(args.load_cpu)
+        yield base
+    finally:
+        proc.terminate()
+        proc.join(10)
 
 
 def report(name, description, args, sets, result, memory, times) -> None:

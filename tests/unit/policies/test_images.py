@@ -88,6 +88,13 @@ def test_a_big_photo_is_scaled_to_max_side():
     assert reopened(result).size == (result.width, result.height)
 
 
+def test_a_phone_photo_is_decoded_at_half_scale_and_not_resampled():
+    phone = io.BytesIO()
+    Image.new("RGB", (4032, 3024), (200, 30, 30)).save(phone, "JPEG", quality=70)
+    result = clean(phone.getvalue())
+    assert (result.width, result.height) == (4032 // 2, 3024 // 2)
+
+
 @pytest.mark.parametrize(("mode", "expected"), [("CMYK", "RGB"), ("L", "L")])
 def test_jpeg_modes_are_written_as_rgb_or_grey(mode, expected):
     out = io.BytesIO()
