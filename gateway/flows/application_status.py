@@ -88,8 +88,11 @@ def send_code(*, application_id: int, reference: str, status_id: str, locale: st
 
 
 def _load(status_id, bound_to: Mapping[str, str], step: str) -> flows.FlowRecord:
+    """The look-up, at a state where ``step`` may start; FlowNotFoundError otherwise (one
+    answer for gone, foreign and not-yet-verified look-ups: ``flow_expired``)."""
     record = flows.load(APPLICATION_STATUS, status_id, bound_to=bound_to)
-    record.step(step)
+    if not record.allows(step):
+        raise FlowNotFoundError()
     return record
 
 

@@ -31,13 +31,13 @@ import hashlib
 import hmac
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 
 from flask import current_app
 from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 
-from gateway.clock import clock, utcnow
+from gateway.clock import as_utc, clock, utcnow
 from gateway.crypto.secrets import derive_key
 from gateway.errors import ConflictError, ValidationError
 from gateway.extensions import db
@@ -277,7 +277,8 @@ def status_of(application_id: int) -> ApplicationStatus:
     office = db.session.get(Office, application.office_code)
     rejected = application.status == REJECTED
     correction = correction_of(application) if rejected else None
-    submitted = application.submitted_at.replace(tzinfo=None).isoformat(timespec="seconds")
+    submitted = as_utc(application.submitted_at).astimezone(UTC).replace(
+        tzinfo=None).isoformat(timespec="seconds")
     return ApplicationStatus(
         reference=application.reference, status=application.status,
         submitted_at=submitted + "Z", office_code=application.office_code,

@@ -181,6 +181,15 @@ def test_a_rejection_shows_its_reason_and_is_corrected_once(site, client):
     assert db.session.query(Application).count() == 2
 
 
+def test_a_look_up_not_verified_cannot_correct(site, client):
+    reference = declared(client)
+    make.reject(reference)
+    started = client.post(START, json={"reference": reference}).json
+    refused = resubmit(client, started["status_id"])
+    assert (refused.status_code, refused.json) == (400, {"error": "flow_expired"})
+    assert db.session.query(Application).count() == 1
+
+
 def test_only_a_rejected_application_is_corrected(site, client):
     status_id = look_up(client, site, declared(client))
     refused = resubmit(client, status_id)
@@ -213,9 +222,10 @@ def test_the_right_code_raced_verifies_once(site):
     statuses = sorted(o.status_code for o in outcomes)
     assert statuses == [200] + [400] * 9
     # The losers find the code taken (as an expired one) or, in the instant between the
-    # winner's take and its advance, no code at all (as a wrong one): never a second status.
-    assert {o.json()["error"] for o in outcomes if o.status_code == 400} <= {"otp_expired",
-                                                                              "otp_invalid"}
+    # winner's take and its advance, no code at all (as a wrong one, counted: the fifth
+    # burns the look-up's tries): never a second status.
+    assert {o.json()["error"] for o in outcomes if o.status_code == 400} <= {
+        "otp_expired", "otp_invalid", "otp_attempts_exceeded"}
 
 
 def test_corrections_raced_make_one(site):
