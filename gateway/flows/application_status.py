@@ -35,7 +35,7 @@ from gateway.flows import record as flows
 from gateway.flows.record import APPLICATION_STATUS, FlowError, FlowNotFoundError
 from gateway.methods import otp
 from gateway.models import Application
-from gateway.services import applications
+from gateway.services import application_lookup, applications
 from gateway.services.throttle import count_start
 from policies.declaration import parse_reference
 
@@ -61,7 +61,7 @@ def start(reference: str, *, address: str, bound_to: Mapping[str, str],
         raise ValidationError("invalid_reference", field="reference")
     count_start("application_status", address,
                 current_app.config["APPLICATION_STATUS_STARTS_PER_ADDRESS"])
-    application = applications.find(canonical)
+    application = application_lookup.find(canonical)
     ttl = current_app.config["OTP_TTL"]
     record = flows.create(APPLICATION_STATUS, bound_to=bound_to, context={
         "reference": canonical,
@@ -102,7 +102,7 @@ def typed_reference(status_id, *, bound_to: Mapping[str, str]) -> str:
     return _load(status_id, bound_to, "verify").context["reference"]
 
 
-def verify(status_id, code, *, bound_to: Mapping[str, str]) -> applications.ApplicationStatus:
+def verify(status_id, code, *, bound_to: Mapping[str, str]) -> application_lookup.ApplicationStatus:
     """The status, once the code is right (OtpError otherwise; a look-up that is gone, or
     already verified, answers ``otp_expired``). The code is consumed once among racers."""
     try:
@@ -113,23 +113,23 @@ def verify(status_id, code, *, bound_to: Mapping[str, str]) -> applications.Appl
     otp.verify_in_flow(account_id=None, subject=_subject(ctx["reference"]), purpose=PURPOSE,
                        flow_id=record.id, code=code, expires_at=ctx["code_expires_at"])
     flows.advance(record, "verified")
-    return applications.status_of(ctx["application_id"])
+    return application_lookup.status_of(ctx["application_id"])
 
 
-def view(status_id, *, bound_to: Mapping[str, str]) -> applications.ApplicationStatus:
+def view(status_id, *, bound_to: Mapping[str, str]) -> application_lookup.ApplicationStatus:
     """The status of a verified look-up (FlowError when there is none); keeps it alive."""
     record = _load(status_id, bound_to, "view")
     flows.advance(record, "verified")
-    return applications.status_of(record.context["application_id"])
+    return application_lookup.status_of(record.context["application_id"])
 
 
 def correction_form(status_id, *, bound_to: Mapping[str, str]) -> dict[str, str]:
     """The fields of the rejected application, to correct (FlowError,
     ResubmissionRefusedError); keeps the look-up alive."""
     record = _load(status_id, bound_to, "view")
-    previous = applications.rejected_for_correction(record.context["application_id"])
+    previous = application_lookup.rejected_for_correction(record.context["application_id"])
     flows.advance(record, "verified")
-    return applications.prefill(previous)
+    return application_lookup.prefill(previous)
 
 
 def resubmit(status_id, values: Mapping[str, Sequence[str] | str], files: Mapping[str, Sequence],
@@ -140,7 +140,7 @@ def resubmit(status_id, values: Mapping[str, Sequence[str] | str], files: Mappin
     rejected or was corrected already; DeclarationInvalidError and ThrottledError as for a
     first declaration (the look-up stays, so the person corrects and sends again)."""
     record = _load(status_id, bound_to, "resubmit")
-    previous = applications.rejected_for_correction(record.context["application_id"])
+    previous = application_lookup.rejected_for_correction(record.context["application_id"])
     prepared = applications.prepare(values, files, address=address)
 
     def claim() -> None:

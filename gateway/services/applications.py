@@ -31,13 +31,13 @@ import hashlib
 import hmac
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import date
 
 from flask import current_app
 from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 
-from gateway.clock import as_utc, clock, utcnow
+from gateway.clock import clock, utcnow
 from gateway.crypto.secrets import derive_key
 from gateway.errors import ConflictError, ValidationError
 from gateway.extensions import db
@@ -49,7 +49,7 @@ from gateway.services.outbox import enqueue_sms
 from gateway.services.throttle import ThrottledError, count_start
 from gateway.store.access import store
 from policies import otp_rules
-from policies.applications import OPEN_STATUSES, REJECTED, SUBMITTED
+from policies.applications import OPEN_STATUSES, SUBMITTED
 from policies.declaration import (
     FILE_FIELDS,
     TEXT_FIELDS,
@@ -243,65 +243,3 @@ def _create(declaration: Declaration, keys: dict[str, str], reference: str,
     emit("application.submitted", reference=reference, application_id=application.id,
          previous=previous.reference if previous is not None else None, **_masked(declaration))
     enqueue_sms(declaration.phone, "application_received", {"reference": reference}, locale)
-
-
-# --- looking an application up ------------------------------------------------------------
-
-
-def find(reference: str) -> Application | None:
-    return db.session.query(Application).filter_by(reference=reference).first()
-
-
-def correction_of(application: Application) -> Application | None:
-    """The application that corrected this one, if one was submitted."""
-    return db.session.query(Application).filter_by(previous_id=application.id).first()
-
-
-@dataclass(frozen=True)
-class ApplicationStatus:
-    """What the applicant may see once the code sent to the declared phone was typed."""
-
-    reference: str
-    status: str
-    submitted_at: str  # ISO 8601, UTC
-    office_code: str
-    office_name: str
-    reason_code: str | None  # rejected only
-    reason: str | None  # the clerk's words, rejected only
-    corrected_by: str | None  # the reference of the correction, once submitted
-    can_resubmit: bool
-
-
-def status_of(application_id: int) -> ApplicationStatus:
-    application = db.session.get(Application, application_id)
-    office = db.session.get(Office, application.office_code)
-    rejected = application.status == REJECTED
-    correction = correction_of(application) if rejected else None
-    submitted = as_utc(application.submitted_at).astimezone(UTC).replace(
-        tzinfo=None).isoformat(timespec="seconds")
-    return ApplicationStatus(
-        reference=application.reference, status=application.status,
-        submitted_at=submitted + "Z", office_code=application.office_code,
-        office_name=office.name if office is not None else application.office_code,
-        reason_code=application.reason_code if rejected else None,
-        reason=application.reason if rejected else None,
-        corrected_by=correction.reference if correction is not None else None,
-        can_resubmit=rejected and correction is None)
-
-
-def rejected_for_correction(application_id: int) -> Application:
-    """The rejected application a correction may link to; ResubmissionRefusedError when it
-    is not rejected or was already corrected (a rejection is corrected once)."""
-    application = db.session.get(Application, application_id)
-    if application is None or application.status != REJECTED or correction_of(application):
-        raise ResubmissionRefusedError()
-    return application
-
-
-def prefill(application: Application) -> dict[str, str]:
-    """The form's text fields as the application declared them (the photos are asked again)."""
-    national = "0" + application.phone[3:] if application.phone.startswith("+84") else ""
-    return {"bhxh_number": application.bhxh, "full_name": application.full_name,
-            "date_of_birth": application.dob.isoformat(), "sex": application.sex,
-            "id_number": application.cccd, "phone": national or application.phone,
-            "email": application.email or "", "office": application.office_code}

@@ -18,7 +18,7 @@ from flask import Blueprint, jsonify, request
 
 from gateway.flows import application_status as lookup
 from gateway.i18n import current_language, t
-from gateway.services import applications
+from gateway.services import application_lookup, applications
 from gateway.services.throttle import client_address
 from gateway.views.errors import error_response
 from gateway.views.uploads import accept_declaration_body
@@ -56,7 +56,7 @@ def _text(name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _status_body(found: applications.ApplicationStatus) -> dict:
+def _status_body(found: application_lookup.ApplicationStatus) -> dict:
     rejection = None
     if found.reason_code is not None:
         rejection = {"reason_code": found.reason_code,

@@ -9,7 +9,7 @@ import pytest
 
 from gateway.extensions import db
 from gateway.models import Application, Event, OutboxMessage
-from gateway.services import applications
+from gateway.services import application_lookup, applications
 from gateway.store.access import store
 from tests.helpers import declarations as make
 from tests.helpers import new_account
@@ -46,22 +46,22 @@ def test_a_failure_before_the_commit_keeps_nothing_and_frees_the_number(site):
         Event.name.like("application.%")).count() == 0
     # the claims on the number and the CCCD were released: the same person can submit now
     reference = applications.submit(ready)
-    assert applications.find(reference).status == "submitted" and len(stored(site)) == 3
+    assert application_lookup.find(reference).status == "submitted" and len(stored(site)) == 3
 
 
 def test_a_lost_race_for_the_same_rejection_keeps_nothing(site):
-    first = applications.find(applications.submit(prepared()))
+    first = application_lookup.find(applications.submit(prepared()))
     first.status = "rejected"
     db.session.commit()
     correction = applications.submit(prepared(), previous=first)
-    assert applications.find(correction).previous_id == first.id
+    assert application_lookup.find(correction).previous_id == first.id
     files = stored(site)
     with pytest.raises(applications.ResubmissionRefusedError):
         applications.submit(prepared(phone="0987000222"), previous=first)  # a second one
     assert stored(site) == files
     assert db.session.query(Application).count() == 2
     with pytest.raises(applications.ResubmissionRefusedError):
-        applications.rejected_for_correction(first.id)
+        application_lookup.rejected_for_correction(first.id)
 
 
 class Recording:
@@ -97,21 +97,21 @@ def test_the_same_store_work_whether_or_not_an_account_exists(site):
         calls[name] = recording.calls
     assert calls["fresh"] == calls["duplicate"] == ["incr", "add", "add", "delete", "delete"]
     assert len(answers["fresh"]) == len(answers["duplicate"]) == 12
-    assert applications.find(answers["duplicate"]) is None
+    assert application_lookup.find(answers["duplicate"]) is None
     assert [e.data["why"] for e in Event.query.filter_by(name="application.declined")] == [
         "account_exists"]
 
 
 def test_the_status_of_a_rejection_and_its_correction(site):
-    first = applications.find(applications.submit(prepared()))
-    status = applications.status_of(first.id)
+    first = application_lookup.find(applications.submit(prepared()))
+    status = application_lookup.status_of(first.id)
     assert (status.status, status.can_resubmit, status.reason_code) == ("submitted", False, None)
     first.status, first.reason_code, first.reason = "rejected", "data_mismatch", "Sai tên."
     db.session.commit()
-    status = applications.status_of(first.id)
+    status = application_lookup.status_of(first.id)
     assert (status.status, status.can_resubmit, status.reason_code, status.reason) == (
         "rejected", True, "data_mismatch", "Sai tên.")
-    assert applications.prefill(first)["phone"] == "0912345678"
+    assert application_lookup.prefill(first)["phone"] == "0912345678"
     correction = applications.submit(prepared(), previous=first)
-    status = applications.status_of(first.id)
+    status = application_lookup.status_of(first.id)
     assert (status.can_resubmit, status.corrected_by) == (False, correction)
