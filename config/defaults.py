@@ -173,6 +173,24 @@ OTP_FAILURE_BUDGET = 10
 OTP_DAILY_CAP_ACCOUNT = 10     # codes sent per account per UTC day
 OTP_DAILY_CAP_PHONE = 10       # codes sent per phone number per UTC day (SMS pumping)
 
+# --- account applications (the online declaration; gateway/services/applications.py) -----
+# Largest photo (portrait, CCCD front or back) accepted, in bytes as uploaded; larger is refused
+# (file_too_large). The declaration's whole request may be 3 photos plus MAX_CONTENT_LENGTH;
+# a longer body is answered 413 before it is read. 64 KiB to 20 MiB.
+UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+# Largest width x height a photo may declare; refused from its header before any decoding
+# (a decompression bomb costs a header read). 40,000 to 50,000,000.
+UPLOAD_MAX_PIXELS = 24_000_000
+# Declarations (valid or not) one address may send per ADDRESS_FAILURE_WINDOW before 429.
+APPLICATIONS_PER_ADDRESS = 10
+# Valid declarations naming one phone number per UTC day before 429 (each sends it an SMS).
+APPLICATIONS_PER_PHONE = 5
+# Status look-ups (each may send an OTP) one address may start per ADDRESS_FAILURE_WINDOW.
+APPLICATION_STATUS_STARTS_PER_ADDRESS = 20
+# Seconds a status look-up lives after its last step: to type the code, read the status and
+# correct a rejected declaration (new photos included). 300 to 7200.
+APPLICATION_FLOW_TTL = 1800
+
 # --- outbox (messages to people; gateway/services/outbox/) ------------------------------
 # Delivery attempts before a message is given up (event message.failed). Retries wait 30 s,
 # 60 s, 120 s, ... at most 1 h; 8 attempts span about an hour.

@@ -161,7 +161,18 @@ def _tune_engine(engine) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from gateway.views import account, api, demo, health, login, oauth, staff, vneid
+    from gateway.views import (
+        account,
+        api,
+        applications_api,
+        demo,
+        health,
+        login,
+        oauth,
+        register,
+        staff,
+        vneid,
+    )
 
     app.register_blueprint(oauth.bp)
     app.register_blueprint(login.bp)
@@ -171,6 +182,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(account.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(vneid.bp)
+    app.register_blueprint(register.bp)
+    app.register_blueprint(applications_api.bp)
 
     from gateway.metrics import init_metrics
     from gateway.services.events import subscribe

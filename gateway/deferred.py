@@ -37,6 +37,7 @@ Public surface::
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections import deque
@@ -52,6 +53,15 @@ _idle = threading.Condition()
 # Batches of this process that hold work not yet run, per app: a response one app's caller
 # never closed (so its batch never runs) must not make everyone else wait for it.
 _unfinished: dict[int, int] = {}
+# Each app's key in _unfinished: a serial given at init_app, never id(app) — a later app can
+# be built at the address of one that is gone, and would inherit the count its unclosed
+# responses left behind (wait_idle then timed out for a test that had done nothing wrong).
+_SERIAL = "gateway.deferred.serial"
+_serials = itertools.count(1)
+
+
+def _key(app) -> int:
+    return app.extensions.get(_SERIAL, 0)
 
 
 class _Batch:
@@ -65,7 +75,8 @@ class _Batch:
             # Counted while the request still runs, so whoever holds the answer already
             # sees the work as unfinished (wait_idle never returns too early).
             with _idle:
-                _unfinished[id(self.app)] = _unfinished.get(id(self.app), 0) + 1
+                key = _key(self.app)
+                _unfinished[key] = _unfinished.get(key, 0) + 1
             self.counted = True
         self.tasks.append((task, kwargs, request_id))
 
@@ -87,7 +98,10 @@ class _Batch:
             if self.counted:
                 self.counted = False
                 with _idle:
-                    _unfinished[id(self.app)] -= 1
+                    key = _key(self.app)
+                    _unfinished[key] -= 1
+                    if not _unfinished[key]:
+                        del _unfinished[key]
                     _idle.notify_all()
 
 
@@ -112,7 +126,7 @@ def wait_idle(app=None, timeout: float = 10.0) -> None:
     def idle() -> bool:
         if app is None:
             return not any(_unfinished.values())
-        return not _unfinished.get(id(app), 0)
+        return not _unfinished.get(_key(app), 0)
 
     with _idle:
         if not _idle.wait_for(idle, timeout):
@@ -171,4 +185,5 @@ class _Middleware:
 
 
 def init_app(app) -> None:
+    app.extensions[_SERIAL] = next(_serials)
     app.wsgi_app = _Middleware(app, app.wsgi_app)

@@ -6,11 +6,15 @@ Every domain error, wherever it is defined (each beside the code that raises it)
     GatewayError                      400  code, status, field, retry_after
      ├── ValidationError              400  bad input, `field` names it
      │    ├── PasswordRejectedError   400  services/passwords.py: + `violations`, every rule broken
-     │    └── OfficeFileError         400  services/offices.py: + `errors`, every bad line of a file
+     │    ├── OfficeFileError         400  services/offices.py: + `errors`, every bad line of a file
+     │    └── DeclarationInvalidError 422  services/applications.py: + `fields`, every field
+     │                                     of a declaration refused, `{field: code}`
      ├── ConflictError                409  e.g. a social-insurance number already has an account
      │    ├── DecisionRefusedError    409  services/application_decisions.py: the application's
      │    │                                status does not allow the decision (or just changed)
-     │    └── AlreadyLinkedError      409  services/links.py: the one-to-one VNeID link rule
+     │    ├── AlreadyLinkedError      409  services/links.py: the one-to-one VNeID link rule
+     │    └── ResubmissionRefusedError 409 services/applications.py: not rejected, or its
+     │                                     correction was already submitted
      ├── AuthenticationError          401  one generic answer for unknown account / wrong password
      │    └── IssuedPasswordExpiredError 401  methods/password.py: the right issued password,
      │                                    expired unused (recovery or the office issues anew)

@@ -105,6 +105,21 @@ def metrics_networks(value: str) -> list:
     return [ipaddress.ip_network(x.strip(), strict=False) for x in value.split(",") if x.strip()]
 
 
+def _validate_applications(settings: dict) -> None:
+    """The declaration's limits: a photo's bytes and pixels bound the memory and time one
+    upload may take (policies/images.py), the counts bound the SMS one source may cause."""
+    if not 64 * 1024 <= settings["UPLOAD_MAX_BYTES"] <= 20 * 1024 * 1024:
+        raise ConfigError("UPLOAD_MAX_BYTES", "must be 65536 to 20971520 bytes")
+    if not 40_000 <= settings["UPLOAD_MAX_PIXELS"] <= 50_000_000:
+        raise ConfigError("UPLOAD_MAX_PIXELS", "must be 40000 to 50000000 pixels")
+    for name in ("APPLICATIONS_PER_ADDRESS", "APPLICATIONS_PER_PHONE",
+                 "APPLICATION_STATUS_STARTS_PER_ADDRESS"):
+        if settings[name] < 1:
+            raise ConfigError(name, "must be 1 or more")
+    if not 300 <= settings["APPLICATION_FLOW_TTL"] <= 7200:
+        raise ConfigError("APPLICATION_FLOW_TTL", "must be 300 to 7200 seconds")
+
+
 def is_production(settings) -> bool:
     return settings["ENV"] == "production"
 
@@ -152,6 +167,7 @@ def validate(settings: dict) -> None:
         raise ConfigError("STAFF_IDLE_TIMEOUT", "must be 60 seconds to STAFF_SESSION_TTL")
     if settings["RECOVERY_STARTS_PER_ADDRESS"] < 1:
         raise ConfigError("RECOVERY_STARTS_PER_ADDRESS", "must be 1 or more")
+    _validate_applications(settings)
     if not 0 <= settings["ADDRESS_DELAY_MS"] <= 10_000:
         raise ConfigError("ADDRESS_DELAY_MS", "must be 0 to 10000 (a wait holds a worker)")
     if not 1 <= settings["ISSUED_PASSWORD_TTL_DAYS"] <= 90:

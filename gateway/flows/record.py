@@ -55,6 +55,15 @@ request (system browser, one active device)::
     device_conflict ──takeover──► device_otp ──device_otp──► signed_in
                                   device_otp ──takeover──► device_otp (resend)
 
+application_status — an applicant's look-up of a declaration (``status_id``): the reference
+is typed, a code goes to the phone declared in it (gateway.flows.application_status). Bound
+to the browser on the pages (as login: part of the key), to nothing through the API (an empty
+binding, so neither finds the other's records); worth nothing without the code. ``view``
+keeps it alive while the person reads the status or corrects a rejected declaration::
+
+    otp_sent ──verify (right code)──► verified ──view──► verified
+    verified ──resubmit (the corrected declaration of a rejected application)──► ⇒ done
+
 Store round trips: ``new`` none, ``save``/``advance`` one put, ``load`` one get, ``take``,
 ``claim`` and ``consume`` one take (none for a record never stored), ``discard`` one delete.
 
@@ -177,7 +186,14 @@ VNEID_LOGIN = _kind(
      "device_otp": {"device_otp"}},
     final={"signed_in"}, bound_key=True)
 
-KINDS = {kind.name: kind for kind in (LOGIN, DEVICE_LOGIN, RECOVERY, VNEID_LOGIN)}
+APPLICATION_STATUS = _kind(
+    "application_status", "APPLICATION_FLOW_TTL", "otp_sent",
+    {"otp_sent": {"verified"}, "verified": {"verified"}},
+    {"verify": {"otp_sent"}, "view": {"verified"}, "resubmit": {"verified"}},
+    final={"verified"}, bound_key=True)
+
+KINDS = {kind.name: kind for kind in (LOGIN, DEVICE_LOGIN, RECOVERY, VNEID_LOGIN,
+                                       APPLICATION_STATUS)}
 
 
 @dataclass

@@ -43,6 +43,7 @@ PURPOSES = {
     "password_change": ("doi mat khau", "password change"),
     "phone_change": ("doi so dien thoai", "phone number change"),
     "transaction": ("xac nhan giao dich", "confirming a transaction"),
+    "application_status": ("tra cuu ho so dang ky", "checking your application"),
 }
 _GENERIC_PURPOSE = ("xac thuc", "verification")
 
@@ -115,6 +116,20 @@ TEMPLATES = {
         "en": "VssID: the VNeID link of your account was removed and its sign-ins ended. If "
               "you did not ask for this, contact BHXH.",
     },
+    # The online declaration (gateway/services/applications.py): what the declared phone is
+    # told, whether or not an application was created; the page's answer is the same.
+    "application_received": {
+        "vi": "VssID: Da nhan ho so dang ky tai khoan, ma ho so {reference}. Hay mang CCCD "
+              "den co quan BHXH da chon de duoc xac minh.",
+        "en": "VssID: we received your account application {reference}. Bring your CCCD to "
+              "the BHXH office you chose to be verified.",
+    },
+    "application_duplicate": {
+        "vi": "VssID: Ho so dang ky khong duoc tao vi ma so BHXH hoac so CCCD da co tai khoan "
+              "hoac ho so dang xu ly. Quen mat khau? Dung chuc nang Quen mat khau.",
+        "en": "VssID: no application was made: the BHXH or CCCD number already has an account "
+              "or an open application. Forgot your password? Use Forgot password.",
+    },
 }
 
 # Parameters each template needs (and the only ones it receives).
@@ -130,6 +145,8 @@ PARAMETERS = {
     "vneid_linked": ("at",),
     "vneid_account_created": ("at",),
     "vneid_unlinked": (),
+    "application_received": ("reference",),
+    "application_duplicate": (),
 }
 
 _NOT_PLAIN = re.compile(r"[^A-Za-z0-9 .,:;()'+/_-]")
@@ -216,4 +233,9 @@ def render(template: str, params: dict, locale: str = "vi") -> str:
                   "days": str(int(params["days"]))}
     elif template == "application_rejected":
         return _rejected(params, locale)
+    elif template == "application_received":
+        reference = str(params["reference"])
+        if not re.fullmatch(r"DK-[0-9A-Z]{4}-[0-9A-Z]{4}", reference):
+            raise ValueError("a reference is DK-XXXX-XXXX")
+        values = {"reference": reference}
     return TEMPLATES[template][locale].format(**values)
