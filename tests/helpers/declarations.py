@@ -201,12 +201,15 @@ def application(reference: str) -> Application | None:
 
 def reject(reference: str, reason_code: str = "photo_unusable",
            reason: str = "Ảnh chân dung bị mờ, vui lòng chụp lại.") -> Application:
-    """Puts an application in the state a clerk's rejection leaves it (the decision itself
-    belongs to the staff console)."""
-    found = application(reference)
-    found.status, found.reason_code, found.reason = "rejected", reason_code, reason
-    db.session.commit()
-    return found
+    """A clerk of the application's office rejects it through the decisions service (as the
+    console does: audit record, event, the SMS with the reason)."""
+    from gateway.services.application_decisions import decide
+    from tests.helpers.applications import new_staff
+
+    clerk = new_staff("office_staff", office=application(reference).office_code)
+    decide(clerk, reference, "reject", reason_code=reason_code, reason=reason)
+    db.session.expire_all()
+    return application(reference)
 
 
 def stored_files(root) -> list[str]:
