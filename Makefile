@@ -26,11 +26,10 @@ run: $(STAMP)
 	@echo "Serving on http://127.0.0.1:8000 — open http://127.0.0.1:8000/demo/"
 	$(FLASK) run --host 127.0.0.1 --port 8000 --with-threads
 
-## make test: the whole suite on PostgreSQL + Redis, then on the embedded default
+## make test: the whole suite on PostgreSQL + Redis and on the embedded default, both at once
 test: $(STAMP) test-deps services
 	$(BIN)/ruff check .
-	GATEWAY_TEST_BACKEND=production $(BIN)/pytest -q
-	GATEWAY_TEST_BACKEND=embedded $(BIN)/pytest -q
+	BIN=$(BIN) scripts/test-both.sh
 
 test-production: $(STAMP) test-deps services
 	GATEWAY_TEST_BACKEND=production $(BIN)/pytest -q
