@@ -18,18 +18,18 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## make run: embedded default (SQLite under instance/, no Redis) on http://127.0.0.1:8000
+## (threaded: a VNeID sign-in makes the gateway call the offline sandbox it serves itself)
 run: $(STAMP)
 	$(FLASK) db upgrade
 	$(FLASK) keys ensure
 	$(FLASK) demo seed
 	@echo "Serving on http://127.0.0.1:8000 — open http://127.0.0.1:8000/demo/"
-	$(FLASK) run --host 127.0.0.1 --port 8000
+	$(FLASK) run --host 127.0.0.1 --port 8000 --with-threads
 
-## make test: the whole suite on PostgreSQL + Redis, then on the embedded default
+## make test: the whole suite on PostgreSQL + Redis and on the embedded default, both at once
 test: $(STAMP) test-deps services
 	$(BIN)/ruff check .
-	GATEWAY_TEST_BACKEND=production $(BIN)/pytest -q
-	GATEWAY_TEST_BACKEND=embedded $(BIN)/pytest -q
+	BIN=$(BIN) scripts/test-both.sh
 
 test-production: $(STAMP) test-deps services
 	GATEWAY_TEST_BACKEND=production $(BIN)/pytest -q
@@ -40,15 +40,17 @@ test-embedded: $(STAMP) test-deps
 services:
 	scripts/services.sh
 
-# Debian's Chromium for the Playwright tests (never a downloaded browser) and the Node
-# relying party for the interop tests.
+# Debian's Chromium for the Playwright tests (never a downloaded browser), and the Node
+# relying party (openid-client) and OpenID provider (oidc-provider, playing VNeID) for the
+# interop tests.
 test-deps:
 	@test -x $(CHROMIUM) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); } || \
 	  { echo "test-deps: $(CHROMIUM) is missing: install Debian's chromium package" >&2; exit 1; }
 	@test -x $(CHROMIUM) || { echo "test-deps: $(CHROMIUM) is missing" >&2; exit 1; }
 	@command -v node >/dev/null || { echo "test-deps: node (20+) is missing" >&2; exit 1; }
-	@test -d tests/interop/node_modules || (cd tests/interop && npm ci --no-audit --no-fund --silent)
+	@test -d tests/interop/node_modules/oidc-provider -a -d tests/interop/node_modules/openid-client || \
+	  (cd tests/interop && npm ci --no-audit --no-fund --silent)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -91,6 +91,39 @@ DEFAULT_RESOURCE = ""
 # live browser sessions an account may keep; a new sign-in ends the oldest. 0 = no limit.
 BROWSER_SESSIONS_PER_ACCOUNT = 0
 
+# --- VNeID, the national eID, as an upstream OpenID provider (providers/vneid.py) -----------
+# The upstream's issuer; discovery is read from {issuer}/.well-known/openid-configuration.
+# Empty: outside production, the offline sandbox at {ISSUER}/sandbox/vneid (`make run` signs in
+# with synthetic citizens, no network); production refuses it empty, and refuses the sandbox.
+# Register {ISSUER}/vneid/callback as the redirect URI upstream.
+VNEID_ISSUER = ""
+# Our client id at the upstream. Empty with the sandbox: "vssid-gateway".
+VNEID_CLIENT_ID = ""
+# client_secret_basic at the token endpoint. Empty with the sandbox: derived from SECRET_KEY.
+VNEID_CLIENT_SECRET = ""  # noqa: S105 (empty: no secret)
+# A private key (PEM, RSA or P-256) for private_key_jwt instead of a secret; set one, not both.
+VNEID_PRIVATE_KEY_FILE = ""
+VNEID_SCOPE = "openid"  # space-separated scopes asked for; must include openid
+VNEID_ACR_VALUES = ""  # sent as acr_values when set (e.g. LoA2); the level is never read from acr
+# JSON object from our fields to the upstream's claim names, read from the ID token and then
+# userinfo. The default is the national public-service portal's SSO; a missing subject claim
+# falls back to `sub`.
+VNEID_CLAIMS = ('{"subject": "TechID", "id_number": "SoDinhDanh", "full_name": "HoVaTen", '
+                '"birthdate": "NgayThangNamSinh", "sex": "GioiTinh", "phone": "SoDienThoai", '
+                '"account_type": "LoaiTaiKhoan", "level": "loAs"}')
+# Values of the level claim that mean an identity of level 2 (comma-separated); anything else,
+# or no level claim, is level 1.
+VNEID_LEVEL2_VALUES = "2,LoA2"
+# Seconds a request to the upstream (discovery, JWKS, token, userinfo) may take. 1 to 60.
+VNEID_TIMEOUT = 10
+# Seconds the upstream's clock may differ from ours: an ID token's iat must lie within this of
+# now, and exp may be this far past. 0 to 300.
+VNEID_CLOCK_SKEW = 60
+# The insurance register (social-insurance number by CCCD) as a CSV file with the header
+# id_number,bhxh_number,full_name,date_of_birth. Empty: gateway/data/insurance-register.csv,
+# the sandbox citizens (refused in production).
+INSURANCE_REGISTER_FILE = ""
+
 # --- people -------------------------------------------------------------------------------
 DEFAULT_LOCALE = "vi"                # Vietnamese first; ?lang=en switches to English
 # The SSO session cookie. Not SESSION_COOKIE_NAME: that is Flask's key for its own signed
@@ -98,10 +131,21 @@ DEFAULT_LOCALE = "vi"                # Vietnamese first; ?lang=en switches to En
 # the other.
 SSO_COOKIE_NAME = "vssid_sso"
 
+# --- staff console (/staff/; gateway/services/staff_sessions.py) ---------------------------
+# Its own sessions and cookie, never the citizens' SSO. Seconds without a request after which
+# a console session ends (an unattended counter), 60 to STAFF_SESSION_TTL.
+STAFF_IDLE_TIMEOUT = 15 * 60
+# Seconds after sign-in at which a console session ends whatever happens (one working day),
+# then the password and a fresh TOTP code again. At most 24 hours.
+STAFF_SESSION_TTL = 8 * 3600
+
 # --- passwords (docs/password-policy.md: rotation is BHXH's rule, a documented deviation) ---
 PASSWORD_MAX_AGE_DAYS = 180      # a sign-in after this many days forces a change
 PASSWORD_REMIND_DAYS = 14        # SMS reminders start this many days before expiry
 PASSWORD_HISTORY = 5             # a new password may not be one of the last N (current included)
+# An issued one-time password (account issuance, staff reset) that is still unchanged this
+# many days after it was sent no longer signs in: recovery or the office issues a new one.
+ISSUED_PASSWORD_TTL_DAYS = 14
 
 # --- lockout and throttling (policies/lockout.py explains the design) -------------------
 LOCKOUT_THRESHOLD = 5                    # consecutive failures that lock a login name
@@ -128,6 +172,24 @@ OTP_MAX_ATTEMPTS = 5           # wrong tries that burn one code
 OTP_FAILURE_BUDGET = 10
 OTP_DAILY_CAP_ACCOUNT = 10     # codes sent per account per UTC day
 OTP_DAILY_CAP_PHONE = 10       # codes sent per phone number per UTC day (SMS pumping)
+
+# --- account applications (the online declaration; gateway/services/applications.py) -----
+# Largest photo (portrait, CCCD front or back) accepted, in bytes as uploaded; larger is refused
+# (file_too_large). The declaration's whole request may be 3 photos plus MAX_CONTENT_LENGTH;
+# a longer body is answered 413 before it is read. 64 KiB to 20 MiB.
+UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+# Largest width x height a photo may declare; refused from its header before any decoding
+# (a decompression bomb costs a header read). 40,000 to 50,000,000.
+UPLOAD_MAX_PIXELS = 24_000_000
+# Declarations (valid or not) one address may send per ADDRESS_FAILURE_WINDOW before 429.
+APPLICATIONS_PER_ADDRESS = 10
+# Valid declarations naming one phone number per UTC day before 429 (each sends it an SMS).
+APPLICATIONS_PER_PHONE = 5
+# Status look-ups (each may send an OTP) one address may start per ADDRESS_FAILURE_WINDOW.
+APPLICATION_STATUS_STARTS_PER_ADDRESS = 20
+# Seconds a status look-up lives after its last step: to type the code, read the status and
+# correct a rejected declaration (new photos included). 300 to 7200.
+APPLICATION_FLOW_TTL = 1800
 
 # --- outbox (messages to people; gateway/services/outbox/) ------------------------------
 # Delivery attempts before a message is given up (event message.failed). Retries wait 30 s,

@@ -24,6 +24,7 @@ import base64
 import hashlib
 import secrets
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 from joserfc.jwk import ECKey
@@ -94,6 +95,37 @@ class AppClient:
         if response.status_code != 200:
             raise Challenge(response.status_code, body)
         return self._exchange(body["authorization_code"])
+
+    # --- VNeID in the system browser (RFC 8252) ----------------------------------------------
+    def vneid_authorization_url(self, redirect_uri: str,
+                                scope: str = "openid profile phone offline_access") -> str:
+        """Where to open the system browser to sign in with VNeID. The code that comes back is
+        bound to this device's key (``dpop_jkt``, RFC 9449 §10); the gateway applies the
+        one-device rule on its own pages (a warning, an SMS code) before answering."""
+        self._verifier = secrets.token_urlsafe(48)
+        self._state = secrets.token_urlsafe(16)
+        self._redirect_uri = redirect_uri
+        digest = hashlib.sha256(self._verifier.encode()).digest()
+        params = {"response_type": "code", "client_id": self.client_id,
+                  "redirect_uri": redirect_uri, "scope": scope, "state": self._state,
+                  "nonce": secrets.token_urlsafe(16),
+                  "code_challenge": base64.urlsafe_b64encode(digest).rstrip(b"=").decode(),
+                  "code_challenge_method": "S256", "idp": "vneid",
+                  "dpop_jkt": self.key.thumbprint(), "device_id": self.device_id,
+                  "device_name": self.device_name}
+        return f"{self.issuer}/authorize?{urlencode(params)}"
+
+    def finish_vneid(self, redirected_to: str) -> Tokens:
+        """The app's redirect URI was opened with the answer: check it, redeem the code."""
+        query = {k: v[0] for k, v in parse_qs(urlsplit(redirected_to).query).items()}
+        if query.get("state") != self._state or query.get("iss") != self.issuer:
+            raise Challenge(400, {"error": "invalid_response", "reason": "state_or_iss"})
+        if "code" not in query:
+            raise Challenge(400, {"error": query.get("error", "invalid_response"),
+                                  "reason": query.get("error_description")})
+        return self._token({"grant_type": "authorization_code", "code": query["code"],
+                            "code_verifier": self._verifier,
+                            "redirect_uri": self._redirect_uri})
 
     # --- tokens -----------------------------------------------------------------------------
     def _exchange(self, code: str) -> Tokens:

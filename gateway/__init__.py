@@ -15,11 +15,20 @@ from gateway.availability import PG_CONNECT_TIMEOUT
 from gateway.clock import Clock
 from gateway.extensions import db, migrate
 from gateway.logs import configure_logging
-from gateway.settings import is_production, load_settings
+from gateway.settings import (
+    SANDBOX_CLIENT_ID,
+    SANDBOX_PATH,
+    is_production,
+    load_settings,
+    sandbox_issuer,
+)
 from gateway.store import create_store
 from providers.email import email_provider_for
 from providers.files import file_store_for
+from providers.insurance_register import register_for
 from providers.sms import sms_provider_for
+from providers.vneid import VneidClient, VneidConfig
+from providers.vneid_jose import load_private_key
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -43,8 +52,13 @@ def create_app(overrides: dict | None = None, *, clock: Clock | None = None) -> 
     app.extensions["gateway.sms"] = sms_provider_for(settings)
     app.extensions["gateway.email"] = email_provider_for(settings)
     app.extensions["gateway.files"] = file_store_for(settings)
+    app.extensions["gateway.vneid"] = VneidClient(VneidConfig.from_settings(settings),
+                                                  clock=app.extensions["clock"])
+    app.extensions["gateway.insurance_register"] = register_for(settings)
     if settings["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["TRUSTED_PROXIES"], x_proto=1)
+    if not is_production(settings):
+        _mount_vneid_sandbox(app, settings)
     deferred.init_app(app)
     from gateway.jobs.queue import init_app as init_queue
 
@@ -58,6 +72,28 @@ def create_app(overrides: dict | None = None, *, clock: Clock | None = None) -> 
 
     register_cli(app)
     return app
+
+
+def _mount_vneid_sandbox(app: Flask, settings: dict) -> None:
+    """The offline VNeID (providers/vneid_sandbox) under {ISSUER}/sandbox/vneid, outside
+    production only, with the gateway registered as its client. The gateway reaches it over
+    HTTP on its own host like any upstream: the server must serve both at once (the
+    development server is threaded; `make run` says so)."""
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    from providers.vneid_sandbox import SandboxClient, SandboxProvider, load_citizens, sandbox_app
+
+    public_jwk = None
+    if settings["VNEID_PRIVATE_KEY_FILE"]:
+        public_jwk = load_private_key(settings["VNEID_PRIVATE_KEY_FILE"])[1].as_dict(
+            private=False)
+    client = SandboxClient(settings["VNEID_CLIENT_ID"] or SANDBOX_CLIENT_ID,
+                           (settings["ISSUER"] + "/vneid/callback",),
+                           secret=settings["VNEID_CLIENT_SECRET"] or None, public_jwk=public_jwk)
+    provider = SandboxProvider(sandbox_issuer(settings), [client], clock=app.extensions["clock"],
+                               citizens=load_citizens())
+    app.extensions["gateway.vneid_sandbox"] = provider
+    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {SANDBOX_PATH: sandbox_app(provider)})
 
 
 def _configure_flask(app: Flask, settings: dict) -> None:
@@ -125,7 +161,18 @@ def _tune_engine(engine) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from gateway.views import account, api, demo, health, login, oauth
+    from gateway.views import (
+        account,
+        api,
+        applications_api,
+        demo,
+        health,
+        login,
+        oauth,
+        register,
+        staff,
+        vneid,
+    )
 
     app.register_blueprint(oauth.bp)
     app.register_blueprint(login.bp)
@@ -133,6 +180,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(demo.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(staff.bp)
+    app.register_blueprint(vneid.bp)
+    app.register_blueprint(register.bp)
+    app.register_blueprint(applications_api.bp)
 
     from gateway.metrics import init_metrics
     from gateway.services.events import subscribe

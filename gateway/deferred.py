@@ -7,8 +7,14 @@ time alone; sending messages in the request also made every answer wait for the 
 provider.
 
 How: a WSGI middleware gives each request a *batch*; ``defer(task, **kwargs)`` adds to it.
-When the server closes the response — after the last byte was written (PEP 3333 ``close()``,
-also called when the client went away) — the batch runs in order, each task in a fresh app
+The batch runs once the answer is out: when the server asks for the next chunk after the last
+one of a body of known length (the server writes each chunk before it asks for the next, so
+the client has every byte), or when the server closes the response (PEP 3333 ``close()``,
+also called when the client went away), whichever comes first. Both, because Werkzeug's
+development server skips ``close()`` when the client resets the connection right after the
+answer (its drain of unread input raises first) — Chromium does that after a redirect that
+answers a POST — and the work of that request (an approval's SMS) would wait for the sweep.
+The batch runs in order, each task in a fresh app
 context (its own database session) that carries the request's id for logs and events. A task
 may defer more work: it joins the same batch. A failing task is logged and the next one runs.
 Outside a request (CLI, jobs) there is no answer to wait for, and ``defer`` runs the task at
@@ -31,6 +37,7 @@ Public surface::
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections import deque
@@ -46,6 +53,15 @@ _idle = threading.Condition()
 # Batches of this process that hold work not yet run, per app: a response one app's caller
 # never closed (so its batch never runs) must not make everyone else wait for it.
 _unfinished: dict[int, int] = {}
+# Each app's key in _unfinished: a serial given at init_app, never id(app) — a later app can
+# be built at the address of one that is gone, and would inherit the count its unclosed
+# responses left behind (wait_idle then timed out for a test that had done nothing wrong).
+_SERIAL = "gateway.deferred.serial"
+_serials = itertools.count(1)
+
+
+def _key(app) -> int:
+    return app.extensions.get(_SERIAL, 0)
 
 
 class _Batch:
@@ -59,7 +75,8 @@ class _Batch:
             # Counted while the request still runs, so whoever holds the answer already
             # sees the work as unfinished (wait_idle never returns too early).
             with _idle:
-                _unfinished[id(self.app)] = _unfinished.get(id(self.app), 0) + 1
+                key = _key(self.app)
+                _unfinished[key] = _unfinished.get(key, 0) + 1
             self.counted = True
         self.tasks.append((task, kwargs, request_id))
 
@@ -81,7 +98,10 @@ class _Batch:
             if self.counted:
                 self.counted = False
                 with _idle:
-                    _unfinished[id(self.app)] -= 1
+                    key = _key(self.app)
+                    _unfinished[key] -= 1
+                    if not _unfinished[key]:
+                        del _unfinished[key]
                     _idle.notify_all()
 
 
@@ -106,7 +126,7 @@ def wait_idle(app=None, timeout: float = 10.0) -> None:
     def idle() -> bool:
         if app is None:
             return not any(_unfinished.values())
-        return not _unfinished.get(id(app), 0)
+        return not _unfinished.get(_key(app), 0)
 
     with _idle:
         if not _idle.wait_for(idle, timeout):
@@ -114,17 +134,23 @@ def wait_idle(app=None, timeout: float = 10.0) -> None:
 
 
 class _Body:
-    """The response body; closing it (the server does, once it is sent) runs the batch."""
+    """The response body; its end (of a body of known length) or its closing runs the batch."""
 
-    def __init__(self, body, batch: _Batch):
-        self._body, self._batch = body, batch
+    def __init__(self, body, batch: _Batch, sized: list):
+        self._body, self._batch, self._sized = body, batch, sized
         self._iterator = iter(body)
 
     def __iter__(self):
         return self
 
     def __next__(self) -> bytes:
-        return next(self._iterator)
+        try:
+            return next(self._iterator)
+        except StopIteration:
+            # A body of known length: every byte of the answer is with the server.
+            if self._sized and self._sized[0]:
+                self._batch.run()
+            raise
 
     def close(self) -> None:
         try:
@@ -142,15 +168,22 @@ class _Middleware:
     def __call__(self, environ, start_response):
         batch = _Batch(self.app)
         token = _current.set(batch)
+        sized = []
+
+        def _start_response(status, headers, exc_info=None):
+            sized[:] = [any(name.lower() == "content-length" for name, _ in headers)]
+            return start_response(status, headers, exc_info)
+
         try:
-            body = self.wsgi_app(environ, start_response)
+            body = self.wsgi_app(environ, _start_response)
         except BaseException:
             _current.reset(token)
             batch.run()  # what was committed before the failure still gets its work
             raise
         _current.reset(token)
-        return _Body(body, batch) if batch.tasks else body
+        return _Body(body, batch, sized) if batch.tasks else body
 
 
 def init_app(app) -> None:
+    app.extensions[_SERIAL] = next(_serials)
     app.wsgi_app = _Middleware(app, app.wsgi_app)

@@ -7,19 +7,34 @@ Every domain error, wherever it is defined (each beside the code that raises it)
      ├── ValidationError              400  bad input, `field` names it
      │    ├── PasswordRejectedError   400  services/passwords.py: + `violations`, every rule broken
      │    ├── OfficeFileError         400  services/offices.py: + `errors`, every bad line of a file
-     │    └── MigrationFileError      400  jobs/migration/files.py: a file a migration job
-     │                                     cannot use (bad_header, unreadable, file_changed, …)
+     │    ├── MigrationFileError      400  jobs/migration/files.py: a file a migration job
+     │    │                                cannot use (bad_header, unreadable, file_changed, …)
+     │    └── DeclarationInvalidError 422  services/applications.py: + `fields`, every field
+     │                                     of a declaration refused, `{field: code}`
      ├── ConflictError                409  e.g. a social-insurance number already has an account
-     │    └── AlreadyLinkedError      409  services/links.py: the one-to-one VNeID link rule
+     │    ├── DecisionRefusedError    409  services/application_decisions.py: the application's
+     │    │                                status does not allow the decision (or just changed)
+     │    ├── AlreadyLinkedError      409  services/links.py: the one-to-one VNeID link rule
+     │    └── ResubmissionRefusedError 409 services/applications.py: not rejected, or its
+     │                                     correction was already submitted
      ├── AuthenticationError          401  one generic answer for unknown account / wrong password
+     │    └── IssuedPasswordExpiredError 401  methods/password.py: the right issued password,
+     │                                    expired unused (recovery or the office issues anew)
+     ├── ApplicationNotFoundError     404  services/application_queue.py: no such application
+     │                                     in the staff member's scope (another office's alike)
      ├── DeviceChangedError           409  services/devices.py: the active device changed (a race)
      ├── LockedError                  429  services/throttle.py: the login name is locked
      ├── ThrottledError               429  services/throttle.py: the address is over its limit
+     ├── CccdTriesExceededError       429  services/counter.py: too many wrong CCCD numbers for
+     │                                     one account's phone change today
      ├── OtpError                400/429  methods/otp.py: a code refused, or none could be sent
      ├── FlowError                    400  flows/record.py: a flow record refused the step
      │    ├── FlowNotFoundError       400  no such record (expired, consumed, never made)
      │    ├── FlowBindingError        400  bound to another browser, client or DPoP key
      │    └── FlowStateError          400  the kind's table does not allow the step here
+     ├── VneidSignInError         400/502  flows/vneid_login.py: the VNeID sign-in ended (the
+     │                                     upstream unreachable 502, cancelled, refused, its
+     │                                     answer invalid, the linked account inactive)
      └── InsufficientAuthorizationError 400  flows/device_login.py: the app sign-in needs
                                            more (device_conflict, otp_required, ...)
 

@@ -6,6 +6,8 @@ gateway that starts half-secure is worse than one that does not start.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import os
 from pathlib import Path
@@ -14,6 +16,11 @@ from urllib.parse import urlsplit
 from config import defaults
 from policies.otp_rules import settings_problems as otp_settings_problems
 from providers.email import parse_smtp_url
+from providers.vneid_claims import ClaimMapError, parse_claim_map
+from providers.vneid_jose import load_private_key
+
+SANDBOX_PATH = "/sandbox/vneid"
+SANDBOX_CLIENT_ID = "vssid-gateway"
 
 PREFIX = "GATEWAY_"
 DEV_SECRET = defaults.SECRET_KEY
@@ -69,13 +76,48 @@ def load_settings(overrides: dict | None = None, environ=None, instance_path: st
     settings["ISSUER"] = settings["ISSUER"].rstrip("/")
     if not settings["DEFAULT_RESOURCE"]:
         settings["DEFAULT_RESOURCE"] = settings["ISSUER"]
+    if not settings["VNEID_ISSUER"] and not is_production(settings):
+        _wire_sandbox(settings)
     validate(settings)
     return settings
+
+
+def sandbox_issuer(settings) -> str:
+    """The offline VNeID sandbox's issuer: mounted under the gateway outside production."""
+    return settings["ISSUER"] + SANDBOX_PATH
+
+
+def _wire_sandbox(settings: dict) -> None:
+    """An empty VNEID_ISSUER outside production means the sandbox, so `make run` signs in with
+    VNeID offline. Its client secret is derived from SECRET_KEY: every process of one gateway
+    (and the sandbox it mounts) agrees on it without a file."""
+    settings["VNEID_ISSUER"] = sandbox_issuer(settings)
+    if not settings["VNEID_CLIENT_ID"]:
+        settings["VNEID_CLIENT_ID"] = SANDBOX_CLIENT_ID
+    if not settings["VNEID_CLIENT_SECRET"] and not settings["VNEID_PRIVATE_KEY_FILE"]:
+        settings["VNEID_CLIENT_SECRET"] = hmac.new(
+            settings["SECRET_KEY"].encode(), b"vneid sandbox client secret",
+            hashlib.sha256).hexdigest()
 
 
 def metrics_networks(value: str) -> list:
     """METRICS_ALLOW_FROM parsed: a list of networks (empty: any address)."""
     return [ipaddress.ip_network(x.strip(), strict=False) for x in value.split(",") if x.strip()]
+
+
+def _validate_applications(settings: dict) -> None:
+    """The declaration's limits: a photo's bytes and pixels bound the memory and time one
+    upload may take (policies/images.py), the counts bound the SMS one source may cause."""
+    if not 64 * 1024 <= settings["UPLOAD_MAX_BYTES"] <= 20 * 1024 * 1024:
+        raise ConfigError("UPLOAD_MAX_BYTES", "must be 65536 to 20971520 bytes")
+    if not 40_000 <= settings["UPLOAD_MAX_PIXELS"] <= 50_000_000:
+        raise ConfigError("UPLOAD_MAX_PIXELS", "must be 40000 to 50000000 pixels")
+    for name in ("APPLICATIONS_PER_ADDRESS", "APPLICATIONS_PER_PHONE",
+                 "APPLICATION_STATUS_STARTS_PER_ADDRESS"):
+        if settings[name] < 1:
+            raise ConfigError(name, "must be 1 or more")
+    if not 300 <= settings["APPLICATION_FLOW_TTL"] <= 7200:
+        raise ConfigError("APPLICATION_FLOW_TTL", "must be 300 to 7200 seconds")
 
 
 def is_production(settings) -> bool:
@@ -119,10 +161,17 @@ def validate(settings: dict) -> None:
     _validate_email(settings)
     if settings["BROWSER_SESSIONS_PER_ACCOUNT"] < 0:
         raise ConfigError("BROWSER_SESSIONS_PER_ACCOUNT", "0 (no limit) or more")
+    if not 60 <= settings["STAFF_SESSION_TTL"] <= 24 * 3600:
+        raise ConfigError("STAFF_SESSION_TTL", "must be 60 to 86400 seconds")
+    if not 60 <= settings["STAFF_IDLE_TIMEOUT"] <= settings["STAFF_SESSION_TTL"]:
+        raise ConfigError("STAFF_IDLE_TIMEOUT", "must be 60 seconds to STAFF_SESSION_TTL")
     if settings["RECOVERY_STARTS_PER_ADDRESS"] < 1:
         raise ConfigError("RECOVERY_STARTS_PER_ADDRESS", "must be 1 or more")
+    _validate_applications(settings)
     if not 0 <= settings["ADDRESS_DELAY_MS"] <= 10_000:
         raise ConfigError("ADDRESS_DELAY_MS", "must be 0 to 10000 (a wait holds a worker)")
+    if not 1 <= settings["ISSUED_PASSWORD_TTL_DAYS"] <= 90:
+        raise ConfigError("ISSUED_PASSWORD_TTL_DAYS", "must be 1 to 90 days")
     if settings["LOCKOUT_THRESHOLD"] < 1:
         raise ConfigError("LOCKOUT_THRESHOLD", "must be 1 or more")
     try:
@@ -132,6 +181,7 @@ def validate(settings: dict) -> None:
                           "(CIDR), e.g. 127.0.0.1/32,10.20.0.0/24") from None
     if not networks and not settings["METRICS_TOKEN"]:
         raise ConfigError("METRICS_ALLOW_FROM", "empty (any address) needs METRICS_TOKEN")
+    _validate_vneid(settings)
     if not is_production(settings):
         return
     secret = settings["SECRET_KEY"]
@@ -151,6 +201,7 @@ def validate(settings: dict) -> None:
         raise ConfigError("KEY_ENCRYPTION_KEY", "needs 32+ characters")
     if settings["METRICS_TOKEN"] and len(settings["METRICS_TOKEN"]) < 32:
         raise ConfigError("METRICS_TOKEN", "needs 32+ characters")
+    _validate_vneid_production(settings)
     settings["DEMO_ENABLED"] = False
 
 
@@ -178,3 +229,56 @@ def _validate_email(settings: dict) -> None:
             raise ConfigError(name, "ASCII characters only")
     if settings["SMTP_CA_FILE"] and not Path(settings["SMTP_CA_FILE"]).is_file():
         raise ConfigError("SMTP_CA_FILE", "no such file")
+
+
+def _validate_vneid(settings: dict) -> None:
+    """The VNeID upstream and the insurance register, in every environment."""
+    issuer = urlsplit(settings["VNEID_ISSUER"])
+    if settings["VNEID_ISSUER"] and (issuer.scheme not in ("http", "https")
+                                     or not issuer.hostname or issuer.query or issuer.fragment):
+        raise ConfigError("VNEID_ISSUER", "an absolute http(s) URL without query or fragment")
+    try:
+        parse_claim_map(settings["VNEID_CLAIMS"])
+    except ClaimMapError as exc:
+        raise ConfigError("VNEID_CLAIMS", str(exc)) from None
+    if not [v for v in settings["VNEID_LEVEL2_VALUES"].split(",") if v.strip()]:
+        raise ConfigError("VNEID_LEVEL2_VALUES", "at least one value, e.g. 2,LoA2")
+    if "openid" not in settings["VNEID_SCOPE"].split():
+        raise ConfigError("VNEID_SCOPE", "must include openid")
+    if not 1 <= settings["VNEID_TIMEOUT"] <= 60:
+        raise ConfigError("VNEID_TIMEOUT", "must be 1 to 60 seconds")
+    if not 0 <= settings["VNEID_CLOCK_SKEW"] <= 300:
+        raise ConfigError("VNEID_CLOCK_SKEW", "must be 0 to 300 seconds")
+    if settings["VNEID_CLIENT_SECRET"] and settings["VNEID_PRIVATE_KEY_FILE"]:
+        raise ConfigError("VNEID_PRIVATE_KEY_FILE", "set a client secret or a private key, "
+                          "not both")
+    if settings["VNEID_PRIVATE_KEY_FILE"]:
+        try:
+            load_private_key(settings["VNEID_PRIVATE_KEY_FILE"])
+        except (OSError, ValueError) as exc:
+            raise ConfigError("VNEID_PRIVATE_KEY_FILE", str(exc)) from None
+    if settings["VNEID_ISSUER"] and not settings["VNEID_CLIENT_ID"]:
+        raise ConfigError("VNEID_CLIENT_ID", "required with VNEID_ISSUER")
+    if settings["VNEID_ISSUER"] and not (settings["VNEID_CLIENT_SECRET"]
+                                         or settings["VNEID_PRIVATE_KEY_FILE"]):
+        raise ConfigError("VNEID_CLIENT_SECRET", "VNEID_CLIENT_SECRET or "
+                          "VNEID_PRIVATE_KEY_FILE is required with VNEID_ISSUER")
+    register = settings["INSURANCE_REGISTER_FILE"]
+    if register and not Path(register).is_file():
+        raise ConfigError("INSURANCE_REGISTER_FILE", "no such file")
+
+
+def _validate_vneid_production(settings: dict) -> None:
+    """Production signs in with the real VNeID only: never the sandbox, never in clear, and
+    never against the sandbox's synthetic insurance register."""
+    vneid = settings["VNEID_ISSUER"]
+    if not vneid:
+        raise ConfigError("VNEID_ISSUER", "production needs the upstream's issuer (the offline "
+                          "sandbox is for development)")
+    if vneid.startswith(sandbox_issuer(settings)) or SANDBOX_PATH in urlsplit(vneid).path:
+        raise ConfigError("VNEID_ISSUER", "production refuses the offline sandbox")
+    if urlsplit(vneid).scheme != "https":
+        raise ConfigError("VNEID_ISSUER", "production needs an https issuer")
+    if not settings["INSURANCE_REGISTER_FILE"]:
+        raise ConfigError("INSURANCE_REGISTER_FILE", "production needs the register's file; "
+                          "the default holds the sandbox's synthetic citizens")

@@ -94,3 +94,22 @@ def verification_method(status_before: str) -> str:
     """How the person was verified, for the account: ``post_office`` when an agent saw them
     and a clerk confirmed, ``counter`` when a clerk saw them at the office."""
     return "post_office" if status_before == FIELD_VERIFIED else "counter"
+
+
+def allowed_decisions(status: str, role: str) -> tuple[str, ...]:
+    """The decisions someone of `role` may take on an application in `status`, in the order
+    of DECISIONS: what the console offers (the service still asks `next_status`)."""
+    allowed = []
+    for decision in DECISIONS:
+        try:
+            next_status(status, decision, role)
+        except DecisionRefused:
+            continue
+        allowed.append(decision)
+    return tuple(allowed)
+
+
+def reason_required(decision: str) -> bool:
+    """A rejection (and so an overturn of a post-office verification) must say why, in a
+    reason code and in the clerk's own words: the applicant reads both."""
+    return decision == REJECT

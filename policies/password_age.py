@@ -24,6 +24,13 @@ changed_at + 181 days``. ``days_left = max_age_days - N``: 0 on the last valid d
 once expired. A reminder threshold ``t`` covers the last ``t`` valid days (``days_left < t``).
 A ``now`` earlier than ``changed_at`` (clock skew between servers) counts as day 0.
 
+An issued password (a one-time password sent by SMS when an account is issued or reset by
+staff) is a different thing: it must be changed at the first sign-in, and if it is never used
+it stops working at all after ``issued_password_expires_at`` (ISSUED_PASSWORD_TTL_DAYS, 14 by
+default), because a one-time password lying unused in an SMS inbox is a standing invitation to
+whoever reads that phone. :func:`issued_password_expired` says so; the sign-in refuses it
+(gateway/methods/password.py) and points the person to recovery or the office.
+
 The numbers are the caller's, from the settings (PASSWORD_MAX_AGE_DAYS = 180,
 PASSWORD_REMIND_DAYS = 14 by default in config/defaults.py): no second default lives here.
 """
@@ -36,6 +43,7 @@ from datetime import UTC, datetime, timedelta
 
 __all__ = [
     "PasswordState",
+    "issued_password_expired",
     "password_expires_at",
     "password_state",
     "reminder_window_key",
@@ -119,6 +127,20 @@ def password_state(
         remind=remind,
         expires_at=expires_at,
     )
+
+
+def issued_password_expired(expires_at: datetime | None, now: datetime, *,
+                            must_change: bool) -> bool:
+    """Whether an issued password, still unchanged at ``now``, has passed ``expires_at``.
+
+    Only an issued password expires this way: once it is changed (``must_change`` false) or
+    when none was issued with an expiry (``expires_at`` None), this is false. The instant
+    ``expires_at`` itself is already expired (half-open validity, as above)."""
+    _check_aware(now, "now")
+    if not must_change or expires_at is None:
+        return False
+    _check_aware(expires_at, "expires_at")
+    return now >= expires_at
 
 
 def reminder_window_key(

@@ -13,6 +13,7 @@ import secrets
 
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 
 from gateway import create_app
@@ -21,12 +22,16 @@ from gateway.extensions import db
 from tests.helpers import services
 from tests.helpers.services import BACKEND
 
+# No per-example deadline: the suite runs both backends at once on two cores (make test), and
+# a property's worth is in its examples, not their speed (speed is measured in bench/).
+hypothesis_settings.register_profile("gateway", deadline=None)
+hypothesis_settings.load_profile("gateway")
+
 TABLES = ["legacy_rows", "verification_rows", "vneid_rows", "import_rejects", "import_parts",
-          "import_chunks", "import_jobs",
-          "vneid_links", "link_reviews", "audit_records", "applications", "staff_accounts",
-          "active_devices", "outbox_messages", "password_history", "events", "session_clients",
-          "refresh_tokens", "login_sessions", "store_entries", "clients", "accounts", "offices",
-          "signing_keys"]
+          "import_chunks", "import_jobs", "vneid_links", "link_reviews", "audit_records",
+          "applications", "staff_sessions", "active_devices", "outbox_messages",
+          "password_history", "events", "session_clients", "refresh_tokens", "login_sessions",
+          "store_entries", "clients", "accounts", "staff_accounts", "offices", "signing_keys"]
 
 
 def pytest_report_header(config):
@@ -48,6 +53,7 @@ def backend_settings(tmp_path_factory):
         "REDIS_URL": redis_url,
         "SMS_OUTBOX": str(tmp_path_factory.mktemp("sms") / "outbox.jsonl"),
         "FILE_STORE_DIR": str(tmp_path_factory.mktemp("uploads")),
+        "EMAIL_OUTBOX": str(tmp_path_factory.mktemp("email") / "outbox.jsonl"),
         "ISSUER": "http://127.0.0.1:8000",
         "LOG_LEVEL": "WARNING",
         # Each run has its own Redis namespace: runs in parallel never see each other.

@@ -4,7 +4,9 @@ written."""
 
 from __future__ import annotations
 
+import getpass
 import json
+import re
 import sys
 
 import click
@@ -12,6 +14,7 @@ import click
 from gateway.errors import GatewayError, ValidationError
 from gateway.extensions import db
 from gateway.services.accounts import find_by_login
+from gateway.services.audit import Actor
 
 
 def fail(exc: GatewayError) -> None:
@@ -30,6 +33,16 @@ def account_or_fail(bhxh: str):
     return account
 
 
+def operator_actor() -> Actor:
+    """Who runs an operator command, for the audit trail: ``cli:<operating-system user>``
+    (``cli:unknown`` when the system cannot say; odd characters replaced)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return Actor("cli:" + (re.sub(r"[^A-Za-z0-9._-]", "_", user)[:64] or "unknown"))
+
+
 def emit_json(data: dict) -> None:
     click.echo(json.dumps(data, ensure_ascii=False))
 
@@ -37,6 +50,7 @@ def emit_json(data: dict) -> None:
 def register_cli(app) -> None:
     from gateway.cli import (
         accounts,
+        audit,
         clients,
         demo,
         devices,
@@ -47,6 +61,7 @@ def register_cli(app) -> None:
         offices,
         outbox,
         passwords,
+        staff,
         worker,
     )
 
@@ -59,6 +74,8 @@ def register_cli(app) -> None:
     app.cli.add_command(passwords.group)
     app.cli.add_command(devices.group)
     app.cli.add_command(offices.group)
+    app.cli.add_command(staff.group)
+    app.cli.add_command(audit.group)
     app.cli.add_command(links.group)
     app.cli.add_command(worker.command)
     app.cli.add_command(migrate.group)

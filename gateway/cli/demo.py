@@ -19,7 +19,9 @@ from gateway.clock import utcnow
 from gateway.extensions import db
 from gateway.models import Account, Client, Office
 from gateway.oidc.keys import ensure_signing_key
+from gateway.services import staff as staff_service
 from gateway.services.accounts import create_account
+from gateway.services.audit import Actor
 from gateway.services.clients import create_client
 from gateway.services.offices import load_file, shipped_file
 from gateway.views.demo import client_file
@@ -30,11 +32,23 @@ DEMO_ACCOUNTS = [
      "password": "Vssid@Demo2026", "level": 2},
     {"bhxh": "7912345678", "name": "Trần Thị Bình", "dob": "2001-09-30", "sex": "female",
      "phone": "0987654321", "cccd": "079301004567", "password": "Binh#Demo2026", "level": 1},
+    # The VNeID sandbox's Lê Văn Cường has this CCCD with another birth date: staff review.
+    {"bhxh": "0312345678", "name": "Lê Văn Cường", "dob": "1990-06-15", "sex": "male",
+     "phone": "0903456789", "cccd": "031090001234", "password": "Cuong@Demo2026", "level": 2},
 ]
 
 # The counter of the demo clerk: demo data only, never in the shipped list.
 DEMO_OFFICE = {"code": "DEMO-001", "name": "Điểm tiếp nhận thử nghiệm (demo), quận Ba Đình",
                "province": "001"}
+
+# The demo console users: a clerk at the demo counter, and a supervisor (every office, the
+# audit trail). Their TOTP codes come from `flask --app wsgi staff totp USERNAME`.
+DEMO_STAFF = [
+    {"username": "demo.clerk", "role": "office_staff", "office": DEMO_OFFICE["code"],
+     "password": "Quay-Tiep-Nhan#2026"},
+    {"username": "demo.supervisor", "role": "supervisor", "office": None,
+     "password": "Giam-Sat-Vien#2026"},
+]
 
 
 @click.group("demo", help="Demo data for a development machine.")
@@ -116,8 +130,20 @@ def seed():
     for spec in DEMO_ACCOUNTS:
         if Account.query.filter_by(bhxh=spec["bhxh"]).first() is None:
             create_account(**spec, via="demo")
+    db.session.flush()  # the demo office exists before a clerk is bound to it
+    for spec in DEMO_STAFF:
+        if staff_service.find_by_username(spec["username"]) is None:
+            staff_service.create_staff(**spec, actor=Actor("demo"))
     db.session.commit()
     click.echo(f"Open {issuer}/demo/ and sign in with one of:")
     for spec in DEMO_ACCOUNTS:
         click.echo(f"  social-insurance number {spec['bhxh']}  password {spec['password']}")
     click.echo("Relying-service credentials: instance/demo-service.json")
+    click.echo(f"Or press 'Đăng nhập bằng VNeID' and choose a citizen of the offline sandbox "
+               f"({current_app.config['VNEID_ISSUER']}): linked, asked for proof, sent to review,"
+               " given an account, or told to declare")
+    click.echo(f"Staff console: open {issuer}/staff/ and sign in with one of:")
+    for spec in DEMO_STAFF:
+        click.echo(f"  username {spec['username']}  password {spec['password']}  "
+                   f"({spec['role']}{', office ' + spec['office'] if spec['office'] else ''})")
+    click.echo("  the 6-digit code: flask --app wsgi staff totp USERNAME")

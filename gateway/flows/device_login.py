@@ -25,7 +25,7 @@ from gateway.extensions import db
 from gateway.flows import record as flows
 from gateway.flows.record import DEVICE_LOGIN, FlowNotFoundError, FlowRecord, FlowStateError
 from gateway.methods import otp
-from gateway.methods.password import check_password
+from gateway.methods.password import IssuedPasswordExpiredError, check_password
 from gateway.models import Account, LoginSession
 from gateway.services import devices, passwords, sessions
 from gateway.services.events import emit
@@ -73,6 +73,8 @@ def start(device: Device, login: str | None, password: str, *, address: str) -> 
     """First call: the password."""
     try:
         account = check_password(login, password, address=address)
+    except IssuedPasswordExpiredError:
+        raise InsufficientAuthorizationError("issued_password_expired") from None
     except AuthenticationError:
         raise InsufficientAuthorizationError("invalid_credentials") from None
     except (LockedError, ThrottledError) as exc:

@@ -110,6 +110,13 @@ def change_password(record: FlowRecord, current: str, new: str, confirm: str, *,
 def _signed_in(record: FlowRecord, account: Account) -> SignedIn:
     handle, session = sessions.start_session(account, amr=["pwd"])
     emit("login.succeeded", account_id=account.id, method="pwd", sid=session.sid, commit=True)
+    return authenticated(record, handle, session)
+
+
+def authenticated(record: FlowRecord, handle: str, session) -> SignedIn:
+    """The flow's person signed in, with a session started by this flow or by another way of
+    signing in that the login page offered (gateway.flows.vneid_login): back to /authorize,
+    where ``returned`` finds this very session."""
     flows.advance(record, "authenticated", sid=session.sid)
     query = [*map(tuple, record.context["query"]), ("login_flow", record.id)]
     return SignedIn(handle, "/authorize?" + urlencode(query))

@@ -39,6 +39,31 @@ login name's lock and 24-hour budget; gateway.flows.recovery)::
     otp_sent ──complete (right code, password refused)──► verified
     otp_sent, verified ──complete (password accepted)──► ⇒ done
 
+vneid_login — signing in with VNeID (gateway.flows.vneid_login); the id is the ``state``
+sent upstream. Bound to the browser that started it, as login is, in the key: the callback
+finds nothing in another browser, and takes the record (one callback among any number, a
+replay finds nothing). It serves a parked login flow (the portal) or the app's /authorize
+request (system browser, one active device)::
+
+    redirected ──callback──► (taken) ⇒ ended: upstream failure, declare, review, refuse
+       │                             ⇒ the login flow authenticated (portal)
+       ├──callback──► signed_in ⇒ /authorize?…&vneid_flow=<id> (app, once)
+       ├──callback──► device_conflict (app: another device is active)
+       └──callback──► proof_password (prove: the account's password, then an SMS code)
+    proof_password ──prove_password──► proof_otp ──prove_otp──► as after the callback
+                                       proof_otp ──resend_proof──► proof_otp
+    device_conflict ──takeover──► device_otp ──device_otp──► signed_in
+                                  device_otp ──takeover──► device_otp (resend)
+
+application_status — an applicant's look-up of a declaration (``status_id``): the reference
+is typed, a code goes to the phone declared in it (gateway.flows.application_status). Bound
+to the browser on the pages (as login: part of the key), to nothing through the API (an empty
+binding, so neither finds the other's records); worth nothing without the code. ``view``
+keeps it alive while the person reads the status or corrects a rejected declaration::
+
+    otp_sent ──verify (right code)──► verified ──view──► verified
+    verified ──resubmit (the corrected declaration of a rejected application)──► ⇒ done
+
 Store round trips: ``new`` none, ``save``/``advance`` one put, ``load`` one get, ``take``,
 ``claim`` and ``consume`` one take (none for a record never stored), ``discard`` one delete.
 
@@ -145,7 +170,30 @@ RECOVERY = _kind(
     {"complete": {"otp_sent", "verified"}},
     final={"otp_sent", "verified"})
 
-KINDS = {kind.name: kind for kind in (LOGIN, DEVICE_LOGIN, RECOVERY)}
+VNEID_LOGIN = _kind(
+    "vneid_login", "LOGIN_FLOW_TTL", "redirected",
+    {"redirected": {"signed_in", "device_conflict", "proof_password"},
+     "proof_password": {"proof_otp"},
+     "proof_otp": {"proof_otp", "signed_in", "device_conflict", "proof_password"},
+     "device_conflict": {"device_otp"},
+     "device_otp": {"device_otp", "signed_in"},
+     "signed_in": set()},
+    {"callback": {"redirected"},
+     "prove_password": {"proof_password"},
+     "prove_otp": {"proof_otp"},
+     "resend_proof": {"proof_otp"},
+     "takeover": {"device_conflict", "device_otp"},
+     "device_otp": {"device_otp"}},
+    final={"signed_in"}, bound_key=True)
+
+APPLICATION_STATUS = _kind(
+    "application_status", "APPLICATION_FLOW_TTL", "otp_sent",
+    {"otp_sent": {"verified"}, "verified": {"verified"}},
+    {"verify": {"otp_sent"}, "view": {"verified"}, "resubmit": {"verified"}},
+    final={"verified"}, bound_key=True)
+
+KINDS = {kind.name: kind for kind in (LOGIN, DEVICE_LOGIN, RECOVERY, VNEID_LOGIN,
+                                       APPLICATION_STATUS)}
 
 
 @dataclass

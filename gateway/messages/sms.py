@@ -11,6 +11,12 @@ and how long it lives — never a name, a number or a link, so that a message re
 shoulder or forwarded by a scammer reveals nothing else, and so that a phishing text cannot
 look like ours by copying a link. Device names come from the device and are folded to ASCII
 and shortened here.
+
+Two messages carry more, because they are what the person asked for: the approval of an
+application says the login name (the social-insurance number) and the one-time password, and
+nothing else personal; a rejection says the application's reference, the coded reason and the
+clerk's own words, folded to ASCII and shortened so the whole text still fits one part (the
+e-mail, when there is one, carries them in full).
 """
 
 from __future__ import annotations
@@ -19,7 +25,10 @@ import re
 import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 
+from gateway.messages.reasons import reason_text
+
 LOCALES = ("vi", "en")
+SMS_LENGTH = 160  # one GSM 7-bit part
 # Vietnam has kept UTC+7 without daylight saving since 1975: a fixed offset needs no tz data.
 VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
 DEVICE_NAME_MAX = 30
@@ -28,11 +37,13 @@ DEVICE_NAME_MAX = 30
 PURPOSES = {
     "login": ("dang nhap", "sign-in"),
     "takeover": ("dang nhap tren thiet bi moi", "sign-in on a new device"),
+    "vneid_link": ("lien ket tai khoan VNeID", "linking your VNeID account"),
     "recovery": ("khoi phuc tai khoan", "account recovery"),
     "password_reset": ("dat lai mat khau", "password reset"),
     "password_change": ("doi mat khau", "password change"),
     "phone_change": ("doi so dien thoai", "phone number change"),
     "transaction": ("xac nhan giao dich", "confirming a transaction"),
+    "application_status": ("tra cuu ho so dang ky", "checking your application"),
 }
 _GENERIC_PURPOSE = ("xac thuc", "verification")
 
@@ -67,6 +78,26 @@ TEMPLATES = {
         "en": "VssID: your password expires in {days}. Please change it in the VssID app or "
               "on the public service portal.",
     },
+    "account_issued": {
+        "vi": "VssID: Tai khoan da duoc cap. Ten dang nhap (ma so BHXH): {bhxh}. Mat khau dung "
+              "mot lan: {password}, het han sau {days} ngay. Hay doi khi dang nhap.",
+        "en": "VssID: your account is issued. Username (social insurance no.): {bhxh}. "
+              "One-time password: {password}, valid {days} days; change it at first sign-in.",
+    },
+    "application_rejected": {
+        "vi": "VssID: Ho so {reference} bi tu choi: {reason}.{note} Hay sua va nop lai.",
+        "en": "VssID: application {reference} was rejected: {reason}.{note} Please correct "
+              "and resubmit.",
+    },
+    # To the OLD number when staff moved the account to a new one at a BHXH counter: whoever
+    # holds the old SIM learns it no longer receives the account's codes, and the owner who
+    # did not ask for it knows to act. No number, no name: the old SIM may be in other hands.
+    "phone_changed": {
+        "vi": "VssID: So dien thoai nhan ma OTP cua tai khoan da duoc doi tai co quan BHXH "
+              "luc {time}. Neu khong phai ban yeu cau, hay lien he BHXH ngay.",
+        "en": "VssID: the phone number receiving your account's codes was changed at a BHXH "
+              "office at {time}. If you did not ask for this, contact BHXH at once.",
+    },
     "vneid_linked": {
         "vi": "VssID: Tai khoan cua ban vua duoc lien ket voi tai khoan VNeID luc {time}. Neu "
               "khong phai ban, hay lien he co quan BHXH ngay.",
@@ -85,6 +116,20 @@ TEMPLATES = {
         "en": "VssID: the VNeID link of your account was removed and its sign-ins ended. If "
               "you did not ask for this, contact BHXH.",
     },
+    # The online declaration (gateway/services/applications.py): what the declared phone is
+    # told, whether or not an application was created; the page's answer is the same.
+    "application_received": {
+        "vi": "VssID: Da nhan ho so dang ky tai khoan, ma ho so {reference}. Hay mang CCCD "
+              "den co quan BHXH da chon de duoc xac minh.",
+        "en": "VssID: we received your account application {reference}. Bring your CCCD to "
+              "the BHXH office you chose to be verified.",
+    },
+    "application_duplicate": {
+        "vi": "VssID: Ho so dang ky khong duoc tao vi ma so BHXH hoac so CCCD da co tai khoan "
+              "hoac ho so dang xu ly. Quen mat khau? Dung chuc nang Quen mat khau.",
+        "en": "VssID: no application was made: the BHXH or CCCD number already has an account "
+              "or an open application. Forgot your password? Use Forgot password.",
+    },
 }
 
 # Parameters each template needs (and the only ones it receives).
@@ -94,9 +139,14 @@ PARAMETERS = {
     "new_device_signed_in": ("device", "at"),
     "password_reset": ("password",),
     "password_expiry_reminder": ("days",),
+    "account_issued": ("bhxh", "password", "days"),
+    "application_rejected": ("reference", "reason_code", "note"),
+    "phone_changed": ("at",),
     "vneid_linked": ("at",),
     "vneid_account_created": ("at",),
     "vneid_unlinked": (),
+    "application_received": ("reference",),
+    "application_duplicate": (),
 }
 
 _NOT_PLAIN = re.compile(r"[^A-Za-z0-9 .,:;()'+/_-]")
@@ -129,6 +179,27 @@ def _days(value, locale: str) -> str:
     return "1 day" if days == 1 else f"{days} days"
 
 
+def _note(value, room: int) -> str:
+    """The clerk's words, folded to ASCII and cut to ``room`` characters (with "..." when
+    cut), as " <words>" after the reason; empty when there is no room or nothing to say."""
+    words = fold_ascii(str(value or ""))
+    if not words or room < 8:
+        return ""
+    if len(words) + 1 > room:
+        words = words[: room - 4].rstrip() + "..."
+    return " " + words
+
+
+def _rejected(params: dict, locale: str) -> str:
+    template = TEMPLATES["application_rejected"][locale]
+    values = {"reference": fold_ascii(str(params["reference"]))[:20],
+              "reason": fold_ascii(reason_text(str(params["reason_code"]), locale)),
+              "note": ""}
+    room = SMS_LENGTH - len(template.format(**values))
+    values["note"] = _note(params["note"], room)
+    return template.format(**values)
+
+
 def render(template: str, params: dict, locale: str = "vi") -> str:
     """The text of one message; ValueError for an unknown template or missing parameters."""
     if template not in TEMPLATES:
@@ -148,10 +219,23 @@ def render(template: str, params: dict, locale: str = "vi") -> str:
                   "purpose": PURPOSES.get(params["purpose"], _GENERIC_PURPOSE)[index]}
     elif template == "new_device_signed_in":
         values = {"device": _device(params["device"], locale), "time": _time(params["at"])}
-    elif template in ("vneid_linked", "vneid_account_created"):
+    elif template in ("phone_changed", "vneid_linked", "vneid_account_created"):
         values = {"time": _time(params["at"])}
     elif template == "password_reset":
         values = {"password": str(params["password"])}
     elif template == "password_expiry_reminder":
         values = {"days": _days(params["days"], locale)}
+    elif template == "account_issued":
+        bhxh = str(params["bhxh"])
+        if not re.fullmatch(r"[0-9]{10}", bhxh):
+            raise ValueError("a social-insurance number is 10 ASCII digits")
+        values = {"bhxh": bhxh, "password": fold_ascii(str(params["password"])),
+                  "days": str(int(params["days"]))}
+    elif template == "application_rejected":
+        return _rejected(params, locale)
+    elif template == "application_received":
+        reference = str(params["reference"])
+        if not re.fullmatch(r"DK-[0-9A-Z]{4}-[0-9A-Z]{4}", reference):
+            raise ValueError("a reference is DK-XXXX-XXXX")
+        values = {"reference": reference}
     return TEMPLATES[template][locale].format(**values)

@@ -23,12 +23,19 @@ the answer depends only on what the caller did.
 
 Store keys (``A`` = ``{acct:<account id>}``)::
 
-    A:otp:<purpose>:<flow>                 {"d": digest, "g": generation, "exp": unix time}
+    A:otp:<purpose>:<flow>                 {"d": digest, "g": generation, "exp": unix time,
+                                            "iat": the clock's time of issue}
+    A:otp:void                             the clock's time of the last void_codes (phone
+                                           changed): a code issued then or before is void
     A:otp:<purpose>:<flow>:cooldown        set while a resend is refused (value: issue time)
     A:otp:<purpose>:<flow>:tries:<g>       tries on one generation of the code
     A:otp:failures                         wrong tries in the last 24 h, across codes
     A:otp:daily:<yyyymmdd>                 codes sent to the account this UTC day
     {ph:<keyed hash>}:otp:daily:<yyyymmdd> codes sent to the number this UTC day
+    S:otp:<purpose>:<flow>                 a code issued for a subject and no account
+                                           (issue(account_id=None, subject=...)): an
+                                           application's status look-up
+    S:otp:<purpose>:<flow>:cooldown        its resend cooldown
     S:otp:<purpose>:<flow>:tries           verify_in_flow: tries on the flow's code
     S:otp:failures                         verify_in_flow: wrong tries on the subject in 24 h
 
@@ -39,6 +46,11 @@ Exceptions::
     OtpError(code)   a GatewayError; ``code`` is one of otp_invalid, otp_expired,
                      otp_attempts_exceeded, otp_budget_exhausted (verify and issue),
                      otp_rate_limited, otp_daily_cap (issue; ``retry_after`` in seconds)
+
+When the account's phone number changes (gateway/services/counter.py), the void mark
+(gateway/services/otp_void.py) makes every code already sent — to the old number — worthless
+at once, whatever flow it belongs to: the SMS factor moves to the new number entirely, and a
+code in the old SIM's inbox completes nothing (a recovery, a device takeover).
 
 Refusals emit ``otp.failed`` and commit it at once (as ``login.failed`` is), so the audit
 trail survives whatever the caller does next: call issue()/verify() with no pending work you
@@ -59,6 +71,7 @@ from gateway.clock import clock
 from gateway.crypto.secrets import derive_key
 from gateway.errors import GatewayError, ValidationError
 from gateway.services.events import emit
+from gateway.services.otp_void import void_key, voided
 from gateway.services.outbox import enqueue_sms
 from gateway.store.access import store
 from policies import otp_rules as rules
@@ -131,6 +144,10 @@ def _subject_failures_key(key: bytes, subject: str) -> str:
     return f"{_subject_tag(key, subject)}:otp:failures"
 
 
+def _subject_code_key(key: bytes, subject: str, purpose: str, flow_id: str) -> str:
+    return f"{_subject_tag(key, subject)}:otp:{purpose}:{flow_id}"
+
+
 def _refuse(code: str, *, account_id: int | None, purpose: str, stage: str,
             retry_after: int | None = None):
     emit("otp.failed", account_id=account_id, purpose=purpose, reason=code, stage=stage,
@@ -138,15 +155,24 @@ def _refuse(code: str, *, account_id: int | None, purpose: str, stage: str,
     raise OtpError(code, retry_after=retry_after)
 
 
-def issue(*, account_id: int, phone: str, purpose: str, flow_id: str,
+def issue(*, account_id: int | None, phone: str, purpose: str, flow_id: str,
           locale: str = "vi", subject: str | None = None) -> OtpChallenge:
     """Send a new code for (account, purpose, flow) to ``phone``; it replaces any earlier one.
 
     Refused with otp_budget_exhausted (too many wrong codes in 24 h: a new one could not be
     used), otp_rate_limited (a resend within OTP_RESEND_COOLDOWN) or otp_daily_cap. With a
     ``subject`` (a code that verify_in_flow() will check), that subject's budget counts too.
+    With no account (``account_id=None``, a ``subject`` required: an application's status
+    look-up, which has a declared phone and no account yet) the code is kept under the
+    subject, where verify_in_flow(account_id=None) looks for it; the phone's daily cap and
+    the subject's budget apply, there is no account cap.
     """
-    _check(account_id, purpose, flow_id)
+    if account_id is None:
+        if subject is None or not rules.is_valid_purpose(purpose) \
+                or not rules.is_valid_flow_id(flow_id):
+            raise ValueError("a code without an account needs a subject, purpose and flow")
+    else:
+        _check(account_id, purpose, flow_id)
     try:
         phone = parse_phone(phone)
     except IdentifierError as exc:
@@ -155,10 +181,12 @@ def issue(*, account_id: int, phone: str, purpose: str, flow_id: str,
     limits = rules.OtpLimits.from_config(cfg)
     s, key = store(), _server_key()
     now, ts = clock().now(), clock().timestamp()
-    code_key = _code_key(account_id, purpose, flow_id)
+    code_key = (_code_key(account_id, purpose, flow_id) if account_id is not None
+                else _subject_code_key(key, subject, purpose, flow_id))
     refuse = {"account_id": account_id, "purpose": purpose, "stage": "issue"}
 
-    if int(s.get(_failures_key(account_id)) or 0) >= limits.failure_budget or (
+    if (account_id is not None
+            and int(s.get(_failures_key(account_id)) or 0) >= limits.failure_budget) or (
             subject is not None
             and int(s.get(_subject_failures_key(key, subject)) or 0) >= limits.failure_budget):
         _refuse(rules.BUDGET_EXHAUSTED, **refuse)
@@ -168,15 +196,16 @@ def issue(*, account_id: int, phone: str, purpose: str, flow_id: str,
         left = limits.resend_cooldown - (ts - int(since)) if since else limits.resend_cooldown
         _refuse(rules.RATE_LIMITED, retry_after=max(1, left), **refuse)
     day, day_ttl = rules.utc_day(now), rules.seconds_to_end_of_utc_day(now)
-    if rules.over_cap(s.incr(f"{_tag(account_id)}:otp:daily:{day}", day_ttl),
-                      limits.daily_cap_account) or \
+    if (account_id is not None
+            and rules.over_cap(s.incr(f"{_tag(account_id)}:otp:daily:{day}", day_ttl),
+                               limits.daily_cap_account)) or \
             rules.over_cap(s.incr(f"{_phone_tag(key, phone)}:otp:daily:{day}", day_ttl),
                            limits.daily_cap_phone):
         _refuse(rules.DAILY_CAP, retry_after=day_ttl, **refuse)
 
     code = rules.format_code(secrets.randbelow(10**rules.CODE_DIGITS))
     record = {"d": rules.code_digest(key, purpose, flow_id, code),
-              "g": secrets.token_hex(8), "exp": ts + limits.ttl}
+              "g": secrets.token_hex(8), "exp": ts + limits.ttl, "iat": now.timestamp()}
     s.put(code_key, json.dumps(record), limits.ttl)
     enqueue_sms(phone, "otp", {"code": code, "minutes": rules.validity_minutes(limits.ttl),
                                "purpose": purpose}, locale, expires_in=limits.ttl)
@@ -200,7 +229,9 @@ def verify(*, account_id: int, purpose: str, flow_id: str, code) -> None:
     code_key, failures_key = _code_key(account_id, purpose, flow_id), _failures_key(account_id)
     refuse = {"account_id": account_id, "purpose": purpose, "stage": "verify"}
 
-    raw, failures = s.get_many([code_key, failures_key])
+    raw, failures, mark = s.get_many([code_key, failures_key, void_key(account_id)])
+    if voided(raw, mark):
+        raw = None  # sent to a number the account no longer has
     failures = int(failures or 0)
     if failures >= limits.failure_budget:
         _refuse(rules.BUDGET_EXHAUSTED, **refuse)
@@ -239,13 +270,15 @@ def verify_in_flow(*, account_id: int | None, subject: str, purpose: str, flow_i
     """Accept ``code`` once, with limits that are the flow's and the subject's, or raise.
 
     For flows whose caller must not learn whether an account is behind them: ``account_id``
-    is None when none is (no code was ever issued, and none can verify), ``subject`` is what
-    the caller named (the login name), ``expires_at`` the flow's code deadline (unix time,
+    is None when none is (for a recovery no code was ever issued, and none can verify; an
+    application's status look-up finds the code issued under its subject, if any),
+    ``subject`` is what the caller named (the login name, the application's reference),
+    ``expires_at`` the flow's code deadline (unix time,
     the same for everyone). The answers follow from the caller's own tries alone:
     otp_budget_exhausted once the subject had OTP_FAILURE_BUDGET wrong tries in 24 h,
     otp_expired past ``expires_at``, otp_attempts_exceeded from the OTP_MAX_ATTEMPTS-th wrong
     try on this flow, otp_invalid otherwise. The store work is the same with or without an
-    account (the code is looked up under a key that is never written), and every refusal
+    account (the code is looked up under the subject's key either way), and every refusal
     emits ``otp.failed`` (account — when there is none).
     """
     if account_id is not None:
@@ -258,7 +291,7 @@ def verify_in_flow(*, account_id: int | None, subject: str, purpose: str, flow_i
     failures_key = _subject_failures_key(key, subject)
     tries_key = f"{tag}:otp:{purpose}:{flow_id}:tries"
     code_key = (_code_key(account_id, purpose, flow_id) if account_id is not None
-                else f"{tag}:otp:{purpose}:{flow_id}")
+                else _subject_code_key(key, subject, purpose, flow_id))
     refuse = {"account_id": account_id, "purpose": purpose, "stage": "verify"}
     now = clock().timestamp()
 
@@ -272,7 +305,12 @@ def verify_in_flow(*, account_id: int | None, subject: str, purpose: str, flow_i
     if refusal:
         _refuse(refusal, **refuse)
 
-    raw = s.get(code_key)
+    # The void mark is read with the code either way: the same store work with or without
+    # an account (its key is never written when there is none).
+    mark_key = void_key(account_id) if account_id is not None else f"{tag}:otp:void"
+    raw, mark = s.get_many([code_key, mark_key])
+    if voided(raw, mark):
+        raw = None  # sent to a number the account no longer has
     expected = json.loads(raw)["d"] if raw is not None else _NO_CODE
     well_formed = rules.is_well_formed(code)
     given = rules.code_digest(key, purpose, flow_id, code if well_formed else "")

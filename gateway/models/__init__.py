@@ -22,6 +22,7 @@ from gateway.models.password_history import PasswordHistory
 from gateway.models.session import LoginSession, SessionClient
 from gateway.models.signing_key import SigningKey
 from gateway.models.staff import StaffAccount
+from gateway.models.staff_session import StaffSession
 from gateway.models.store_entry import StoreEntry
 from gateway.models.token import RefreshToken
 from gateway.models.vneid_link import VneidLink
@@ -47,6 +48,7 @@ __all__ = [
     "SessionClient",
     "SigningKey",
     "StaffAccount",
+    "StaffSession",
     "StoreEntry",
     "VerificationRow",
     "VneidLink",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, Integer, String, true
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.extensions import db
@@ -42,6 +42,19 @@ class Account(db.Model):
     # The rotation-reminder window last notified (policies/password_age.py), so each
     # window sends one SMS.
     password_reminded_window: Mapped[str | None] = mapped_column(String(40))
+    # An issued one-time password (must_change_password) stops working at this instant if it
+    # was never changed (ISSUED_PASSWORD_TTL_DAYS; policies/password_age.py); cleared by any
+    # password change. None: no issued password is pending, or it never expires (CLI).
+    issued_password_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # How the person was verified when the account was issued from an application
+    # (gateway/services/application_decisions.py): when, by which staff member (the one whose
+    # decision issued it), at which office, and how: "counter" (seen by a clerk at the
+    # office) or "post_office" (seen by a post-office agent, confirmed by a clerk). None for
+    # accounts made otherwise (CLI, migration).
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    verified_by: Mapped[int | None] = mapped_column(ForeignKey("staff_accounts.id"))
+    verified_office: Mapped[str | None] = mapped_column(ForeignKey("offices.code"))
+    verification_method: Mapped[str | None] = mapped_column(String(16))
     # When the person's record was verified against the national population database (set
     # by the migration import, issue 11); with level 2, what makes an account "verified" for
     # the VNeID linking rules (policies/linking.py).

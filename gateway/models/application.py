@@ -16,6 +16,13 @@ from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.extensions import db
+from policies.application_search import name_key
+
+
+def _name_key_of_row(context) -> str:
+    """The search key of the name being inserted (policies/application_search.py), filled by
+    the database layer so every way of creating an application keeps it right."""
+    return name_key(context.get_current_parameters()["full_name"])
 
 
 class Application(db.Model):
@@ -27,6 +34,8 @@ class Application(db.Model):
     status: Mapped[str] = mapped_column(String(16), index=True)
     bhxh: Mapped[str] = mapped_column(String(10), index=True)
     full_name: Mapped[str] = mapped_column(String(200))
+    # The name as the console searches it: NFC, case-folded (casefold may lengthen a name).
+    name_key: Mapped[str] = mapped_column(String(400), default=_name_key_of_row)
     dob: Mapped[date] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(6))
     cccd: Mapped[str] = mapped_column(String(12), index=True)

@@ -4,8 +4,8 @@ gateway.flows.device_login; this module is the protocol surface only.
 
 Error answers are the draft's codes (§5.2.2) plus a stable `reason` for the app:
 
-    insufficient_authorization  reason: invalid_credentials | account_locked |
-                                too_many_attempts | password_change_required |
+    insufficient_authorization  reason: invalid_credentials | issued_password_expired |
+                                account_locked | too_many_attempts | password_change_required |
                                 device_conflict | otp_required | otp_* | password_rejected
     invalid_session             reason: session_expired | session_unknown |
                                 dpop_key_mismatch | device_changed
@@ -22,10 +22,10 @@ from flask import current_app
 
 from gateway.oidc.errors import ReasonMixin
 from gateway.oidc.grants import session_context, store_code
+from gateway.oidc.parameters import DEVICE_ID
+from gateway.oidc.parameters import device_name as _device_name
 
-DEVICE_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 CODE_CHALLENGE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
-MAX_DEVICE_NAME = 100
 
 
 class ChallengeError(ReasonMixin, OAuth2Error):
@@ -63,8 +63,8 @@ def invalid_request(reason: str, description: str | None = None) -> ChallengeErr
 
 
 def device_name(value: str) -> str:
-    name = " ".join((value or "").split())
-    if not name or len(name) > MAX_DEVICE_NAME or not name.isprintable():
+    name = _device_name(value)
+    if name is None:
         raise invalid_request("invalid_device_name", "device_name: 1-100 printable characters.")
     return name
 

@@ -67,6 +67,9 @@ class BearerTokenValidator(_BearerTokenValidator):
             return None
         return token
 
+    def validate_token(self, token, scopes, request):
+        _check_scope(self, token, scopes, request, dpop=False)
+
 
 class DPoPTokenError(InvalidTokenError):
     """A refused DPoP-scheme request: RFC 9449 §7.1 wants a `DPoP` challenge, not Bearer."""
@@ -81,30 +84,48 @@ class DPoPTokenError(InvalidTokenError):
         return headers
 
 
-class PersonTokenRequiredError(InsufficientScopeError):
+class ScopeRequiredError(InsufficientScopeError):
+    """A valid token that lacks a scope the resource needs: RFC 6750 §3.1 403
+    ``insufficient_scope``, with the challenge §3 requires (``WWW-Authenticate``, naming the
+    ``scope`` needed) in the scheme the token was presented with (RFC 9449 §7.1 for DPoP).
+    Authlib's own InsufficientScopeError carries no challenge at all."""
+
+    def __init__(self, scopes, *, dpop: bool, description: str | None = None):
+        super().__init__(description=description)
+        self.needed = " ".join(scopes or ["openid"])
+        self.dpop = dpop
+
+    def get_headers(self):
+        headers = super().get_headers()
+        description = self.get_error_description()
+        if self.dpop:
+            challenge = www_authenticate(self.error, description)
+        else:
+            challenge = f'Bearer error="{self.error}", error_description="{description}"'
+        headers.append(("WWW-Authenticate", f'{challenge}, scope="{self.needed}"'))
+        return headers
+
+
+class PersonTokenRequiredError(ScopeRequiredError):
     """A valid access token with no person behind it — a client's own ``client_credentials``
     token — at a resource that acts for a person (the /api/v1 account API).
 
-    RFC 6750 §3.1 ``insufficient_scope`` (403), not ``invalid_token`` (401): the token is
-    good, and a new one of the same kind would not help; what the resource needs is a token
-    a person granted (``scope="openid"``). The challenge uses the scheme the token was
-    presented with (RFC 9449 §7.1 for DPoP).
+    ``insufficient_scope`` (403), not ``invalid_token`` (401): the token is good, and a new
+    one of the same kind would not help; what the resource needs is a token a person granted
+    (``scope="openid"``).
     """
 
     description = "This resource needs a token issued for a person (scope openid)."
 
     def __init__(self, *, dpop: bool):
-        super().__init__()
-        self.dpop = dpop
+        super().__init__(["openid"], dpop=dpop)
 
-    def get_headers(self):
-        headers = super().get_headers()
-        if self.dpop:
-            challenge = www_authenticate(self.error, self.description)
-        else:
-            challenge = f'Bearer error="{self.error}", error_description="{self.description}"'
-        headers.append(("WWW-Authenticate", f'{challenge}, scope="openid"'))
-        return headers
+
+def _check_scope(validator, token, scopes, request, *, dpop: bool) -> None:
+    try:
+        _BearerTokenValidator.validate_token(validator, token, scopes, request)
+    except InsufficientScopeError:
+        raise ScopeRequiredError(scopes, dpop=dpop) from None
 
 
 class DPoPTokenValidator(_BearerTokenValidator):
@@ -131,6 +152,6 @@ class DPoPTokenValidator(_BearerTokenValidator):
         if proof is None or proof.jkt != token.claims["cnf"]["jkt"]:
             raise DPoPTokenError("invalid_dpop_proof", "DPoP proof missing or by another key.")
         try:
-            super().validate_token(token, scopes, request)
+            _check_scope(self, token, scopes, request, dpop=True)
         except InvalidTokenError:
             raise DPoPTokenError() from None

@@ -30,6 +30,7 @@ from authlib.oauth2.rfc6749.errors import (
     UnauthorizedClientError,
 )
 from authlib.oauth2.rfc6749.models import AuthorizationCodeMixin
+from authlib.oidc.core.errors import LoginRequiredError
 from flask import current_app
 from sqlalchemy import update
 
@@ -44,7 +45,13 @@ from gateway.oidc.errors import (
     RequestNotSupportedError,
     RequestUriNotSupportedError,
 )
-from gateway.oidc.parameters import DESCRIPTION, has_repeated_parameter
+from gateway.oidc.parameters import (
+    DESCRIPTION,
+    DEVICE_ID,
+    DPOP_JKT,
+    device_name,
+    has_repeated_parameter,
+)
 from gateway.oidc.token_views import RefreshTokenView
 from gateway.oidc.tokens import GrantContext, mint_access_token, mint_refresh_token
 from gateway.services.events import emit
@@ -164,6 +171,26 @@ class ProofReadingMixin:
         return super().validate_token_request()
 
 
+def check_app_request(data) -> None:
+    """An app client at /authorize: only to sign in with VNeID in the system browser (RFC
+    8252), and only as the challenge endpoint would let it in. The VssID app's password
+    sign-in is /authorize-challenge, where the one-active-device rule is enforced; a password
+    typed here would hand it device-bound tokens on the password alone. With ``idp=vneid``
+    the VNeID flow's pages enforce the same rule (gateway.flows.vneid_login), so the app must
+    say which device it is and bind the code to its DPoP key (``dpop_jkt``, RFC 9449 §10)."""
+    if data.get("idp") != "vneid":
+        raise UnauthorizedClientError(
+            "App clients sign in at the authorization challenge endpoint, or with idp=vneid.")
+    if not DPOP_JKT.match(data.get("dpop_jkt") or ""):
+        raise InvalidRequestError("'dpop_jkt' (the DPoP key's thumbprint) is required.")
+    if not DEVICE_ID.match(data.get("device_id") or ""):
+        raise InvalidRequestError("'device_id': 8-128 of A-Z a-z 0-9 . _ : -")
+    if device_name(data.get("device_name")) is None:
+        raise InvalidRequestError("'device_name': 1-100 printable characters.")
+    if "none" in (data.get("prompt") or "").split():
+        raise LoginRequiredError()
+
+
 class AuthorizationCodeGrant(ProofReadingMixin, TokenIssuingMixin,
                              grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
@@ -186,11 +213,7 @@ class AuthorizationCodeGrant(ProofReadingMixin, TokenIssuingMixin,
             if has_repeated_parameter(self.request.payload.datalist.items()):
                 raise InvalidRequestError(DESCRIPTION)
             if self.request.client.type == "app":
-                # The VssID app signs in at /authorize-challenge, where the one-active-device
-                # rule (warning, OTP, the old device signed out) is enforced. A browser login
-                # here would hand an app client device-bound tokens on the password alone.
-                raise UnauthorizedClientError(
-                    "App clients sign in at the authorization challenge endpoint.")
+                check_app_request(data)
             if "request" in data:
                 raise RequestNotSupportedError()
             if "request_uri" in data:
@@ -219,8 +242,10 @@ class AuthorizationCodeGrant(ProofReadingMixin, TokenIssuingMixin,
 
     def save_authorization_code(self, code, request):
         signed_in: SignedIn = request.user
+        # An app's code is bound to the key it named (RFC 9449 §10): /token wants its proof.
+        jkt = request.payload.data.get("dpop_jkt") if request.client.type == "app" else None
         ctx = session_context(signed_in.session, resource=check_resource(request),
-                              nonce=request.payload.data.get("nonce"))
+                              nonce=request.payload.data.get("nonce"), jkt=jkt)
         store_code(code, client_id=request.client.client_id,
                    redirect_uri=request.payload.redirect_uri, scope=request.scope,
                    code_challenge=request.payload.data.get("code_challenge"), ctx=ctx)

@@ -9,10 +9,24 @@ with ``invalid_target`` when more than one is sent).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 MAY_REPEAT = frozenset({"resource"})
 DESCRIPTION = "A request parameter is repeated."
+
+# What an app says about itself, at the challenge endpoint and at /authorize?idp=vneid alike.
+DEVICE_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+MAX_DEVICE_NAME = 100
+# RFC 9449 §10: dpop_jkt is the base64url SHA-256 thumbprint of the DPoP key (43 characters).
+DPOP_JKT = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+
+def device_name(value) -> str | None:
+    """The app's name for the device, whitespace folded; None when it is not 1-100 printable
+    characters."""
+    name = " ".join(value.split()) if isinstance(value, str) else ""
+    return name if name and len(name) <= MAX_DEVICE_NAME and name.isprintable() else None
 
 
 def has_repeated_parameter(lists: Iterable[tuple[str, list]]) -> bool:

@@ -7,7 +7,8 @@ chain at a point `verify` names. (Removing the newest records is not visible fro
 alone: every appended hash is also written to the structured log, which lives elsewhere.)
 
 Appends are serialised — on PostgreSQL by a transaction-scoped advisory lock, on SQLite by
-its single writer — and ``seq`` is the primary key, so two concurrent appends can never fork
+its single writer's lock, taken before the newest record is read — and ``seq`` is the primary
+key, so two concurrent appends can never fork
 the chain: the second waits, or fails and rolls back with its whole transaction.
 
 An audit record is written in the SAME transaction as the change it describes: the caller
@@ -66,6 +67,12 @@ def record_hash(record: AuditRecord) -> str:
 def _lock_chain() -> None:
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
+    else:
+        # SQLite: a write that matches nothing still takes the database's write lock (and
+        # begins the transaction: the driver runs plain SELECTs outside one), so the newest
+        # record is read while no one else can append — concurrent appends queue on the lock
+        # instead of reading the same last seq and failing on the primary key.
+        db.session.execute(text("UPDATE audit_records SET seq = seq WHERE seq < 0"))
 
 
 def append(actor: Actor, action: str, subject: str, *, changes: dict | None = None,
@@ -102,6 +109,24 @@ class ChainBreak:
 
     seq: int
     problem: str
+
+
+def page(*, actor: str | None = None, action: str | None = None, subject: str | None = None,
+         before: int | None = None, limit: int = 50) -> tuple[list[AuditRecord], int | None]:
+    """Records newest first, filtered by exact actor, action and subject, ``limit`` at a time;
+    with the ``seq`` to pass as ``before`` for the next page (None on the last). Keyset paging
+    on the primary key: page 1000 costs what page 1 does."""
+    query = select(AuditRecord).order_by(AuditRecord.seq.desc())
+    for column, value in ((AuditRecord.actor, actor), (AuditRecord.action, action),
+                          (AuditRecord.subject, subject)):
+        if value:
+            query = query.where(column == value)
+    if before is not None:
+        query = query.where(AuditRecord.seq < before)
+    rows = db.session.execute(query.limit(limit + 1)).scalars().all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].seq if more else None)
 
 
 def verify(batch: int = 5000) -> tuple[int, ChainBreak | None]:

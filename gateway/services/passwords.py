@@ -7,7 +7,7 @@ revocation of the account's other sessions and refresh tokens.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 
@@ -19,7 +19,7 @@ from gateway.models import Account, PasswordHistory
 from gateway.services.events import emit
 from gateway.services.outbox import enqueue_sms
 from gateway.services.revocation import revoke_account
-from policies.password_age import password_state
+from policies.password_age import issued_password_expired, password_state
 from policies.password_rules import PersonalData, check_new_password
 
 
@@ -53,6 +53,24 @@ def change_required(account: Account) -> bool:
         return False  # no password to change: the account signs in with VNeID
     state = state_of(account)
     return state.must_change or state.expired
+
+
+def issued_expired(account: Account, now: datetime | None = None) -> bool:
+    """An issued one-time password left unchanged past its expiry: it signs in no more."""
+    return issued_password_expired(as_utc(account.issued_password_expires_at), now or utcnow(),
+                                   must_change=account.must_change_password)
+
+
+def new_one_time_password() -> str:
+    """A password staff issue (reset, a newly issued account): 48 random bits in three groups
+    of four hex digits, easy to read from an SMS and to type once; it must be changed at the
+    first sign-in and expires unused (ISSUED_PASSWORD_TTL_DAYS)."""
+    return "-".join(secrets.token_hex(2) for _ in range(3))
+
+
+def issued_expiry(now: datetime) -> datetime:
+    """When a password issued at ``now`` stops working if it is never changed."""
+    return now + timedelta(days=current_app.config["ISSUED_PASSWORD_TTL_DAYS"])
 
 
 def _recent_hashes(account: Account) -> list[str]:
@@ -90,7 +108,7 @@ def change_password(account: Account, new_password: str, *, reason: str,
 
 def issue_password(account: Account, *, reason: str) -> str:
     """Staff reset: a one-time password by SMS that must be changed at the next sign-in."""
-    temporary = "-".join(secrets.token_hex(2) for _ in range(3))
+    temporary = new_one_time_password()
     _store_new_hash(account, hash_password(normalize_password(temporary)), must_change=True)
     enqueue_sms(account.phone, "password_reset", {"password": temporary})
     emit("password.reset", account_id=account.id, reason=reason)
@@ -107,6 +125,8 @@ def _store_new_hash(account: Account, new_hash: str, *, must_change: bool) -> No
     account.password_usable = True
     account.password_changed_at = now
     account.must_change_password = must_change
+    # An issued password starts its unused-expiry; any password the person sets ends it.
+    account.issued_password_expires_at = issued_expiry(now) if must_change else None
     account.password_reminded_window = None
     keep = max(0, current_app.config["PASSWORD_HISTORY"] - 1)
     db.session.flush()

@@ -17,8 +17,12 @@ from policies.assurance import acr_for
 
 
 def start_session(account: Account, *, amr: list[str], kind: str = "browser",
-                  device_id: str | None = None):
-    """Returns (cookie handle, session). The handle is shown once; only its hash is kept."""
+                  device_id: str | None = None, level: int | None = None):
+    """Returns (cookie handle, session). The handle is shown once; only its hash is kept.
+
+    ``level``: the identity level the sign-in itself established, when it is not the
+    account's (a VNeID sign-in rests on VNeID's level: policies.assurance turns it and
+    ``amr`` into the session's ``acr``)."""
     handle = new_secret()
     now = utcnow()
     session = LoginSession(
@@ -29,7 +33,7 @@ def start_session(account: Account, *, amr: list[str], kind: str = "browser",
         device_id=device_id,
         auth_time=now,
         amr=amr,
-        acr=acr_for(account.level, amr),
+        acr=acr_for(account.level if level is None else level, amr),
         created_at=now,
         expires_at=now + timedelta(seconds=current_app.config["SESSION_TTL"]),
     )

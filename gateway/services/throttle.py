@@ -17,7 +17,9 @@ Windows are buckets of the injected clock's time (gateway.clock), so tests and t
 reservations, holding no store lock and no database transaction.
 
 Keys: `{lg:<sha256 of the login>}…` for a name, `{ad:<sha256 of the address key>}…` for an
-address (each in one hash slot); neither holds a number or an address in clear.
+address (each in one hash slot); neither holds a number or an address in clear. Staff
+usernames of the console count in a key space of their own (`{sf:…}`, ``space="sf"``), so a
+citizen's login name and a staff username never share a lock.
 
 Exceptions::
 
@@ -66,8 +68,8 @@ def _digest(kind: str, value: str) -> str:
     return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()[:32]
 
 
-def _tag(login: str) -> str:
-    return "{lg:" + _digest("login", login) + "}"
+def _tag(login: str, space: str = "lg") -> str:
+    return "{" + space + ":" + _digest("login", login) + "}"
 
 
 def _address_tag(address: str) -> str:
@@ -96,10 +98,15 @@ def _wait(delay_ms: int) -> None:
 class Attempt:
     """One reserved try for a login name from an address; report how it ended."""
 
-    def __init__(self, login: str, address: str):
+    SPACES = ("lg", "sf")  # citizens' login names, staff usernames
+
+    def __init__(self, login: str, address: str, *, space: str = "lg"):
+        if space not in self.SPACES:
+            raise ValueError(f"unknown key space {space!r}")
         self.rules = LockoutRules.from_config(current_app.config)
-        self.tag = _tag(login)
-        self.name = _digest("login", login)
+        self.tag = _tag(login, space)
+        # the pair key (a name's failures from one address) stays apart per space too
+        self.name = _digest("login" if space == "lg" else space, login)
         self.address = _address_tag(address)
         self.reserved = 0       # this try's place among the name's consecutive tries
         self.delay_ms = 0       # how long the address verdict made it wait
@@ -173,8 +180,9 @@ class Attempt:
         s.delete(f"{self.tag}:tries", pair)
         s.incr(ok, 2 * self.rules.address_window, by=1 + self._redeemable)
 
-    def failed(self, account_id: int | None = None) -> None:
-        """The address keeps this try's reservation as its failure."""
+    def failed(self, account_id: int | None = None) -> int:
+        """The address keeps this try's reservation as its failure. Returns the seconds of
+        the lock this failure set on the name (0: none)."""
         s = store()
         now = clock().timestamp()
         _, _, pair = self._address_keys(self._window)
@@ -186,6 +194,8 @@ class Attempt:
             s.delete(f"{self.tag}:tries")
             if account_id is not None:
                 emit("account.locked", account_id=account_id, seconds=duration, level=level)
+            return duration
+        return 0
 
 
 def count_start(kind: str, address: str, limit: int) -> None:

@@ -58,7 +58,7 @@ def error_response(code: str, status: int, *, body: dict | None = None,
         response = unavailable_page()
     else:
         message = code if code in MESSAGES["vi"] else "invalid_request"
-        response = error_page(message, code, status)
+        response = error_page(message, code, status, retry_after)
     if status == 503:
         retry_after = retry_after or RETRY_AFTER_SECONDS
     if retry_after:

@@ -12,6 +12,7 @@ from flask import Blueprint, redirect, request, url_for
 from gateway.errors import AuthenticationError, ValidationError
 from gateway.flows import login as login_flow
 from gateway.flows.record import FlowError
+from gateway.methods.password import IssuedPasswordExpiredError
 from gateway.services import sessions
 from gateway.services.throttle import LockedError, ThrottledError, client_address
 from gateway.views.pages import (
@@ -60,6 +61,8 @@ def login():
     try:
         done = login_flow.sign_in(record, username or None, request.form.get("password", ""),
                                   address=client_address())
+    except IssuedPasswordExpiredError:
+        return _form(record.id, 401, "issued_password_expired", username)
     except AuthenticationError:
         return _form(record.id, 401, "invalid_credentials", username)
     except (LockedError, ThrottledError) as exc:
@@ -92,6 +95,8 @@ def change_password():
         done = login_flow.change_password(
             record, form.get("current_password", ""), form.get("new_password", ""),
             form.get("confirm_password", ""), address=client_address())
+    except IssuedPasswordExpiredError:
+        return page(401, ["issued_password_expired"])
     except AuthenticationError:
         return page(401, ["invalid_current_password"])
     except (LockedError, ThrottledError) as exc:

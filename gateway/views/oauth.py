@@ -12,9 +12,10 @@ from authlib.oauth2.rfc6749.errors import InvalidClientError
 from flask import Blueprint, current_app, jsonify, redirect, request
 
 from gateway.errors import GatewayError
-from gateway.flows import device_login
+from gateway.flows import device_login, vneid_login
 from gateway.flows import login as login_flow
 from gateway.flows.record import FlowBindingError, FlowNotFoundError, FlowStateError
+from gateway.flows.vneid_login import VneidSignInError
 from gateway.i18n import LANG_COOKIE, LANGUAGES
 from gateway.oidc import challenge as ch
 from gateway.oidc.challenge import ChallengeError
@@ -29,6 +30,7 @@ from gateway.oidc.server import query_client
 from gateway.services import sessions
 from gateway.services.devices import DeviceChangedError
 from gateway.services.throttle import client_address
+from gateway.views import vneid as vneid_views
 from gateway.views.pages import (
     allow_form_redirect,
     browser_secret,
@@ -93,6 +95,8 @@ def authorize():
     except OAuth2Error as error:
         return _redirect_error(error)
     data = grant.request.payload.data
+    if grant.client.type == "app":  # the grant let it in with idp=vneid only
+        return _app_with_vneid(grant, data)
     fresh = login_flow.returned(data.get("login_flow"), browser=browser_secret(create=False),
                                 session=session)
     decision = login_flow.decide(data, session, account, fresh=fresh)
@@ -109,10 +113,32 @@ def authorize():
             # (advertised in discovery) would be lost there. The person's own choice wins.
             ui = (data.get("ui_locales") or "").split()
             lang = next((x for x in ui if x in LANGUAGES), None)
-        target = "/login?" + urlencode({"flow": new_flow, **({"lang": lang} if lang else {})})
+        page = "/vneid/start?" if data.get("idp") == "vneid" else "/login?"
+        target = page + urlencode({"flow": new_flow, **({"lang": lang} if lang else {})})
         return redirect(target, 302)
     return server.create_authorization_response(grant=grant,
                                                 grant_user=SignedIn(account, session))
+
+
+def _app_with_vneid(grant, data):
+    """The app in the system browser (RFC 8252): VNeID every time — a browser's SSO session
+    is never an app's — then, back from gateway.flows.vneid_login with its device rule
+    applied, a code bound to the app's DPoP key. The return consumes the VNeID record once."""
+    done = vneid_login.returned_app(data.get("vneid_flow"), browser=browser_secret(create=False),
+                                    request=data)
+    if done is None:
+        query = [(k, v) for k, v in _params() if k != "vneid_flow"]
+        try:
+            return redirect(vneid_login.start_app(query, browser=browser_secret()), 302)
+        except VneidSignInError as exc:
+            return vneid_views.error_page(exc)
+    decision = login_flow.decide(data, done.session, done.account, fresh=True)
+    if decision != session_reuse.ISSUE:
+        error = OAuth2Error(error=decision, redirect_uri=grant.redirect_uri)
+        error.state = data.get("state")
+        return _redirect_error(error)
+    return server.create_authorization_response(grant=grant,
+                                                grant_user=SignedIn(done.account, done.session))
 
 
 @bp.route("/authorize-challenge", methods=["POST"])

@@ -79,8 +79,10 @@ def render(template: str, status: int = 200, **context):
     return response
 
 
-def error_page(message: str, code: str, status: int = 400):
-    return render("error.html", status=status, message=message, code=code,
+def error_page(message: str, code: str, status: int = 400, retry_after: int | None = None):
+    # A message that says how long to wait ("{minutes}") gets the whole minutes, rounded up.
+    minutes = -(-retry_after // 60) if retry_after else 1
+    return render("error.html", status=status, message=message, code=code, minutes=minutes,
                   request_id=g.get("request_id"))
 
 

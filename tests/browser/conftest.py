@@ -115,3 +115,46 @@ def _site(make_app, tmp_path, other_redirect):
     with serve(app, port) as url:
         assert url == base
         yield facts
+
+
+@dataclass
+class VneidSite:
+    base: str
+    app: Flask
+    client_id: str
+    redirect: str       # the web client's callback, on the tiny loopback server
+    app_id: str
+    app_redirect: str   # the app client's loopback redirect (RFC 8252 §7.3)
+
+    def authorize_url(self, **extra) -> str:
+        params = authorize_params(self.client_id, secrets.token_urlsafe(48),
+                                  redirect_uri=self.redirect, scope="openid profile", **extra)
+        return f"{self.base}/authorize?{urlencode(params)}"
+
+    def landed(self, page, redirect: str | None = None) -> dict:
+        page.wait_for_url(f"{redirect or self.redirect}?**")
+        return {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
+
+
+@pytest.fixture
+def vneid_site(make_app, tmp_path):
+    """A served gateway signing in with its own VNeID sandbox, with the sandbox citizens'
+    accounts, a web client and an app client whose redirects land on a loopback server."""
+    from tests.helpers.vneid import seed_accounts
+
+    with serve(_second_party) as other_base:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        app = make_app(ISSUER=base, SMS_OUTBOX=str(tmp_path / "sms.jsonl"))
+        with app.app_context():
+            seed_accounts()
+            web, _ = create_client(name="Cổng dịch vụ công", type="web",
+                                   redirect_uris=[f"{other_base}/callback"])
+            phone, _ = create_client(name="VssID", type="app",
+                                     redirect_uris=[f"{other_base}/app-callback"])
+            db.session.commit()
+            facts = VneidSite(base, app, web.client_id, f"{other_base}/callback",
+                              phone.client_id, f"{other_base}/app-callback")
+            db.session.remove()
+        with serve(app, port):
+            yield facts

@@ -8,6 +8,7 @@ from gateway.extensions import db
 from tests.helpers import new_account, new_client
 from tests.helpers.devices import DeviceWorld, LogoutReceiver
 from tests.helpers.network import free_port, serve
+from tests.helpers.vneid import vneid_world
 
 
 @pytest.fixture
@@ -25,3 +26,18 @@ def world(make_app, tmp_path):
     with serve(app, port):
         yield DeviceWorld(app, base, client_id, service_id, service_secret, receiver)
     receiver.close()
+
+
+@pytest.fixture
+def vworld(make_app, tmp_path):
+    """A served gateway signing in with its own VNeID sandbox, the sandbox citizens' accounts,
+    a web client and an app client."""
+    with vneid_world(make_app, tmp_path) as world:
+        yield world
+
+
+@pytest.fixture
+def rogue(make_app, tmp_path):
+    """The same, with a VNeID upstream of its own that the test makes misbehave."""
+    with vneid_world(make_app, tmp_path, rogue=True) as world:
+        yield world

@@ -60,3 +60,25 @@ def test_every_token_route_refuses_a_clients_own_token(app, client, service_toke
         challenge = answer.headers["WWW-Authenticate"]
         assert challenge.startswith("DPoP ") and 'error="insufficient_scope"' in challenge
         assert 'scope="openid"' in challenge
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_userinfo_refuses_a_clients_own_token_with_a_challenge(client, service_tokens, method):
+    """/userinfo needs scope openid: a token without it is 403 insufficient_scope, and RFC 6750
+    §3 wants the challenge there too, naming the scope, in the token's own scheme."""
+    bearer, bound, key = service_tokens
+    answer = client.open("/userinfo", method=method,
+                         headers={"Authorization": f"Bearer {bearer}"})
+    assert answer.status_code == 403, answer.data
+    assert answer.json["error"] == "insufficient_scope"
+    challenge = answer.headers["WWW-Authenticate"]
+    assert challenge.startswith('Bearer error="insufficient_scope"')
+    assert challenge.endswith('scope="openid"')
+
+    proof = create_proof(key, method=method, url=f"{ISSUER}/userinfo", access_token=bound)
+    answer = client.open("/userinfo", method=method,
+                         headers={"Authorization": f"DPoP {bound}", "DPoP": proof})
+    assert answer.status_code == 403, answer.data
+    challenge = answer.headers["WWW-Authenticate"]
+    assert challenge.startswith("DPoP ") and 'error="insufficient_scope"' in challenge
+    assert challenge.endswith('scope="openid"')

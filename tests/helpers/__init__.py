@@ -14,6 +14,8 @@ racing callers); the others, by subject::
     tests.helpers.outage            what a 503 must look like from outside
     tests.helpers.sms               what the development SMS provider sent; the last OTP
     tests.helpers.settings          a production configuration that passes every check
+    tests.helpers.applications      applications with real photos in the file store, the
+                                    console's staff of each role at two offices
     tests.helpers.links             VNeID identities, accounts to link them to, and what the
                                     linking services left behind (outbox, events, audit)
 """

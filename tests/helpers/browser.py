@@ -14,9 +14,10 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def submit(page) -> int:
-    """Clicks the form's button; returns the status of the POST (waited for, no stale page)."""
+def submit(page, button: str = "button[type=submit]") -> int:
+    """Clicks the form's button (``button``: a selector, for a page with several forms);
+    returns the status of the POST (waited for, no stale page)."""
     with page.expect_response(lambda r: r.request.method == "POST") as posted:
-        page.click("button[type=submit]")
+        page.click(button)
     page.wait_for_load_state()
     return posted.value.status

@@ -1,5 +1,10 @@
 """Settings shared by tests: a production configuration that passes every check at start."""
 
+from pathlib import Path
+
+# A register file of the tests' own: production refuses the default (the sandbox citizens).
+REGISTER_FILE = str(Path(__file__).resolve().parent / "insurance-register.csv")
+
 GOOD_PRODUCTION = {
     "GATEWAY_ENV": "production",
     "GATEWAY_SECRET_KEY": "x" * 48,
@@ -12,4 +17,8 @@ GOOD_PRODUCTION = {
     "GATEWAY_EMAIL_PROVIDER": "smtp",
     "GATEWAY_SMTP_URL": "smtp://smtp.vssid.example.vn:587",
     "GATEWAY_SMTP_FROM": "no-reply@vssid.example.vn",
+    "GATEWAY_VNEID_ISSUER": "https://sso.dichvucong.gov.vn",
+    "GATEWAY_VNEID_CLIENT_ID": "vssid-gateway",
+    "GATEWAY_VNEID_CLIENT_SECRET": "s" * 32,
+    "GATEWAY_INSURANCE_REGISTER_FILE": REGISTER_FILE,
 }

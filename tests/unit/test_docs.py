@@ -32,7 +32,9 @@ def test_every_emitted_event_is_documented():
 def test_openapi_documents_every_route(app):
     import json
 
-    paths = set(json.loads((ROOT / "docs" / "openapi.json").read_text("utf-8"))["paths"])
+    # path parameters compared by position, whatever their names: {account_id} == <int:...>
+    paths = {re.sub(r"\{[^}]*\}", "{x}", path) for path in
+             json.loads((ROOT / "docs" / "openapi.json").read_text("utf-8"))["paths"]}
     routes = {re.sub(r"<[^>]*>", "{x}", r.rule) for r in app.url_map.iter_rules()
               if not r.rule.startswith(("/static", "/demo"))}
     assert sorted(routes - paths) == []

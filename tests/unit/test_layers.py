@@ -24,6 +24,9 @@ FORBIDDEN = {
     "gateway.crypto": tuple(f"gateway.{name}" for name in (
         "views", "flows", "oidc", "methods", "cli", "jobs", "services", "models", "store")),
     "policies": ("gateway",),
+    # The outside world behind small interfaces: the gateway hands them what they need
+    # (settings, a clock); the VNeID sandbox is a separate OpenID provider altogether.
+    "providers": ("gateway",),
 }
 
 

@@ -11,13 +11,13 @@ false for an account made from a VNeID identity until recovery sets a password; 
 existing account has a password, hence the server default true.
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0013
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0010"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -91,6 +91,42 @@ def test_0005_seals_the_recipients_already_stored(backend_settings, scratch_data
             store.client.close()
 
 
+def test_0013_fills_the_name_key_of_applications_already_stored(backend_settings,
+                                                                 scratch_database):
+    """Applications stored before 0013 get the search key of their name; the down migration
+    removes the columns again."""
+    app = create_app({**backend_settings, "DATABASE_URL": scratch_database})
+    try:
+        with app.app_context():
+            upgrade(revision="0012")
+            now = utcnow()
+            db.session.execute(text(
+                "INSERT INTO offices (code, name, province, active, updated_at) "
+                "VALUES ('BHXH-079', 'BHXH TP HCM', '079', :t, :n)"), {"t": True, "n": now})
+            db.session.execute(text(
+                "INSERT INTO applications (reference, status, bhxh, full_name, dob, sex, cccd, "
+                "phone, office_code, portrait_file, id_front_file, id_back_file, submitted_at, "
+                "updated_at) VALUES ('HS0013TEST', 'submitted', '0123456789', :name, "
+                "'1985-04-12', 'male', '079085001234', '+84912345623', 'BHXH-079', 'a', 'b', "
+                "'c', :n, :n)"), {"name": "ĐỖ  Nguye\u0302\u0303n An", "n": now})
+            db.session.commit()
+            upgrade(revision="0013")
+            key = db.session.execute(text("SELECT name_key FROM applications")).scalar_one()
+            assert key == "đỗ nguyễn an"
+            db.session.rollback()
+            downgrade(revision="0012")
+            columns = db.session.execute(text("SELECT * FROM applications")).keys()
+            assert "name_key" not in columns
+            db.session.rollback()
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        store = app.extensions["gateway.store"]
+        if hasattr(store, "client"):
+            store.client.close()
+
+
 def test_0014_keeps_existing_accounts_usable_and_downgrades(backend_settings, scratch_database,
                                                             tmp_path):
     """Accounts stored before 0014 all have a password: they come out with password_usable
@@ -99,7 +135,7 @@ def test_0014_keeps_existing_accounts_usable_and_downgrades(backend_settings, sc
                       "SMS_OUTBOX": str(tmp_path / "sms.jsonl")})
     try:
         with app.app_context():
-            upgrade(revision="0010")
+            upgrade(revision="0013")
             now = utcnow()
             db.session.execute(text(
                 "INSERT INTO accounts (sub, bhxh, full_name, dob, phone, status, level, "
@@ -112,7 +148,7 @@ def test_0014_keeps_existing_accounts_usable_and_downgrades(backend_settings, sc
                 "SELECT password_usable, population_verified_at FROM accounts")).one()
             assert (bool(row[0]), row[1]) == (True, None)
             db.session.rollback()
-            downgrade(revision="0010")
+            downgrade(revision="0013")
             tables = set(db.inspect(db.engine).get_table_names())
             assert not {"vneid_links", "link_reviews"} & tables
             columns = {c["name"] for c in db.inspect(db.engine).get_columns("accounts")}

@@ -57,3 +57,21 @@ def test_a_decided_application_is_closed(final):
 def test_the_verification_method_follows_who_saw_the_person():
     assert A.verification_method(A.FIELD_VERIFIED) == "post_office"
     assert A.verification_method(A.SUBMITTED) == "counter"
+
+
+@given(st.sampled_from((*A.STATUSES, "unknown")), st.sampled_from((*A.ROLES, "admin")))
+def test_allowed_decisions_are_exactly_what_next_status_accepts(status, role):
+    offered = A.allowed_decisions(status, role)
+    assert offered == tuple(d for d in A.DECISIONS if (status, d, role) in ALLOWED)
+
+
+def test_what_the_console_offers_each_role():
+    assert A.allowed_decisions(A.SUBMITTED, A.OFFICE_STAFF) == (A.APPROVE, A.REJECT)
+    assert A.allowed_decisions(A.SUBMITTED, A.POST_OFFICE_AGENT) == (A.FIELD_VERIFY,)
+    assert A.allowed_decisions(A.FIELD_VERIFIED, A.SUPERVISOR) == (A.APPROVE, A.REJECT)
+    assert A.allowed_decisions(A.FIELD_VERIFIED, A.POST_OFFICE_AGENT) == ()
+    assert A.allowed_decisions(A.APPROVED, A.SUPERVISOR) == ()
+
+
+def test_only_a_rejection_requires_a_reason():
+    assert [d for d in A.DECISIONS if A.reason_required(d)] == [A.REJECT]

@@ -217,3 +217,35 @@ def test_state_properties(changed, age, max_age_days, remind_days):
         assert key == reminder_window_key(
             changed, last_valid, max_age_days=max_age_days, remind_days=remind_days
         )
+
+
+# ------------------------------------------------------------------ issued passwords
+
+ISSUED_EXPIRES = CHANGED + 14 * DAY
+
+
+@pytest.mark.parametrize(("now", "expired"), [
+    (CHANGED, False),
+    (ISSUED_EXPIRES - SECOND, False),
+    (ISSUED_EXPIRES, True),              # the expiry instant itself is expired
+    (ISSUED_EXPIRES + 400 * DAY, True),
+])
+def test_an_issued_password_expires_at_its_instant(now, expired):
+    assert password_age.issued_password_expired(ISSUED_EXPIRES, now, must_change=True) is expired
+
+
+@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1),
+                    timezones=st.just(UTC)))
+def test_a_changed_or_never_expiring_password_is_not_an_expired_issued_one(now):
+    assert not password_age.issued_password_expired(ISSUED_EXPIRES, now, must_change=False)
+    assert not password_age.issued_password_expired(None, now, must_change=True)
+
+
+def test_issued_expiry_needs_aware_instants():
+    with pytest.raises(ValueError):
+        password_age.issued_password_expired(ISSUED_EXPIRES, datetime(2025, 1, 2),
+                                             must_change=True)
+    with pytest.raises(ValueError):
+        password_age.issued_password_expired(datetime(2025, 1, 2), CHANGED, must_change=True)
+    later = ISSUED_EXPIRES.astimezone(timezone(timedelta(hours=7)))
+    assert password_age.issued_password_expired(ISSUED_EXPIRES, later, must_change=True)

@@ -325,9 +325,10 @@ def test_twenty_simultaneous_guesses_are_compared_at_most_five_times(start, whic
 # ---------------------------------------------------------------- verify_in_flow (recovery)
 
 
-def in_flow(app, account_id, flow_id, code, *, subject="0123456789", expires_at=None):
+def in_flow(app, account_id, flow_id, code, *, subject="0123456789", expires_at=None,
+            purpose="recovery"):
     try:
-        otp.verify_in_flow(account_id=account_id, subject=subject, purpose="recovery",
+        otp.verify_in_flow(account_id=account_id, subject=subject, purpose=purpose,
                            flow_id=flow_id, code=code,
                            expires_at=expires_at or int(time.time()) + 300)
         return "ok"
@@ -397,3 +398,75 @@ def test_in_flow_budget_is_the_subjects_and_stops_codes_for_it(start):
     assert refused.value.code == "otp_budget_exhausted"
     # the account's own budget (takeover codes) is untouched
     issue_and_read(app, a, flow(), purpose="takeover")
+
+
+# ---------------------------------------------------------------- voided by a phone change
+
+
+def test_a_phone_change_voids_every_code_sent_before_it(gw):
+    from gateway.services.otp_void import void_codes
+
+    a = account()
+    f1, f2 = flow(), flow()
+    _, takeover = issue_and_read(gw, a, f1)
+    _, recovery = issue_and_read(gw, a, f2, purpose="recovery", subject="0123456789")
+    void_codes(a)
+    assert refusal(account_id=a, purpose="takeover", flow_id=f1, code=takeover) == "otp_expired"
+    with pytest.raises(OtpError) as refused:
+        otp.verify_in_flow(account_id=a, subject="0123456789", purpose="recovery", flow_id=f2,
+                           code=recovery, expires_at=int(time.time()) + 300)
+    assert refused.value.code == "otp_invalid"
+    # A code issued after the change (to the new number) works; another account is untouched.
+    time.sleep(0.01)  # the real clock: a code of the very instant of the void is void too
+    f3 = flow()
+    _, fresh = issue_and_read(gw, a, f3, purpose="login")
+    otp.verify(account_id=a, purpose="login", flow_id=f3, code=fresh)
+    b, f4 = account(), flow()
+    _, untouched = issue_and_read(gw, b, f4)
+    void_codes(a)
+    otp.verify(account_id=b, purpose="takeover", flow_id=f4, code=untouched)
+
+
+def test_the_void_mark_is_judged_by_issue_time():
+    from gateway.services.otp_void import voided
+
+    record = json.dumps({"d": "x", "g": "y", "exp": 2, "iat": 100.5})
+    assert voided(record, "100.5") and voided(record, "101") and not voided(record, "100.4")
+    assert not voided(None, "101") and not voided(record, None)
+    assert voided(json.dumps({"d": "x", "g": "y", "exp": 2}), "1")  # stored before marks
+
+
+# ---------------------------------------------------------------- a code with no account
+
+
+P = "application_status"
+
+
+def test_a_code_for_a_subject_without_an_account(start):
+    """An application's status look-up: the code is kept under the subject, checked with
+    verify_in_flow(account_id=None), counted against the phone's daily cap and the subject's
+    budget, never against an account."""
+    app = start(OTP_DAILY_CAP_PHONE=2)
+    f, subject = flow(), "application:DK-7KQM-X3PZ"
+    challenge, code = issue_and_read(app, None, f, purpose="application_status",
+                                     subject=subject)
+    assert challenge.masked_phone == MASKED
+    assert store().get(f"{{acct:None}}:otp:application_status:{f}") is None
+    assert in_flow(app, None, f, other(code), subject=subject, purpose=P) == "otp_invalid"
+    assert in_flow(app, None, f, code, subject="application:DK-2222-3333",
+                   purpose=P) == "otp_invalid"
+    assert in_flow(app, None, f, code, subject=subject, purpose=P) == "ok"
+    assert in_flow(app, None, f, code, subject=subject, purpose=P) == "otp_invalid"  # used
+    [issued] = events("otp.issued")
+    assert issued.account_id is None and issued.data["purpose"] == "application_status"
+    # the phone's daily cap counts these codes too
+    issue_and_read(app, None, flow(), purpose="application_status", subject=subject)
+    with pytest.raises(OtpError) as refused:
+        otp.issue(account_id=None, phone=PHONE, purpose="application_status", flow_id=flow(),
+                  subject=subject)
+    assert refused.value.code == "otp_daily_cap"
+
+
+def test_a_code_without_an_account_needs_a_subject(gw):
+    with pytest.raises(ValueError):
+        otp.issue(account_id=None, phone=PHONE, purpose="application_status", flow_id=flow())

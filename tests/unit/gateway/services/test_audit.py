@@ -105,3 +105,24 @@ def test_concurrent_appends_never_fork_the_chain(app):
     assert not errors
     checked, broken = audit.verify()
     assert broken is None and checked == AuditRecord.query.count() >= 5
+
+
+def test_concurrent_appends_all_land_on_either_backend(make_app):
+    """Each append waits for the chain's lock (PostgreSQL: advisory; SQLite: the write lock,
+    taken before the newest record is read), so none fails on a taken seq."""
+    from tests.helpers import race
+
+    app = make_app()
+
+    def worker(i):
+        with app.app_context():
+            try:
+                for n in range(5):
+                    audit.append(CLERK, "staff.signed_in", f"staff:clerk{i}", reason=str(n))
+                    db.session.commit()
+            finally:
+                db.session.remove()
+
+    race(4, worker)
+    with app.app_context():
+        assert audit.verify() == (20, None)

@@ -15,11 +15,13 @@ from gateway.clock import FixedClock, as_utc
 from gateway.errors import ValidationError
 from gateway.extensions import db
 from gateway.messages import sms as sms_texts
+from gateway.messages.reasons import REASON_TEXTS
 from gateway.models import Event, OutboxMessage
 from gateway.services import outbox
 from gateway.services.outbox import deliver_pending, enqueue_sms, retry_delay, sealing
 from gateway.services.outbox.delivery import reason_code
 from gateway.services.outbox.enqueue import PENDING
+from policies.applications import REASON_CODES
 from providers.sms import DeliveryError, OutboxFileProvider
 from tests.helpers import race, run_jobs
 
@@ -414,9 +416,16 @@ SAMPLES = {
                              "at": "2026-11-22T17:05:00+00:00"},
     "password_reset": {"password": "Xk7-pQ2m-Rt9w"},
     "password_expiry_reminder": {"days": 14},
+    "account_issued": {"bhxh": "0123456789", "password": "a1b2-c3d4-e5f6", "days": 90},
+    "application_rejected": {"reference": "HS7K2M9QXA-2026", "reason_code": "identity_mismatch",
+                             "note": "Ảnh chân dung không khớp với người đến làm thủ tục; "
+                                     "vui lòng chụp lại ảnh 3×4 rõ mặt, nền trắng." * 3},
+    "phone_changed": {"at": "2026-11-22T17:05:00+00:00"},
     "vneid_linked": {"at": "2026-11-22T17:05:00+00:00"},
     "vneid_account_created": {"at": "2026-11-22T17:05:00+00:00"},
     "vneid_unlinked": {},
+    "application_received": {"reference": "DK-7KQM-X3PZ"},
+    "application_duplicate": {},
 }
 
 
@@ -450,7 +459,50 @@ def test_device_names_and_times_are_made_safe_for_sms():
     assert sms_texts.fold_ascii("Đặng Thị Ánh {x}") == "Dang Thi Anh x"
 
 
+def test_the_phone_change_notice_says_when_and_no_number():
+    rendered = sms_texts.render("phone_changed", SAMPLES["phone_changed"])
+    assert "luc 00:05 23/11/2026" in rendered and "BHXH" in rendered
+    assert re.findall(r"[0-9]+", rendered) == ["00", "05", "23", "11", "2026"]
+
+
 def test_expiry_reminder_counts_days():
     assert "het han sau 1 ngay" in sms_texts.render("password_expiry_reminder", {"days": 1})
     assert "expires in 1 day." in sms_texts.render("password_expiry_reminder", {"days": 1}, "en")
     assert "expires in 3 days." in sms_texts.render("password_expiry_reminder", {"days": 3}, "en")
+
+
+def test_the_approval_says_the_login_name_and_the_password_only():
+    rendered = sms_texts.render("account_issued", SAMPLES["account_issued"])
+    assert re.findall(r"\b[0-9][0-9a-z-]*|\b[a-z][0-9][0-9a-z-]*", rendered) == [
+        "0123456789", "a1b2-c3d4-e5f6", "90"]
+    assert "Nguyen" not in rendered and "+84" not in rendered
+    with pytest.raises(ValueError):
+        sms_texts.render("account_issued", {"bhxh": "01234", "password": "x", "days": 14})
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+@pytest.mark.parametrize("code", sorted(REASON_TEXTS))
+def test_every_rejection_reason_fits_with_the_clerks_words(code, locale):
+    for note in ("", "Sai.", "Đ" * 400, "{note} %s {0}"):
+        rendered = sms_texts.render("application_rejected", {
+            "reference": "HS7K2M9QXA-2026-0001", "reason_code": code, "note": note}, locale)
+        assert len(rendered) <= 160 and rendered.isascii(), rendered
+        assert set(rendered) <= GSM_BASIC, rendered
+    with pytest.raises(ValueError):
+        sms_texts.render("application_rejected", {"reference": "X", "reason_code": "nope",
+                                                  "note": ""})
+
+
+def test_a_rejection_keeps_what_fits_of_the_clerks_words():
+    short = sms_texts.render("application_rejected", {
+        "reference": "HS1", "reason_code": "other", "note": "Thiếu ảnh mặt sau CCCD."})
+    assert short == "VssID: Ho so HS1 bi tu choi: ly do khac. Thieu anh mat sau CCCD. Hay sua " \
+                    "va nop lai."
+    long = sms_texts.render("application_rejected", SAMPLES["application_rejected"])
+    assert "... Hay sua va nop lai." in long and len(long) == 160
+
+
+def test_every_reason_code_has_its_texts():
+    assert set(REASON_TEXTS) == set(REASON_CODES)
+    assert all(set(texts) == {"vi", "en"} and all(texts.values())
+               for texts in REASON_TEXTS.values())

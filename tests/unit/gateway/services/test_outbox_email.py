@@ -204,3 +204,33 @@ def test_non_ascii_credentials_are_refused(tmp_path):
            "GATEWAY_SMTP_PASSWORD": "mật-khẩu"}
     with pytest.raises(ConfigError, match="GATEWAY_SMTP_PASSWORD"):
         load_settings(environ=env, instance_path=tmp_path)
+
+
+ISSUED = {"name": "Nguyễn Văn An", "reference": "HS7K2M9QXA", "bhxh": "0123456789",
+          "password": "a1b2-c3d4-e5f6", "days": 14}
+REJECTED = {"name": "Đỗ Thị Ánh", "reference": "HS7K2M9QXA", "reason_code": "photo_unusable",
+            "note": "Ảnh CCCD mặt sau bị lóa,\n chụp lại {giúp} ạ."}
+
+
+def test_every_template_has_both_languages_and_its_parameters():
+    assert set(email_texts.TEMPLATES) == set(email_texts.PARAMETERS)
+    assert all(set(t) == {"vi", "en"} for t in email_texts.TEMPLATES.values())
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_approval_email_carries_the_login_name_and_password(locale):
+    subject, text = email_texts.render("account_issued", ISSUED, locale)
+    assert "VssID" in subject and "0123456789" not in subject
+    for value in ("Nguyễn Văn An", "HS7K2M9QXA", "0123456789", "a1b2-c3d4-e5f6", "14"):
+        assert value in text
+    assert "http" not in text and "www" not in text
+
+
+@pytest.mark.parametrize(("locale", "reason"), [("vi", "ảnh không rõ hoặc không dùng được"),
+                                                ("en", "a photo is unclear or unusable")])
+def test_the_rejection_email_says_the_reason_and_the_clerks_words(locale, reason):
+    subject, text = email_texts.render("application_rejected", REJECTED, locale)
+    assert "HS7K2M9QXA" in subject
+    assert reason in text and "Ảnh CCCD mặt sau bị lóa, chụp lại {giúp} ạ." in text
+    with pytest.raises(ValueError):
+        email_texts.render("application_rejected", {**REJECTED, "reason_code": "nope"}, locale)
