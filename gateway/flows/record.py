@@ -55,6 +55,14 @@ request (system browser, one active device)::
     device_conflict ──takeover──► device_otp ──device_otp──► signed_in
                                   device_otp ──takeover──► device_otp (resend)
 
+phone_change — a person moves their own registered phone number on a recent level-2 VNeID
+sign-in (gateway.flows.phone_change): a code goes to the NEW number, and comes back. Bound
+to the session (its ``sid``) in the key, so the page's id is worth nothing in another
+session, and to the number the code was sent to (the context)::
+
+    otp_sent ──resend──► otp_sent
+    otp_sent ──confirm (right code)──► ⇒ the phone moved (gateway.services.phone_change)
+
 Store round trips: ``new`` none, ``save``/``advance`` one put, ``load`` one get, ``take``,
 ``claim`` and ``consume`` one take (none for a record never stored), ``discard`` one delete.
 
@@ -177,7 +185,14 @@ VNEID_LOGIN = _kind(
      "device_otp": {"device_otp"}},
     final={"signed_in"}, bound_key=True)
 
-KINDS = {kind.name: kind for kind in (LOGIN, DEVICE_LOGIN, RECOVERY, VNEID_LOGIN)}
+PHONE_CHANGE = _kind(
+    "phone_change", "LOGIN_FLOW_TTL", "otp_sent",
+    {"otp_sent": {"otp_sent"}},
+    {"resend": {"otp_sent"}, "confirm": {"otp_sent"}},
+    final={"otp_sent"}, bound_key=True)
+
+KINDS = {kind.name: kind for kind in (LOGIN, DEVICE_LOGIN, RECOVERY, VNEID_LOGIN,
+                                      PHONE_CHANGE)}
 
 
 @dataclass
