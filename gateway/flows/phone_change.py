@@ -80,6 +80,18 @@ def refusal(session: LoginSession, account: Account) -> str | None:
         link_age=(now - as_utc(link.linked_at)).total_seconds() if link else None)
 
 
+def session_of(sid: str | None, account: Account) -> LoginSession:
+    """The live session an access token was issued under (its ``sid``): the API judges the
+    sign-in the token rests on exactly as the pages judge the browser's. A token with no
+    session behind it any more rests on no VNeID sign-in."""
+    session = LoginSession.query.filter_by(sid=sid, account_id=account.id).first() \
+        if sid else None
+    if session is None or session.revoked_at is not None or \
+            as_utc(session.expires_at) <= utcnow():
+        raise PhoneChangeRefusedError(rules.NEEDS_VNEID)
+    return session
+
+
 def _require(session: LoginSession, account: Account) -> None:
     code = refusal(session, account)
     if code is not None:
