@@ -27,6 +27,10 @@ Every domain error, wherever it is defined (each beside the code that raises it)
      ├── ThrottledError               429  services/throttle.py: the address is over its limit
      ├── CccdTriesExceededError       429  services/counter.py: too many wrong CCCD numbers for
      │                                     one account's phone change today
+     ├── PhoneChangeRefusedError      403  flows/phone_change.py: this session may not change
+     │                                     its own phone (not a recent level-2 VNeID sign-in)
+     ├── PhoneChangeLimitError        429  flows/phone_change.py: too many self-service phone
+     │                                     changes started for the account today
      ├── OtpError                400/429  methods/otp.py: a code refused, or none could be sent
      ├── FlowError                    400  flows/record.py: a flow record refused the step
      │    ├── FlowNotFoundError       400  no such record (expired, consumed, never made)

@@ -9,6 +9,8 @@ from werkzeug.exceptions import HTTPException
 
 from gateway.messages.console import CONSOLE
 from gateway.messages.console_applications import APPLICATIONS
+from gateway.messages.console_links import LINKS
+from gateway.messages.phone_change import PHONE_CHANGE
 from gateway.messages.reasons import REASON_TEXTS
 
 LANGUAGES = ("vi", "en")
@@ -470,6 +472,8 @@ def _merge(catalogue: dict) -> None:
 
 _merge(CONSOLE)
 _merge(APPLICATIONS)
+_merge(LINKS)
+_merge(PHONE_CHANGE)
 # The rejection reasons, one phrase per code, as the applicant's SMS and e-mail say them.
 _merge({lang: {f"reason_{code}": texts[lang] for code, texts in REASON_TEXTS.items()}
         for lang in LANGUAGES})

@@ -16,6 +16,9 @@ Who may do what at the console (docs/security.md, "The staff console")::
     issue a one-time password           yes            -                yes
     sign an account out everywhere      yes            -                yes
     change the registered phone         yes            -                yes
+    VNeID link review queue: read,      yes            -                yes
+      link a case to an account or
+      reject it (with a reason)
     the audit trail (read, verify)      -              -                yes
 
 A post-office agent only records that they saw an applicant (policies/applications.py); they
@@ -23,6 +26,11 @@ act on no existing account. Office staff act on any account, because a person ma
 BHXH office; what keeps this in bounds is that every action needs a reason, names the clerk
 and their office in the audit trail, and the phone change needs the person's CCCD in front of
 the clerk. Reading the trail is the supervisor's.
+
+The VNeID link review queue (/staff/links) is one national queue, not an office's: a case comes
+from a sign-in, which has no office. Office staff and supervisors decide it, each decision with
+a reason and an audit record (gateway/services/links.resolve_case); a post-office agent, who
+acts on no existing account, does not.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ _USERNAME_RE = re.compile(r"[a-z](?:[a-z0-9]|[._-](?=[a-z0-9]))*")
 ACCOUNT_ACTIONS = ("view", "clear_device", "issue_password", "sign_out", "change_phone")
 ACCOUNT_ROLES = frozenset({OFFICE_STAFF, SUPERVISOR})
 AUDIT_ROLES = frozenset({SUPERVISOR})
+LINK_REVIEW_ROLES = frozenset({OFFICE_STAFF, SUPERVISOR})
 
 # A staff member's reason for an action: required, kept as typed (after trimming).
 REASON_MIN, REASON_MAX = 5, 500
@@ -85,6 +94,10 @@ def may_act_on_accounts(role: str) -> bool:
 
 def may_read_audit(role: str) -> bool:
     return role in AUDIT_ROLES
+
+
+def may_review_links(role: str) -> bool:
+    return role in LINK_REVIEW_ROLES
 
 
 def parse_reason(value: object) -> str:

@@ -64,6 +64,14 @@ keeps it alive while the person reads the status or corrects a rejected declarat
     otp_sent ──verify (right code)──► verified ──view──► verified
     verified ──resubmit (the corrected declaration of a rejected application)──► ⇒ done
 
+phone_change — a person moves their own registered phone number on a recent level-2 VNeID
+sign-in (gateway.flows.phone_change): a code goes to the NEW number, and comes back. Bound
+to the session (its ``sid``) in the key, so the page's id is worth nothing in another
+session, and to the number the code was sent to (the context)::
+
+    otp_sent ──resend──► otp_sent
+    otp_sent ──confirm (right code)──► ⇒ the phone moved (gateway.services.phone_change)
+
 Store round trips: ``new`` none, ``save``/``advance`` one put, ``load`` one get, ``take``,
 ``claim`` and ``consume`` one take (none for a record never stored), ``discard`` one delete.
 
@@ -192,8 +200,14 @@ APPLICATION_STATUS = _kind(
     {"verify": {"otp_sent"}, "view": {"verified"}, "resubmit": {"verified"}},
     final={"verified"}, bound_key=True)
 
+PHONE_CHANGE = _kind(
+    "phone_change", "LOGIN_FLOW_TTL", "otp_sent",
+    {"otp_sent": {"otp_sent"}},
+    {"resend": {"otp_sent"}, "confirm": {"otp_sent"}},
+    final={"otp_sent"}, bound_key=True)
+
 KINDS = {kind.name: kind for kind in (LOGIN, DEVICE_LOGIN, RECOVERY, VNEID_LOGIN,
-                                       APPLICATION_STATUS)}
+                                       APPLICATION_STATUS, PHONE_CHANGE)}
 
 
 @dataclass

@@ -1,11 +1,13 @@
 """Signing in with VNeID, on the flow record (kind ``vneid_login``, drawn in
 gateway.flows.record): the upstream round trip, the linking rules, then a session.
 
-    start (the login page's "Đăng nhập bằng VNeID", or /authorize?idp=vneid for the app)
+    start (the login page's "Đăng nhập bằng VNeID", /authorize?idp=vneid for the app, or a
+           page of the gateway's own that needs a fresh VNeID sign-in: ?return=phone)
       └─► the upstream (providers/vneid.py) ─► callback: the identity, checked
             └─► services/links.settle (policies/linking.py decides)
                   sign_in | link | create ─► a session (portal: the login flow goes on;
-                                             app: the one-device rule, then a code)
+                                             app: the one-device rule, then a code;
+                                             return: back to that page)
                   prove ─► the account's password ─► an SMS code ─► links.link_proven ─► as above
                   declare | review | refuse ─► a page says what to do; nothing else
 
@@ -156,6 +158,18 @@ def start_app(query: list[tuple[str, str]], *, browser: str) -> str:
     return _start(browser, {"app": [list(pair) for pair in query]})
 
 
+#: The gateway's own pages a VNeID sign-in may return to (``?return=<name>``): a fixed list,
+#: so the start can never be made to send the browser elsewhere.
+RETURNS = {"phone": "/account/phone"}
+
+
+def start_return(target: str, *, browser: str) -> str:
+    """A page of the gateway's own needs a fresh VNeID sign-in (the self-service phone
+    change): the upstream's URL; the session it ends in goes back to that page. ValueError
+    for a page not in RETURNS."""
+    return _start(browser, {"return": RETURNS[target]})
+
+
 def _start(browser: str, origin: dict) -> str:
     record = flows.new(VNEID_LOGIN, bound_to=_bound(browser), context=origin)
     try:
@@ -231,6 +245,11 @@ def _signed_in(record: FlowRecord, identity: VneidIdentity, account: Account, ho
     record.context.update(account_id=account.id, amr=amr, level=level, how=how)
     if "app" in record.context:
         return _device_step(record, account)
+    if "return" in record.context:
+        handle, session = sessions.start_session(account, amr=amr, level=level)
+        emit("vneid.signed_in", account_id=account.id, kind="browser", how=how, level=level,
+             sid=session.sid, commit=True)
+        return Outcome("signed_in", location=record.context["return"], handle=handle)
     login = login_flow.resume(record.context["login_flow"], browser=browser, step="sign_in")
     handle, session = sessions.start_session(account, amr=amr, level=level)
     emit("vneid.signed_in", account_id=account.id, kind="browser", how=how, level=level,
@@ -257,6 +276,8 @@ def redirect_target(record: FlowRecord, *, browser: str | None) -> str | None:
     /authorize: gateway.views.pages.allow_form_redirect)."""
     if "app" in record.context:
         return dict(record.context["app"]).get("redirect_uri")
+    if "return" in record.context:
+        return None
     try:
         login = login_flow.resume(record.context.get("login_flow"), browser=browser,
                                   step="sign_in")

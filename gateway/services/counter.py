@@ -7,14 +7,15 @@ sign_out.sign_out_everywhere — never a copy: the console only adds the staff m
 and ONE audit record, appended in the transaction that makes the change (the record is
 flushed first; the operation's own commit stores both, or neither).
 
-The phone change exists only here: the clerk has the person and their CCCD in front of them,
-types the CCCD number shown, and it must equal the account's. Then, in one transaction, the
-account gets the new number (so every later SMS code goes there), the OLD number gets a
-notice, the active device is forgotten and the audit record is written; after the commit,
-every code already sent to the old number is voided (gateway/services/otp_void.py) and every
-session and refresh token ends (reason ``phone_changed``). Wrong CCCD numbers are counted per
-account (``CCCD_TRIES`` per day): the masked number and the birth date shown narrow a CCCD to
-a few thousand candidates, and the form must not be a way to try them.
+The phone change at a counter: the clerk has the person and their CCCD in front of them, types
+the CCCD number shown, and it must equal the account's. Then gateway/services/phone_change.move
+does the change — the one operation that self-service on a level-2 VNeID sign-in uses too: in
+one transaction the account gets the new number (so every later SMS code goes there), the OLD
+number gets a notice, the active device is forgotten and the audit record is written; after
+the commit, every code already sent to the old number is voided (gateway/services/otp_void.py)
+and every session and refresh token ends (reason ``phone_changed``). Wrong CCCD numbers are
+counted per account (``CCCD_TRIES`` per day): the masked number and the birth date shown
+narrow a CCCD to a few thousand candidates, and the form must not be a way to try them.
 
 Exceptions (ValidationError, ``field`` named)::
 
@@ -34,28 +35,15 @@ import hmac
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import update
-
-from gateway.clock import utcnow
 from gateway.errors import GatewayError, ValidationError
 from gateway.extensions import db
 from gateway.models import Account
-from gateway.services import audit, devices, passwords
+from gateway.services import audit, devices, passwords, phone_change
 from gateway.services.accounts import find_by_login
 from gateway.services.events import emit
-from gateway.services.otp_void import void_codes
-from gateway.services.outbox import enqueue_sms
-from gateway.services.revocation import revoke_account
 from gateway.services.sign_out import sign_out_everywhere
 from gateway.store.access import store
-from policies.identifiers import (
-    IdentifierError,
-    mask_bhxh,
-    mask_cccd,
-    mask_email,
-    mask_phone,
-    parse_phone,
-)
+from policies.identifiers import mask_bhxh, mask_cccd, mask_email, mask_phone
 from policies.staff_rules import StaffRuleError, parse_reason
 
 CCCD_TRIES = 3            # wrong CCCD numbers per account per day before the form refuses
@@ -202,39 +190,12 @@ def _check_cccd(account: Account, shown: str, actor: audit.Actor) -> None:
 
 def change_phone(account: Account, *, cccd_shown: str, new_phone: str, actor: audit.Actor,
                  reason: str) -> tuple[str, str]:
-    """Move the account to ``new_phone`` (see the module's docstring); returns the old and
-    the new number, masked."""
+    """Move the account to ``new_phone`` (see the module's docstring) once the CCCD shown
+    matches: gateway/services/phone_change.move, the operation self-service uses too. Returns
+    the old and the new number, masked."""
     reason = _reason(reason)
     _check_cccd(account, cccd_shown, actor)
-    try:
-        new = parse_phone(new_phone)
-    except IdentifierError as exc:
-        raise ValidationError(exc.code, field="phone") from None
-    old = account.phone
-    if new == old:
-        raise ValidationError("same_phone", field="phone")
-    masked = (mask_phone(old), mask_phone(new))
-    # Voided before the first write (a store that is down stops the change; and on SQLite the
-    # store cannot write while this transaction holds the database), and again after the
-    # commit: a code issued meanwhile, to the old number, is void too.
-    void_codes(account.id)
-    audit.append(actor, "account.phone_changed", _subject(account),
-                 changes={"phone": list(masked)}, reason=reason)
-    # Compare-and-set: of two clerks changing the same number at once, one wins; the other
-    # is told, and its audit record goes with its rolled-back transaction.
-    moved = db.session.execute(
-        update(Account).where(Account.id == account.id, Account.phone == old)
-        .values(phone=new).returning(Account.id)).first()
-    if moved is None:
-        db.session.rollback()
-        raise ValidationError("phone_changed_meanwhile", field="phone")
-    db.session.refresh(account)
-    enqueue_sms(old, "phone_changed", {"at": utcnow()})
-    devices.forget(account, by="staff")
-    emit("account.phone_changed", account_id=account.id, old=masked[0], new=masked[1],
-         staff=actor.name, office=actor.office)
-    db.session.commit()
-    void_codes(account.id)
+    masked = phone_change.move(account, new_phone, actor=actor, reason=reason, by="staff",
+                               event={"staff": actor.name, "office": actor.office})
     store().delete(_cccd_key(account))
-    revoke_account(account.id, "phone_changed")
     return masked

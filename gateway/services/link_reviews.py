@@ -112,6 +112,16 @@ def get_case(case_id: int) -> LinkReview:
     return case
 
 
+def show_case(case_id: int, *, actor: audit.Actor) -> LinkReview:
+    """The case for a staff member's page, recorded as ``link_review.viewed`` (its page shows
+    a person's name and birth date next to candidate accounts': an access to personal data);
+    ValidationError ``unknown_case`` when there is no such case."""
+    case = get_case(case_id)
+    emit("link_review.viewed", case_id=case.id, by=actor.name, role=actor.role,
+         office=actor.office, commit=True)
+    return case
+
+
 def list_cases(status: str | None = None) -> list[LinkReview]:
     """Cases oldest first (the queue's order), all or of one status."""
     if status not in (None, OPEN, RESOLVED):

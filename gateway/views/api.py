@@ -1,4 +1,5 @@
-"""The JSON API for the app and the portal: password change, recovery, sign out everywhere.
+"""The JSON API for the app and the portal: password change, recovery, sign out everywhere,
+and the registered phone's change on a recent level-2 VNeID sign-in (the token's session).
 
 Accepts form-encoded or JSON bodies. Errors are `{"error": <stable code>, ...}` with the
 HTTP status of the GatewayError, rendered as for the whole app (gateway/views/errors.py);
@@ -13,7 +14,7 @@ from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, jsonify, request
 
 from gateway.clock import as_utc
-from gateway.flows import recovery
+from gateway.flows import phone_change, recovery
 from gateway.i18n import current_language
 from gateway.methods.password import check_password
 from gateway.oidc.dpop_binding import PersonTokenRequiredError
@@ -108,3 +109,42 @@ def complete_recovery():
                       _text(data, "new_password"), address=client_address())
     return "", 204
 
+
+
+@bp.route("/phone", methods=["POST"])
+def start_phone_change():
+    """A new registered phone for the token's account: only when the sign-in the token rests
+    on (its ``sid``) is a recent level-2 VNeID sign-in to the linked account; a code goes to
+    the new number (gateway/flows/phone_change.py)."""
+    token, account = _account_from_token()
+    session = phone_change.session_of(token.claims.get("sid"), account)
+    record, sent = phone_change.start(session, account, _text(_body(), "phone"),
+                                      locale=current_language())
+    return jsonify(flow_id=record.id, otp_sent_to=sent.masked_phone,
+                   expires_in=sent.expires_in, resend_after=sent.resend_after), 202
+
+
+def _phone_flow(step: str):
+    token, account = _account_from_token()
+    data = _body()
+    session = phone_change.session_of(token.claims.get("sid"), account)
+    return data, session, account, phone_change.resume(_text(data, "flow_id"), session,
+                                                       account, step=step)
+
+
+@bp.route("/phone/resend", methods=["POST"])
+def resend_phone_change():
+    _, session, account, record = _phone_flow("resend")
+    sent = phone_change.resend(record, session, account, locale=current_language())
+    return jsonify(flow_id=record.id, otp_sent_to=sent.masked_phone,
+                   expires_in=sent.expires_in, resend_after=sent.resend_after), 202
+
+
+@bp.route("/phone/confirm", methods=["POST"])
+def confirm_phone_change():
+    """The code from the new number: the phone moves, and every session and token of the
+    account ends (this one too)."""
+    data, session, account, record = _phone_flow("confirm")
+    old, new = phone_change.confirm(record, session, account, _text(data, "otp"),
+                                    address=client_address())
+    return jsonify(old=old, new=new)

@@ -3,6 +3,7 @@ the one-device warning and its code, and the plain pages that end a sign-in with
 The steps are gateway.flows.vneid_login; this module reads forms, checks CSRF and renders.
 
     GET  /vneid/start?flow=<login flow>    the login page's "Đăng nhập bằng VNeID"
+    GET  /vneid/start?return=phone         a fresh VNeID sign-in for /account/phone
     GET  /vneid/callback                   the upstream's redirect (RFC 9207 iss, state, code)
     GET|POST /vneid/prove?flow=            the account's password
     GET|POST /vneid/prove/otp?flow=        the code sent to its phone
@@ -118,9 +119,15 @@ def _flow(step: str):
 
 @bp.get("/start")
 def start():
+    target = request.args.get("return")
     try:
-        location = vneid_login.start_web(request.args.get("flow", ""),
-                                         browser=browser_secret(create=False))
+        if target is not None:
+            if target not in vneid_login.RETURNS:
+                return _expired()
+            location = vneid_login.start_return(target, browser=browser_secret())
+        else:
+            location = vneid_login.start_web(request.args.get("flow", ""),
+                                             browser=browser_secret(create=False))
     except FlowError:
         return _expired()
     except VneidSignInError as exc:

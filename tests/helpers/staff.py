@@ -71,3 +71,15 @@ def page_token(client, path: str) -> str:
 def codes_on(html: str) -> list[str]:
     """Every stable code a console page shows (notices and refusals: data-code)."""
     return re.findall(r'data-code="([^"]+)"', html)
+
+
+def console_client(app, clock, username: str):
+    """A fresh browser signed in to the console as ``username``: the clock first moves on a
+    TOTP step, since a code is accepted once."""
+    from gateway.services.staff import find_by_username
+
+    clock.advance(seconds=30)
+    client = app.test_client()
+    response = sign_in(client, username, code_at(find_by_username(username)))
+    assert response.status_code == 302 and response.location == "/staff/", response.data
+    return client

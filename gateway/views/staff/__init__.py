@@ -3,7 +3,7 @@
 One blueprint for every console page, each area in a module of its own; the console's own
 session, sign-in guard and form tokens are in ``session.py`` (never the citizens' SSO), the
 page frame in ``render.py`` and templates/staff/base.html. Views stay thin: the work is in
-gateway/services (staff, staff_sessions, counter, audit, application decisions).
+gateway/services (staff, staff_sessions, counter, audit, application decisions, links).
 """
 
 from __future__ import annotations
@@ -33,4 +33,11 @@ def _console_headers(response):
 
 
 # The pages register their routes on `bp` when imported (after `bp` exists).
-from gateway.views.staff import accounts, applications, audit, home, login  # noqa: E402,F401
+from gateway.views.staff import (  # noqa: E402,F401
+    accounts,
+    applications,
+    audit,
+    home,
+    link_reviews,
+    login,
+)

@@ -7,7 +7,7 @@ from flask import current_app, g
 
 from gateway.views.pages import render
 from gateway.views.staff.session import form_token
-from policies.staff_rules import may_act_on_accounts, may_read_audit
+from policies.staff_rules import may_act_on_accounts, may_read_audit, may_review_links
 
 
 def console_page(template: str, status: int = 200, **context):
@@ -17,6 +17,7 @@ def console_page(template: str, status: int = 200, **context):
         template, status, staff=staff, form_token=form_token(),
         may_act_on_accounts=bool(staff) and may_act_on_accounts(staff.role),
         may_read_audit=bool(staff) and may_read_audit(staff.role),
+        may_review_links=bool(staff) and may_review_links(staff.role),
         idle_minutes=cfg["STAFF_IDLE_TIMEOUT"] // 60, ttl_hours=cfg["STAFF_SESSION_TTL"] // 3600,
         **context)
 

@@ -59,6 +59,8 @@ def test_who_may_do_what():
     assert [r for r in R.ROLES if R.may_act_on_accounts(r)] == ["office_staff", "supervisor"]
     assert [r for r in R.ROLES if R.may_read_audit(r)] == ["supervisor"]
     assert not R.may_act_on_accounts("admin") and not R.may_read_audit("")
+    assert [r for r in R.ROLES if R.may_review_links(r)] == ["office_staff", "supervisor"]
+    assert not R.may_review_links("post_office_agent") and not R.may_review_links("")
 
 
 @pytest.mark.parametrize(("value", "code"), [("", "reason_required"), ("    ", "reason_required"),
