@@ -19,8 +19,12 @@ from sqlalchemy import text
 from gateway import create_app
 from gateway.clock import FixedClock
 from gateway.extensions import db
-from tests.helpers import services
+from tests.helpers import hashing, services
 from tests.helpers.services import BACKEND
+
+# A small Argon2id profile for the suite's many hashes; why, and how the shipped profile is
+# still tested, in tests/helpers/hashing.py.
+hashing.use_suite_profile()
 
 # No per-example deadline: the suite runs both backends at once on two cores (make test), and
 # a property's worth is in its examples, not their speed (speed is measured in bench/).

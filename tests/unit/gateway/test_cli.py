@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from gateway.crypto import password_hashing
+from gateway.crypto.password_hashing import argon2_parameters
 from gateway.crypto.secrets import hash_secret
 from gateway.extensions import db
 from gateway.models import Account, Client
@@ -50,7 +52,7 @@ def test_accounts_create_prints_id_and_opaque_sub(app):
     account = db.session.get(Account, out["id"])
     assert out["sub"] == account.sub and "0123456789" not in account.sub
     assert account.must_change_password and account.level == 2
-    assert account.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert argon2_parameters(account.password_hash) == password_hashing.ARGON2_PARAMS
 
 
 @pytest.mark.parametrize(

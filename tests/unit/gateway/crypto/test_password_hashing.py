@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from gateway.crypto import password_hashing as ph
 from gateway.crypto.password_hashing import (
-    ARGON2_PARAMS,
     MAX_PASSWORD_LENGTH,
     Argon2Params,
     Verification,
@@ -22,6 +21,7 @@ from gateway.crypto.password_hashing import (
     normalize_password,
     verify_password,
 )
+from tests.helpers import hashing
 
 VIETNAMESE = "Mật khẩu Việt Nam"
 NFC = unicodedata.normalize("NFC", VIETNAMESE)
@@ -67,8 +67,17 @@ def legacy_md5(password: str) -> str:
 LEGACY_BUILDERS = [legacy_bcrypt, legacy_pbkdf2, legacy_sha1, legacy_md5]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def shipped_profile():
+    """The rest of the suite hashes with a small profile (tests/helpers/hashing.py); this
+    module tests the profile the gateway ships."""
+    hashing.install(hashing.SHIPPED)
+    yield
+    hashing.install(hashing.SUITE)
+
+
 @pytest.fixture(scope="module")
-def stored_nfc() -> str:
+def stored_nfc(shipped_profile) -> str:
     return hash_password(NFC)
 
 
@@ -97,8 +106,8 @@ def test_stored_format_and_parameters(stored_nfc: str) -> None:
     assert not stored_nfc.endswith("=")  # PHC base64 is unpadded
     assert len(b64decode_unpadded(match.group(4))) == 16
     assert len(b64decode_unpadded(match.group(5))) == 32
-    assert argon2_parameters(stored_nfc) == ARGON2_PARAMS
-    assert ARGON2_PARAMS == Argon2Params(memory_cost=19456, time_cost=2, parallelism=1)
+    assert argon2_parameters(stored_nfc) == ph.ARGON2_PARAMS == hashing.SHIPPED
+    assert hashing.SHIPPED == Argon2Params(memory_cost=19456, time_cost=2, parallelism=1)
 
 
 def test_hashes_are_salted() -> None:
