@@ -66,7 +66,7 @@ class BearerTokens(JWTBearerTokenValidator):
 class DPoPTokens(BearerTokens):
     """`Authorization: DPoP <token>` plus a `DPoP` proof by the key the token is bound to."""
 
-    TOKEN_TYPE = "dpop"
+    TOKEN_TYPE = "dpop"  # noqa: S105 (the scheme's name, not a secret)
 
     def __init__(self, *args, public_url: str, proof_algs: list):
         super().__init__(*args)
