@@ -126,6 +126,6 @@ def create_app(issuer: str, *, audience: str, public_url: str, cooldown: float =
     @app.get("/records")
     @require_oauth("profile")
     def records():
-        return jsonify(sub=current_token["sub"], client_id=current_token["client_id"])
+        return jsonify(sub=current_token["sub"], cnf=current_token.get("cnf"))
 
     return app
