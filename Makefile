@@ -49,7 +49,7 @@ test-deps:
 	  { echo "test-deps: $(CHROMIUM) is missing: install Debian's chromium package" >&2; exit 1; }
 	@test -x $(CHROMIUM) || { echo "test-deps: $(CHROMIUM) is missing" >&2; exit 1; }
 	@command -v node >/dev/null || { echo "test-deps: node (20+) is missing" >&2; exit 1; }
-	@test -d tests/interop/node_modules/oidc-provider -a -d tests/interop/node_modules/openid-client || \
+	@test -d tests/interop/node_modules/oidc-provider -a -d tests/interop/node_modules/openid-client -a -d tests/interop/node_modules/jose || \
 	  (cd tests/interop && npm ci --no-audit --no-fund --silent)
 
 lint: $(STAMP)
