@@ -70,6 +70,12 @@ SIGNING_ALG = "ES256"
 # Empty: derived from SECRET_KEY. Set it separately to rotate SECRET_KEY independently.
 KEY_ENCRYPTION_KEY = ""
 
+# A rotated key is published in JWKS this many seconds before it signs anything, so relying
+# services holding a cached JWKS (ours says max-age=60; jose keeps one up to 10 minutes,
+# PyJWKClient 5) already know it when its first token arrives. `keys rotate --now` skips the
+# wait (a suspected compromise). 0: the new key signs at once.
+KEY_PUBLISH_LEAD = 900
+
 # --- lifetimes (seconds) ------------------------------------------------------------------
 AUTHORIZATION_CODE_TTL = 60          # RFC 9700: short-lived, single use
 ACCESS_TOKEN_TTL = 300               # RFC 9068 JWTs; short because JWTs are checked offline

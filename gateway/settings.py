@@ -172,6 +172,8 @@ def validate(settings: dict) -> None:
         raise ConfigError("ADDRESS_DELAY_MS", "must be 0 to 10000 (a wait holds a worker)")
     if not 1 <= settings["ISSUED_PASSWORD_TTL_DAYS"] <= 90:
         raise ConfigError("ISSUED_PASSWORD_TTL_DAYS", "must be 1 to 90 days")
+    if not 0 <= settings["KEY_PUBLISH_LEAD"] <= 7 * 24 * 3600:
+        raise ConfigError("KEY_PUBLISH_LEAD", "must be 0 to 604800 seconds")
     if settings["LOCKOUT_THRESHOLD"] < 1:
         raise ConfigError("LOCKOUT_THRESHOLD", "must be 1 or more")
     try:

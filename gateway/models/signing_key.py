@@ -19,6 +19,8 @@ class SigningKey(db.Model):
     public_jwk: Mapped[dict] = mapped_column(JSON)
     private_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # Set when a newer key took over signing; the key stays in JWKS until
-    # retired_at + the longest token lifetime has passed.
+    # When it starts signing: a rotation publishes the key first (KEY_PUBLISH_LEAD).
+    active_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # When a newer key takes over signing (that key's active_from, possibly still ahead); the
+    # key stays in JWKS until retired_at + the longest token lifetime has passed.
     retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

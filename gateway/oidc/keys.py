@@ -1,5 +1,13 @@
 """Signing keys: created on first start, private halves encrypted at rest, rotated by command.
 
+A rotation publishes the new key in JWKS `KEY_PUBLISH_LEAD` seconds before it signs anything:
+relying services cache our JWKS (ours says max-age=60; verifier libraries keep a set for
+minutes and refetch on an unknown `kid` at most every 30 s), so a key that signed at once would
+have its first tokens refused for a while by every verifier on library defaults. The old key
+signs until the new one's `active_from`; then its `retired_at` (set at the rotation, ahead)
+is reached and it stays published until every token it signed has expired. `--now` (a
+suspected compromise) makes the new key sign at once.
+
 Why AES-GCM under an HKDF-derived key: a database dump alone must not let anyone mint tokens;
 the key-encryption secret lives in configuration, outside the database. The key id is bound as
 associated data, so an encrypted key cannot be swapped under another kid.
@@ -37,19 +45,23 @@ def _generate(alg: str):
     raise ValueError(f"unsupported signing algorithm {alg!r}")
 
 
-def create_key(alg: str) -> SigningKey:
-    """Make a key and make it the signing key; keys signing before it start retiring."""
+def create_key(alg: str, *, lead: int = 0) -> SigningKey:
+    """Make a key that signs ``lead`` seconds from now (published at once); the keys signing
+    before it retire at that moment."""
     key = _generate(alg)
     kid = key.thumbprint()
     private = json.dumps(key.as_dict(private=True)).encode()
     nonce = os.urandom(12)
     sealed = nonce + _kek().encrypt(nonce, private, kid.encode())
     now = utcnow()
-    for older in SigningKey.query.filter(SigningKey.retired_at.is_(None)).all():
-        older.retired_at = now
+    active_from = now + timedelta(seconds=lead)
+    for older in SigningKey.query.all():
+        if older.retired_at is None or as_utc(older.retired_at) > active_from:
+            older.retired_at = active_from  # a key still pending is never used
     public = key.as_dict(private=False)
     public.update({"kid": kid, "alg": alg, "use": "sig"})
-    row = SigningKey(kid=kid, alg=alg, public_jwk=public, private_encrypted=sealed, created_at=now)
+    row = SigningKey(kid=kid, alg=alg, public_jwk=public, private_encrypted=sealed,
+                     created_at=now, active_from=active_from)
     db.session.add(row)
     db.session.commit()
     _private_cache.clear()
@@ -57,11 +69,14 @@ def create_key(alg: str) -> SigningKey:
     return row
 
 
-def rotate_key(alg: str) -> SigningKey:
-    """The operator's rotation: a new signing key, recorded (event key.rotated) here, not by
+def rotate_key(alg: str, *, now: bool = False) -> SigningKey:
+    """The operator's rotation: a new key, published at once and signing after
+    KEY_PUBLISH_LEAD seconds (at once with ``now``), recorded (event key.rotated) here, not by
     whoever asked for it."""
-    row = create_key(alg)
-    emit("key.rotated", kid=row.kid, alg=row.alg, commit=True)
+    lead = 0 if now else int(current_app.config["KEY_PUBLISH_LEAD"])
+    row = create_key(alg, lead=lead)
+    emit("key.rotated", kid=row.kid, alg=row.alg, active_from=row.active_from.isoformat(),
+         commit=True)
     return row
 
 
@@ -71,8 +86,13 @@ def ensure_signing_key() -> SigningKey:
 
 
 def current_key_row() -> SigningKey | None:
+    """The key signing now: active, not yet retired (a pending key is published only)."""
+    now = utcnow()
     return (
-        SigningKey.query.filter(SigningKey.retired_at.is_(None))
+        SigningKey.query.filter(
+            SigningKey.active_from <= now,
+            (SigningKey.retired_at.is_(None)) | (SigningKey.retired_at > now),
+        )
         .order_by(SigningKey.id.desc())
         .first()
     )
@@ -93,7 +113,8 @@ def signing_key():
     """The key new tokens are signed with, decrypted once per process."""
     cache = _cache()
     entry = cache.get("signing")
-    if entry and time.monotonic() - entry[0] < CACHE_SECONDS:
+    if entry and time.monotonic() - entry[0] < CACHE_SECONDS and (
+            entry[2] is None or utcnow() < entry[2]):  # a rotation's new key takes over
         return entry[1]
     row = current_key_row() or ensure_signing_key()
     cached = _private_cache.get(row.kid)
@@ -105,7 +126,8 @@ def signing_key():
         importer = ECKey if row.alg == "ES256" else RSAKey
         cached = importer.import_key(data)
         _private_cache[row.kid] = cached
-    cache["signing"] = (time.monotonic(), (row.alg, cached))
+    retires = as_utc(row.retired_at) if row.retired_at else None
+    cache["signing"] = (time.monotonic(), (row.alg, cached), retires)
     return row.alg, cached
 
 
@@ -115,7 +137,8 @@ def _longest_token_lifetime() -> timedelta:
 
 
 def published_rows() -> list[SigningKey]:
-    """Keys in JWKS: the signing key and every retired key some unexpired token may carry."""
+    """Keys in JWKS: the signing key, a rotated key not signing yet, and every retired key
+    some unexpired token may carry."""
     horizon = utcnow() - _longest_token_lifetime()
     rows = SigningKey.query.order_by(SigningKey.id.desc()).all()
     return [r for r in rows if r.retired_at is None or as_utc(r.retired_at) > horizon]

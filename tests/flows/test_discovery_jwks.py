@@ -163,6 +163,15 @@ def test_key_rotation(make_app):
         new_kid = json.loads(result.output)["kid"]
         assert new_kid != old_kid
 
+        # published first, signing only after KEY_PUBLISH_LEAD: cached key sets learn it first
+        assert new_kid in {k["kid"] for k in browser.get("/jwks.json").json["keys"]}
+        early = tokens(browser, client_id, secret)
+        assert decode_unverified(early["access_token"])[0]["kid"] == old_kid
+        clock.advance(seconds=app.config["KEY_PUBLISH_LEAD"] - 1)
+        old = tokens(browser, client_id, secret)  # the old key's last tokens
+        assert decode_unverified(old["id_token"])[0]["kid"] == old_kid
+        clock.advance(seconds=1)
+
         new = tokens(browser, client_id, secret)
         assert decode_unverified(new["access_token"])[0]["kid"] == new_kid
         assert decode_unverified(new["id_token"])[0]["kid"] == new_kid
@@ -210,4 +219,5 @@ def test_keys_list_shows_published_keys(make_app):
         assert result.exit_code == 0
         listed = json.loads(result.output)["keys"]
         assert sum(1 for k in listed if k["signing"]) == 1
-        assert all(set(k) == {"kid", "alg", "signing", "created_at"} for k in listed)
+        assert all(set(k) == {"kid", "alg", "signing", "created_at", "active_from", "retired_at"}
+                       for k in listed)

@@ -110,7 +110,9 @@ def proof(issued: Issued, *, key=None, url=RECORDS, token=None) -> str:
 
 
 def rotate(world: World) -> str:
-    done = world.app.test_cli_runner().invoke(args=["keys", "rotate"])
+    # --now: the new kid reaches the verifier before any refetch of its cached key set (the
+    # published-ahead rotation is tested in tests/flows/test_discovery_jwks.py)
+    done = world.app.test_cli_runner().invoke(args=["keys", "rotate", "--now"])
     assert done.exit_code == 0, done.output
     return json.loads(done.output)["kid"]
 

@@ -99,7 +99,12 @@ def test_keys_rotate_adds_a_signing_key(app):
     rotated = json.loads(run(app, "keys", "rotate", "--alg", "RS256").output)
     assert rotated["kid"] != first["kid"] and rotated["alg"] == "RS256"
     listed = json.loads(run(app, "keys", "list").output)["keys"]
-    assert [k["signing"] for k in listed] == [True, False]
+    assert [k["signing"] for k in listed] == [False, True]  # published, not signing yet
+    assert listed[1]["retired_at"] == listed[0]["active_from"] == rotated["active_from"]
+    at_once = json.loads(run(app, "keys", "rotate", "--now").output)
+    listed = json.loads(run(app, "keys", "list").output)["keys"]
+    assert [(k["kid"], k["signing"]) for k in listed] == [
+        (at_once["kid"], True), (rotated["kid"], False), (first["kid"], False)]
 
 
 def test_clients_create_service_registered_as_resource_server(app):

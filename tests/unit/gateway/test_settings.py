@@ -53,3 +53,9 @@ def test_production_refuses_missing_database(tmp_path):
 def test_code_lifetime_cannot_exceed_sixty_seconds(tmp_path):
     with pytest.raises(ConfigError, match="AUTHORIZATION_CODE_TTL"):
         load_settings({"AUTHORIZATION_CODE_TTL": 600}, environ={}, instance_path=tmp_path)
+
+
+@pytest.mark.parametrize("value", ["-1", "604801"])
+def test_key_publish_lead_is_bounded(value, tmp_path):
+    with pytest.raises(ConfigError, match="KEY_PUBLISH_LEAD"):
+        load_settings(environ={"GATEWAY_KEY_PUBLISH_LEAD": value}, instance_path=tmp_path)
