@@ -19,10 +19,10 @@ from gateway.oidc import health_card
 from gateway.oidc.dpop_binding import DPoPTokenError, PersonTokenRequiredError
 from gateway.oidc.endpoints import CONFIDENTIAL_METHODS
 from gateway.oidc.server import authorization_server, resource_protector
-from gateway.views.api import _protocol_error
+from gateway.views.api import protocol_error
 
 bp = Blueprint("health_card", __name__, url_prefix="/api/v1/health-card")
-bp.register_error_handler(OAuth2Error, _protocol_error)
+bp.register_error_handler(OAuth2Error, protocol_error)
 
 
 def _no_store(response):
