@@ -99,6 +99,11 @@ class Presentation:
 class VerifiedPresentation:
     claims: dict
     account: Account
+    facility_name: str | None  # from the card source, while it holds the same card
+
+
+def _cards():
+    return current_app.extensions["gateway.health_cards"]
 
 
 def _compact_json(data: dict) -> bytes:
@@ -112,7 +117,7 @@ def issue(account: Account, token_claims: dict) -> Presentation:
     active = devices.active_device(account.id)
     if active is None or not jkt or active.jkt != jkt or active.sid != token_claims.get("sid"):
         raise DeviceNotActiveError()
-    card = current_app.extensions["gateway.health_cards"].card_for(account.bhxh)
+    card = _cards().card_for(account.bhxh)
     if card is None:
         raise HealthCardNotFoundError()
     ttl = current_app.config["HEALTH_CARD_TTL"]
@@ -176,7 +181,9 @@ def verify(value, *, verifier_id: str) -> VerifiedPresentation:
         raise PresentationRevokedError()
     emit("health_card.verified", account_id=account.id, client_id=verifier_id, result="valid")
     db.session.commit()
-    return VerifiedPresentation(claims, account)
+    card = _cards().card_for(account.bhxh)
+    same = card is not None and card.card_number == claims.get("hcn")
+    return VerifiedPresentation(claims, account, card.facility_name if same else None)
 
 
 def card_valid_today(claims: dict) -> bool:

@@ -58,5 +58,6 @@ def verify():
         card_valid_today=health_card.card_valid_today(claims),
         card={"number": claims["hcn"], "name": claims["name"],
               "birthdate": claims["birthdate"], "valid_from": valid_from,
-              "valid_to": valid_to, "facility_code": claims["hcf"]},
+              "valid_to": valid_to, "facility_code": claims["hcf"],
+              "facility_name": checked.facility_name},
         sub=claims["sub"], jti=claims["jti"], exp=claims["exp"]))

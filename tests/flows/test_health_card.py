@@ -146,6 +146,7 @@ def test_the_active_device_gets_a_small_qr_verified_offline_and_online(world):
     assert online.json["valid"] is True and online.json["device_active"] is True
     assert online.json["card"]["number"] == "DN4010123456789"
     assert online.json["card"]["facility_code"] == "01001" and online.json["sub"] == world.sub
+    assert online.json["card"]["facility_name"] == "Bệnh viện đa khoa (demo) quận Ba Đình"
     with world.app.app_context():
         events = Event.query.filter(Event.name.like("health_card.%")).all()
         assert {e.name for e in events} >= {"health_card.presented", "health_card.verified"}
