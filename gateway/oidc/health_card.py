@@ -52,7 +52,7 @@ from gateway.services.events import emit
 
 TYP = "vssid-hc+jwt"
 VIETNAM = timezone(timedelta(hours=7), "ICT")
-MAX_LENGTH = 2048  # a presentation is ~500 bytes; anything far longer is not one of ours
+MAX_LENGTH = 2048  # a presentation is ~650 bytes (ES256); far longer is not one of ours
 
 
 class HealthCardNotFoundError(GatewayError):
@@ -174,7 +174,8 @@ def verify(value, *, verifier_id: str) -> VerifiedPresentation:
     account = Account.query.filter_by(sub=claims.get("sub")).first() if isinstance(
         claims.get("sub"), str) else None
     active = devices.active_device(account.id) if account is not None else None
-    jkt = (claims.get("cnf") or {}).get("jkt") if isinstance(claims.get("cnf"), dict) else None
+    cnf = claims.get("cnf")
+    jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
     if account is None or not account.is_active or active is None or active.jkt != jkt:
         emit("health_card.verified", account_id=account.id if account else None,
              client_id=verifier_id, result="presentation_revoked", commit=True)
