@@ -33,11 +33,12 @@ def _no_store(response):
 @bp.route("/presentation", methods=["POST"])
 def presentation():
     token = resource_protector.acquire_token()
-    if not (token.claims.get("cnf") or {}).get("jkt"):
-        raise DPoPTokenError("invalid_token", "This resource needs a DPoP-bound access token.")
+    bound = bool((token.claims.get("cnf") or {}).get("jkt"))
     account = token.get_user()
     if account is None:
-        raise PersonTokenRequiredError(dpop=True)
+        raise PersonTokenRequiredError(dpop=bound)
+    if not bound:
+        raise DPoPTokenError("invalid_token", "This resource needs a DPoP-bound access token.")
     issued = health_card.issue(account, token.claims)
     return _no_store(jsonify(presentation=issued.value, token_type=health_card.TYP,
                              expires_in=issued.expires_in))
