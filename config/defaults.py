@@ -130,6 +130,15 @@ VNEID_CLOCK_SKEW = 60
 # the sandbox citizens (refused in production).
 INSURANCE_REGISTER_FILE = ""
 
+# --- the health-insurance card QR (POST /api/v1/health-card/presentation; docs/health-card.md)
+# The cards (card number, validity, primary-care facility by social-insurance number) as a CSV
+# file with the header card_number,full_name,date_of_birth,valid_from,valid_to,facility_code,
+# facility_name. Empty: gateway/data/health-cards.csv, the demo cards (refused in production).
+HEALTH_CARD_FILE = ""
+# Seconds a card presentation (the QR) is valid, 30 to 900: long enough to queue at a counter,
+# short enough that a photo of the QR is soon worthless (a takeover ends it at once online).
+HEALTH_CARD_TTL = 300
+
 # --- people -------------------------------------------------------------------------------
 DEFAULT_LOCALE = "vi"                # Vietnamese first; ?lang=en switches to English
 # The SSO session cookie. Not SESSION_COOKIE_NAME: that is Flask's key for its own signed

@@ -25,6 +25,7 @@ from gateway.settings import (
 from gateway.store import create_store
 from providers.email import email_provider_for
 from providers.files import file_store_for
+from providers.health_cards import health_cards_for
 from providers.insurance_register import register_for
 from providers.sms import sms_provider_for
 from providers.vneid import VneidClient, VneidConfig
@@ -55,6 +56,7 @@ def create_app(overrides: dict | None = None, *, clock: Clock | None = None) -> 
     app.extensions["gateway.vneid"] = VneidClient(VneidConfig.from_settings(settings),
                                                   clock=app.extensions["clock"])
     app.extensions["gateway.insurance_register"] = register_for(settings)
+    app.extensions["gateway.health_cards"] = health_cards_for(settings)
     if settings["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["TRUSTED_PROXIES"], x_proto=1)
     if not is_production(settings):
@@ -167,6 +169,7 @@ def _register_blueprints(app: Flask) -> None:
         applications_api,
         demo,
         health,
+        health_card,
         login,
         oauth,
         register,
@@ -179,6 +182,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(demo.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(health_card.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(vneid.bp)

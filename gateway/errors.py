@@ -39,6 +39,14 @@ Every domain error, wherever it is defined (each beside the code that raises it)
      ├── VneidSignInError         400/502  flows/vneid_login.py: the VNeID sign-in ended (the
      │                                     upstream unreachable 502, cancelled, refused, its
      │                                     answer invalid, the linked account inactive)
+     ├── HealthCardNotFoundError      404  oidc/health_card.py: the account has no health card
+     ├── DeviceNotActiveError         403  oidc/health_card.py: a card presentation asked for
+     │                                     with a token not of the account's active device
+     ├── PresentationError            400  oidc/health_card.py: a card presentation not ours,
+     │    │                                tampered (presentation_invalid) or expired
+     │    └── PresentationRevokedError 409 its device is no longer the account's active one
+     ├── VerifierRequiredError        403  oidc/health_card.py: the client is not a registered
+     │                                     verifier (a service with the scope health_card)
      └── InsufficientAuthorizationError 400  flows/device_login.py: the app sign-in needs
                                            more (device_conflict, otp_required, ...)
 

@@ -1,8 +1,10 @@
 """JSON logs, one object a line, with the request id; personal numbers masked on the way out.
 
 The masking filter is a safety net, not the policy: code logs ids and masked values. The net
-catches 9–12 digit runs (social-insurance numbers, CCCD, phone numbers) and `+84` numbers
-anywhere in a message or field, and drops fields whose names say they are secret.
+catches 9–12 digit runs (social-insurance numbers, CCCD, phone numbers), `+84` numbers and
+15-character health-insurance card numbers (whose social-insurance number follows letters,
+so the digit rule alone misses it) anywhere in a message or field, and drops fields whose
+names say they are secret.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import UTC, datetime
 from flask import g, has_app_context
 
 _DIGITS = re.compile(r"(?<![0-9A-Za-z_-])(\+?84|0)?([0-9]{9,12})(?![0-9A-Za-z_-])")
+_CARD = re.compile(r"(?<![0-9A-Za-z_-])[A-Z]{2}[1-5][0-9]{12}(?![0-9A-Za-z_-])")
 _SECRET_FIELDS = {"password", "new_password", "otp", "code", "client_secret", "refresh_token",
                   "access_token", "id_token", "code_verifier", "client_assertion", "token"}
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
@@ -29,7 +32,7 @@ def mask_text(value: str) -> str:
         whole = match.group(0)
         return "*" * (len(whole) - 2) + whole[-2:]
 
-    return _DIGITS.sub(repl, value)
+    return _DIGITS.sub(repl, _CARD.sub(repl, value))
 
 
 def _clean(key, value):

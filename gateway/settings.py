@@ -268,6 +268,11 @@ def _validate_vneid(settings: dict) -> None:
     register = settings["INSURANCE_REGISTER_FILE"]
     if register and not Path(register).is_file():
         raise ConfigError("INSURANCE_REGISTER_FILE", "no such file")
+    cards = settings["HEALTH_CARD_FILE"]
+    if cards and not Path(cards).is_file():
+        raise ConfigError("HEALTH_CARD_FILE", "no such file")
+    if not 30 <= settings["HEALTH_CARD_TTL"] <= 900:
+        raise ConfigError("HEALTH_CARD_TTL", "must be 30 to 900 seconds")
 
 
 def _validate_vneid_production(settings: dict) -> None:
@@ -284,3 +289,6 @@ def _validate_vneid_production(settings: dict) -> None:
     if not settings["INSURANCE_REGISTER_FILE"]:
         raise ConfigError("INSURANCE_REGISTER_FILE", "production needs the register's file; "
                           "the default holds the sandbox's synthetic citizens")
+    if not settings["HEALTH_CARD_FILE"]:
+        raise ConfigError("HEALTH_CARD_FILE", "production needs the cards' file; the default "
+                          "holds the demo cards")

@@ -18,6 +18,7 @@ from flask.cli import with_appcontext
 from gateway.clock import utcnow
 from gateway.extensions import db
 from gateway.models import Account, Client, Office
+from gateway.oidc.health_card import VERIFIER_SCOPE
 from gateway.oidc.keys import ensure_signing_key
 from gateway.services import staff as staff_service
 from gateway.services.accounts import create_account
@@ -122,11 +123,14 @@ def seed():
     resource = current_app.config["DEFAULT_RESOURCE"]
     service_file = os.path.join(current_app.instance_path, "demo-service.json")
     _confidential_client(service_file, client_id="demo-service", name="Bệnh viện (demo)",
-                         type="service", resources=[resource])
+                         type="service", resources=[resource], scopes=[VERIFIER_SCOPE])
     service = Client.query.filter_by(client_id="demo-service").first()
     if resource not in (service.resources or []):
         # seeded before resource servers were registered: it verifies the demo's tokens
         service.resources = [*(service.resources or []), resource]
+    if VERIFIER_SCOPE not in (service.scopes or []):
+        # seeded before the health-card QR: the demo hospital verifies the demo cards
+        service.scopes = [*(service.scopes or []), VERIFIER_SCOPE]
     for spec in DEMO_ACCOUNTS:
         if Account.query.filter_by(bhxh=spec["bhxh"]).first() is None:
             create_account(**spec, via="demo")

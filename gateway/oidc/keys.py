@@ -133,7 +133,8 @@ def signing_key():
 
 def _longest_token_lifetime() -> timedelta:
     cfg = current_app.config
-    return timedelta(seconds=max(cfg["ACCESS_TOKEN_TTL"], cfg["ID_TOKEN_TTL"]))
+    return timedelta(seconds=max(cfg["ACCESS_TOKEN_TTL"], cfg["ID_TOKEN_TTL"],
+                                 cfg["HEALTH_CARD_TTL"]))
 
 
 def published_rows() -> list[SigningKey]:

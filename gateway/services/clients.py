@@ -13,7 +13,11 @@ from gateway.models import Client
 from gateway.models.client import CLIENT_TYPES
 from policies.redirect_uris import RedirectUriError, validate_registered_redirect_uri
 
-SUPPORTED_SCOPES = ("openid", "profile", "email", "phone", "bhxh", "offline_access")
+SUPPORTED_SCOPES = ("openid", "profile", "email", "phone", "bhxh", "offline_access",
+                    "health_card")
+# Scopes of a relying service, never of a person's client: health_card lets a `service` (a
+# hospital's system) verify health-card presentations online (gateway/oidc/health_card.py).
+SERVICE_ONLY_SCOPES = ("health_card",)
 DEFAULT_SCOPES = {
     "web": ["openid", "profile", "email", "phone", "offline_access"],
     "app": ["openid", "profile", "phone", "bhxh", "offline_access"],
@@ -114,6 +118,8 @@ def create_client(
         raise ValidationError("invalid_scope", field="scope", detail=f"unknown: {unknown}")
     if type == "service" and "openid" in scopes:
         raise ValidationError("invalid_scope", field="scope", detail="services sign in no one")
+    if type != "service" and any(s in SERVICE_ONLY_SCOPES for s in scopes):
+        raise ValidationError("invalid_scope", field="scope", detail="health_card: services only")
     method = token_endpoint_auth_method or ("none" if type == "app" else "client_secret_basic")
     if type == "app" and method != "none":
         raise ValidationError(

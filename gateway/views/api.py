@@ -39,7 +39,7 @@ def _text(data: dict, name: str) -> str:
 
 
 @bp.errorhandler(OAuth2Error)
-def _protocol_error(error: OAuth2Error):
+def protocol_error(error: OAuth2Error):
     """A missing, revoked or mis-bound access token: RFC 6750 / RFC 9449 answers."""
     response = jsonify(dict(error.get_body()))
     response.status_code = error.status_code or 400

@@ -4,6 +4,8 @@ from pathlib import Path
 
 # A register file of the tests' own: production refuses the default (the sandbox citizens).
 REGISTER_FILE = str(Path(__file__).resolve().parent / "insurance-register.csv")
+# The same for the health-insurance cards (the default holds the demo cards).
+HEALTH_CARD_FILE = str(Path(__file__).resolve().parent / "health-cards.csv")
 
 GOOD_PRODUCTION = {
     "GATEWAY_ENV": "production",
@@ -21,4 +23,5 @@ GOOD_PRODUCTION = {
     "GATEWAY_VNEID_CLIENT_ID": "vssid-gateway",
     "GATEWAY_VNEID_CLIENT_SECRET": "s" * 32,
     "GATEWAY_INSURANCE_REGISTER_FILE": REGISTER_FILE,
+    "GATEWAY_HEALTH_CARD_FILE": HEALTH_CARD_FILE,
 }

@@ -197,6 +197,8 @@ def test_demo_seed_registers_demo_service_for_the_default_resource(make_app, tmp
         service = json.loads((tmp_path / "demo-service.json").read_text())
         assert Client.query.filter_by(client_id="demo-service").one().resources == [
             app.config["DEFAULT_RESOURCE"]]
+        # ... and, as the demo hospital, verifies the demo's health cards.
+        assert Client.query.filter_by(client_id="demo-service").one().scopes == ["health_card"]
         portal = json.loads((tmp_path / "demo-client.json").read_text())
         browser = app.test_client()
         issued = tokens(browser, "demo-portal", portal["client_secret"],
@@ -206,13 +208,16 @@ def test_demo_seed_registers_demo_service_for_the_default_resource(make_app, tmp
                           issued["access_token"]).json
         assert info["active"] is True and info["client_id"] == "demo-portal"
 
-        # An instance seeded before: demo-service without resources gains the default one.
-        Client.query.filter_by(client_id="demo-service").one().resources = []
+        # An instance seeded before: demo-service without resources gains the default one,
+        # and the health-card scope.
+        seeded_before = Client.query.filter_by(client_id="demo-service").one()
+        seeded_before.resources, seeded_before.scopes = [], []
         db.session.commit()
         assert run(app, "demo", "seed").exit_code == 0
         db.session.expire_all()
-        assert Client.query.filter_by(client_id="demo-service").one().resources == [
-            app.config["DEFAULT_RESOURCE"]]
+        again = Client.query.filter_by(client_id="demo-service").one()
+        assert again.resources == [app.config["DEFAULT_RESOURCE"]]
+        assert again.scopes == ["health_card"]
         assert json.loads((tmp_path / "demo-service.json").read_text()) == service
 
 

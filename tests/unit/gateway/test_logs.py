@@ -34,6 +34,12 @@ def test_any_long_digit_run_is_masked(number):
     assert number not in mask_text(f"value={number};")
 
 
+@given(st.from_regex(r"[A-Z]{2}[1-5][0-9]{12}", fullmatch=True))
+def test_a_health_card_number_is_masked(number):
+    masked = mask_text(f"card {number}.")
+    assert number not in masked and number[5:] not in masked and masked.endswith(number[-2:] + ".")
+
+
 def test_request_id_is_in_log_lines_and_response(client, app, capsys):
     response = client.get("/healthz", headers={"X-Request-Id": "req-12345678"})
     assert response.headers["X-Request-Id"] == "req-12345678"
