@@ -14,17 +14,17 @@ import secrets
 import pytest
 from flask.testing import FlaskClient
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import text
 
 from gateway import create_app
 from gateway.clock import FixedClock
 from gateway.extensions import db
-from tests.helpers import hashing, services
+from tests.helpers import hashing, services, speed
 from tests.helpers.services import BACKEND
 
 # A small Argon2id profile for the suite's many hashes; why, and how the shipped profile is
 # still tested, in tests/helpers/hashing.py.
 hashing.use_suite_profile()
+speed.memoize_rule_builders()  # tests/helpers/speed.py: why new apps are cheap
 
 # No per-example deadline: the suite runs both backends at once on two cores (make test), and
 # a property's worth is in its examples, not their speed (speed is measured in bench/).
@@ -48,8 +48,10 @@ def backend_settings(tmp_path_factory):
         database_url = services.fresh_postgres_database()
         redis_url = services.redis_url()
     elif BACKEND == "embedded":
-        database_url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'gateway.sqlite3'}"
+        path = tmp_path_factory.mktemp("db") / "gateway.sqlite3"
+        database_url = f"sqlite:///{path}"
         redis_url = ""
+        keeper = speed.keep_sqlite_open(str(path))
     else:
         raise pytest.UsageError(f"GATEWAY_TEST_BACKEND={BACKEND!r}: production or embedded")
     settings = {
@@ -72,12 +74,20 @@ def backend_settings(tmp_path_factory):
     yield settings
     if BACKEND == "production":
         services.drop_postgres_database(database_url)
+    else:
+        keeper.close()
 
 
 def _clean(app):
     with app.app_context():
-        for table in TABLES:
-            db.session.execute(text(f"DELETE FROM {table}"))  # noqa: S608
+        # one round trip: the statements as one script (both drivers take several
+        # parameterless statements at once this way)
+        script = "".join(f"DELETE FROM {table};" for table in TABLES)  # noqa: S608
+        connection = db.session.connection().connection.driver_connection
+        if db.engine.dialect.name == "sqlite":
+            connection.executescript(script)
+        else:
+            connection.execute(script)
         db.session.commit()
         store = app.extensions["gateway.store"]
         if hasattr(store, "clear"):
