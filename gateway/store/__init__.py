@@ -16,6 +16,10 @@ the same contract (tests/unit/gateway/test_store.py runs against each):
                                 one round trip: each step atomic, no isolation between them
 * ``ping()``
 
+Keys that one atomic operation touches together (``incr_get``) share a Redis hash tag
+(``{…}``), so they live in one Redis Cluster slot; ``get_many``, ``delete`` and
+``incr_many`` accept keys of any slots (no isolation is promised between them).
+
 Exceptions::
 
     StoreUnavailableError   the backing service cannot be reached; callers fail closed (503).
@@ -42,11 +46,15 @@ class Store(Protocol):
     def ping(self) -> None: ...
 
 
-def create_store(redis_url: str, engine_getter, prefix: str = "") -> Store:
+def create_store(redis_url: str, engine_getter, prefix: str = "", *, wait_replicas: int = 0,
+                 wait_ms: int = 200) -> Store:
+    """Redis (one server, Sentinel or Cluster: gateway/store/redis_urls.py) when `redis_url`
+    is set; the SQL store otherwise (one database: no replica to wait for)."""
     if redis_url:
         from gateway.store.redis_store import RedisStore
 
-        return RedisStore.from_url(redis_url, prefix)
+        return RedisStore.from_url(redis_url, prefix, wait_replicas=wait_replicas,
+                                   wait_ms=wait_ms)
     from gateway.store.sql_store import SqlStore
 
     return SqlStore(engine_getter)

@@ -1,12 +1,34 @@
-"""The store on Redis. Each operation is one command or one MULTI block: atomic by itself."""
+"""The store on Redis: one server, a Sentinel-watched primary, or a Redis Cluster
+(gateway/store/redis_urls.py reads which from the URL).
+
+Each operation is one command, one MULTI block on one key's slot, or one pipeline: atomic
+where the contract says so. Keys of one operation that must be atomic together share a hash
+tag by design (``{acct:<id>}…``, ``{lg:…}…``): one slot, so MULTI works on a Cluster. The
+reads and deletes of several independent keys (``get_many``, ``delete``) are grouped by slot,
+one MGET or DEL per slot, all in one pipeline: one round trip on one server, one per node on
+a Cluster, and never a cross-slot command (tests/faults/test_redis_topologies.py checks every
+command on the wire).
+
+One-time values and failover: Redis replicates asynchronously, so a failover can lose the
+last writes the old primary acknowledged. A claim (``add``) or a consumption (``take``) lost
+that way would let a code, a flow or a DPoP proof be used a second time. With
+``wait_replicas`` > 0 (REDIS_WAIT_REPLICAS), those two operations send ``WAIT`` on the same
+connection in the same round trip, and count as done only once that many replicas hold them;
+otherwise StoreUnavailableError (503: the caller did not get the value, and a replay after
+the failover gets it at most once).
+"""
 
 from __future__ import annotations
 
 import functools
 
 import redis
+from redis.cluster import RedisCluster
+from redis.crc import key_slot
+from redis.exceptions import RedisClusterException
 
 from gateway.availability import StoreUnavailableError
+from gateway.store import redis_urls
 
 
 def _guard(method):
@@ -14,10 +36,22 @@ def _guard(method):
     def wrapper(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
-        except redis.exceptions.RedisError as exc:
+        except (redis.exceptions.RedisError, RedisClusterException) as exc:
             raise StoreUnavailableError(f"redis: {exc.__class__.__name__}") from exc
 
     return wrapper
+
+
+def slot(key: str) -> int:
+    return key_slot(key.encode("utf-8", "surrogatepass"))
+
+
+def by_slot(keys) -> dict[int, list[int]]:
+    """Positions of `keys` grouped by hash slot, in first-seen order."""
+    groups: dict[int, list[int]] = {}
+    for position, key in enumerate(keys):
+        groups.setdefault(slot(key), []).append(position)
+    return groups
 
 
 class RedisStore:
@@ -26,58 +60,99 @@ class RedisStore:
     It goes before the key, outside any `{hash tag}`, so one account's keys stay in one slot.
     """
 
-    def __init__(self, client: redis.Redis, prefix: str = ""):
+    def __init__(self, client, prefix: str = "", *, wait_replicas: int = 0,
+                 wait_ms: int = 200):
         self.client = client
         self.prefix = prefix
+        self.cluster = isinstance(client, RedisCluster)
+        self.wait_replicas = wait_replicas
+        self.wait_ms = wait_ms
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "") -> RedisStore:
-        return cls(
-            redis.Redis.from_url(
-                url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2
-            ),
-            prefix,
-        )
+    def from_url(cls, url: str, prefix: str = "", **options) -> RedisStore:
+        return cls(redis_urls.client(url), prefix, **options)
+
+    def _k(self, key: str) -> str:
+        return self.prefix + key
+
+    def _replicated(self, key: str, command: str, *args):
+        """`command` on `key`, then WAIT on the same connection, in one round trip."""
+        if not self.wait_replicas:
+            return self.client.execute_command(command, key, *args)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.execute_command(command, key, *args)
+        target = {"target_nodes": self.client.get_node_from_key(key)} if self.cluster else {}
+        pipe.execute_command("WAIT", self.wait_replicas, self.wait_ms, **target)
+        answer, replicas = pipe.execute()
+        if int(replicas) < self.wait_replicas:
+            raise StoreUnavailableError(
+                f"redis: {command} reached {replicas} of {self.wait_replicas} replicas")
+        return answer
 
     @_guard
     def put(self, key, value, ttl):
-        self.client.set(self.prefix + key, value, ex=ttl)
+        self.client.set(self._k(key), value, ex=ttl)
 
     @_guard
     def add(self, key, value, ttl):
-        return bool(self.client.set(self.prefix + key, value, ex=ttl, nx=True))
+        return bool(self._replicated(self._k(key), "SET", value, "EX", int(ttl), "NX"))
 
     @_guard
     def get(self, key):
-        return self.client.get(self.prefix + key)
+        return self.client.get(self._k(key))
 
     @_guard
     def get_many(self, keys):
-        return list(self.client.mget([self.prefix + k for k in keys])) if keys else []
+        if not keys:
+            return []
+        names = [self._k(k) for k in keys]
+        groups = by_slot(names)
+        if len(groups) == 1:
+            return list(self.client.mget(names))
+        pipe = self.client.pipeline(transaction=False)
+        for positions in groups.values():
+            pipe.mget([names[i] for i in positions])
+        values: list[str | None] = [None] * len(names)
+        for positions, answer in zip(groups.values(), pipe.execute(), strict=True):
+            for i, value in zip(positions, answer, strict=True):
+                values[i] = value
+        return values
 
     @_guard
     def take(self, key):
-        return self.client.getdel(self.prefix + key)
+        return self._replicated(self._k(key), "GETDEL")
 
     @_guard
     def delete(self, *keys):
-        if keys:
-            self.client.delete(*(self.prefix + k for k in keys))
+        if not keys:
+            return
+        names = [self._k(k) for k in keys]
+        groups = by_slot(names)
+        if len(groups) == 1:
+            self.client.delete(*names)
+            return
+        pipe = self.client.pipeline(transaction=False)
+        for positions in groups.values():
+            pipe.delete(*(names[i] for i in positions))
+        pipe.execute()
 
     @_guard
     def incr(self, key, ttl, by=1):
         pipe = self.client.pipeline(transaction=True)
-        pipe.incrby(self.prefix + key, by)
-        pipe.expire(self.prefix + key, ttl, nx=True)
+        pipe.incrby(self._k(key), by)
+        pipe.expire(self._k(key), ttl, nx=True)
         count, _ = pipe.execute()
         return int(count)
 
     @_guard
     def incr_get(self, key, ttl, other):
-        pipe = self.client.pipeline(transaction=True)
-        pipe.incr(self.prefix + key)
-        pipe.expire(self.prefix + key, ttl, nx=True)
-        pipe.get(self.prefix + other)
+        # One MULTI when both keys share a slot (a name's tries and lock do: {lg:…});
+        # otherwise one pipeline, the read after the increment on its connection.
+        same = slot(self._k(key)) == slot(self._k(other))
+        pipe = self.client.pipeline(transaction=same)
+        pipe.incr(self._k(key))
+        pipe.expire(self._k(key), ttl, nx=True)
+        pipe.get(self._k(other))
         count, _, value = pipe.execute()
         return int(count), value
 
@@ -85,13 +160,14 @@ class RedisStore:
     def incr_many(self, items, others=()):
         # Not one MULTI: the keys may live in different hash slots (an account's and an
         # address's). Redis runs one connection's commands in order, so each read of
-        # `others` sees every increment before it.
+        # `others` sees every increment before it on the same node (on a Cluster: keys of
+        # one slot are on one node, and the callers read a key of an incremented key's slot).
         pipe = self.client.pipeline(transaction=False)
         for key, ttl in items:
-            pipe.incr(self.prefix + key)
-            pipe.expire(self.prefix + key, ttl, nx=True)
+            pipe.incr(self._k(key))
+            pipe.expire(self._k(key), ttl, nx=True)
         for other in others:
-            pipe.get(self.prefix + other)
+            pipe.get(self._k(other))
         answers = pipe.execute()
         counts = [int(answers[2 * i]) for i in range(len(items))]
         return counts, list(answers[2 * len(items):])
@@ -102,7 +178,7 @@ class RedisStore:
             raise RuntimeError("refusing to clear an unprefixed Redis store")
         keys = list(self.client.scan_iter(match=self.prefix + "*", count=1000))
         for start in range(0, len(keys), 500):
-            self.client.delete(*keys[start:start + 500])
+            self.delete(*(k[len(self.prefix):] for k in keys[start:start + 500]))
 
     @_guard
     def ping(self):
