@@ -31,13 +31,25 @@ from gateway.availability import StoreUnavailableError
 from gateway.store import redis_urls
 
 
+def _demoted(exc: Exception) -> bool:
+    """A Sentinel-managed connection still on the primary that was just demoted: redis-py
+    drops it and asks the sentinels again on the next try (its own retry does not)."""
+    return isinstance(exc, redis.exceptions.ConnectionError) and isinstance(
+        exc.__context__, redis.exceptions.ReadOnlyError)
+
+
 def _guard(method):
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except (redis.exceptions.RedisError, RedisClusterException) as exc:
-            raise StoreUnavailableError(f"redis: {exc.__class__.__name__}") from exc
+        for last in (False, True):
+            try:
+                return method(self, *args, **kwargs)
+            except (redis.exceptions.RedisError, RedisClusterException) as exc:
+                # Once more after a failover; the command did not run on the old primary
+                # (it refused the write), so nothing is applied twice.
+                if last or not _demoted(exc):
+                    raise StoreUnavailableError(f"redis: {exc.__class__.__name__}") from exc
+        raise AssertionError("unreachable")
 
     return wrapper
 
@@ -79,11 +91,24 @@ class RedisStore:
         """`command` on `key`, then WAIT on the same connection, in one round trip."""
         if not self.wait_replicas:
             return self.client.execute_command(command, key, *args)
-        pipe = self.client.pipeline(transaction=False)
-        pipe.execute_command(command, key, *args)
-        target = {"target_nodes": self.client.get_node_from_key(key)} if self.cluster else {}
-        pipe.execute_command("WAIT", self.wait_replicas, self.wait_ms, **target)
-        answer, replicas = pipe.execute()
+        for last in (False, True):
+            client = self.client
+            if self.cluster:  # the node of the key's slot, by its own connection
+                client = client.get_redis_connection(client.get_node_from_key(key))
+            pipe = client.pipeline(transaction=False)
+            pipe.execute_command(command, key, *args)
+            pipe.execute_command("WAIT", self.wait_replicas, self.wait_ms)
+            try:
+                answer, replicas = pipe.execute()
+                break
+            except redis.exceptions.RedisError:
+                # A Cluster's slot map out of date after a failover (MOVED from the demoted
+                # primary, which ran nothing): learn the new one, try once more. Had the
+                # command run, its second run finds the claim made (add: False) or the
+                # value gone (take: None): refused, never granted twice.
+                if last or not self.cluster:
+                    raise
+                self.client.nodes_manager.initialize()
         if int(replicas) < self.wait_replicas:
             raise StoreUnavailableError(
                 f"redis: {command} reached {replicas} of {self.wait_replicas} replicas")
@@ -111,7 +136,7 @@ class RedisStore:
             return list(self.client.mget(names))
         pipe = self.client.pipeline(transaction=False)
         for positions in groups.values():
-            pipe.mget([names[i] for i in positions])
+            pipe.execute_command("MGET", *(names[i] for i in positions))
         values: list[str | None] = [None] * len(names)
         for positions, answer in zip(groups.values(), pipe.execute(), strict=True):
             for i, value in zip(positions, answer, strict=True):
@@ -133,7 +158,7 @@ class RedisStore:
             return
         pipe = self.client.pipeline(transaction=False)
         for positions in groups.values():
-            pipe.delete(*(names[i] for i in positions))
+            pipe.execute_command("DEL", *(names[i] for i in positions))
         pipe.execute()
 
     @_guard

@@ -132,7 +132,10 @@ def client(url: str):
     """The redis-py client for `url` (decoding responses as text)."""
     topology = parse(url)
     common = {"decode_responses": True, "socket_timeout": TIMEOUT,
-              "socket_connect_timeout": TIMEOUT, "retry": _retry()}
+              "socket_connect_timeout": TIMEOUT, "retry": _retry(),
+              # retried: a dropped connection, and (Sentinel) a primary demoted to replica
+              "retry_on_error": [redis.exceptions.ConnectionError,
+                                 redis.exceptions.TimeoutError]}
     if topology.kind == "plain":
         return redis.Redis.from_url(url, **common)
     auth = {"username": topology.username, "password": topology.password}
