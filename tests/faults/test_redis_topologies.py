@@ -19,7 +19,7 @@ import redis
 from examples.vssid_app_client import Challenge
 from gateway.extensions import db
 from gateway.store.redis_store import slot
-from tests.helpers import REDIRECT, exchange, get_code, new_account, new_client, race
+from tests.helpers import exchange, get_code, new_account, new_client, race
 from tests.helpers.devices import DeviceWorld, expect_challenge
 from tests.helpers.network import free_port, serve
 from tests.helpers.private_redis import PrivateCluster, PrivateSentinel, _Servers
