@@ -247,9 +247,10 @@ def verify(*, account_id: int, purpose: str, flow_id: str, code) -> None:
     if rules.is_well_formed(code) and rules.digests_match(
         rules.code_digest(_server_key(), purpose, flow_id, code), record["d"]
     ):
-        taken = s.take(code_key)
+        # The code and its count of tries (this code's own: keyed by its "g") in one round
+        # trip; a newer code that replaced it keeps its own count.
+        taken = s.take(code_key, tries_key)
         if taken == raw:
-            s.delete(tries_key)
             emit("otp.verified", account_id=account_id, purpose=purpose)
             return
         if taken is not None:

@@ -87,32 +87,39 @@ class RedisStore:
     def _k(self, key: str) -> str:
         return self.prefix + key
 
-    def _replicated(self, key: str, command: str, *args):
-        """`command` on `key`, then WAIT on the same connection, in one round trip."""
-        if not self.wait_replicas:
-            return self.client.execute_command(command, key, *args)
+    def _on_key_node(self, key: str, commands: list[tuple], *, replicated: bool):
+        """`commands` (each on `key`'s slot) in one round trip on the connection that holds
+        `key`, then — when `replicated` and wait_replicas — WAIT on that same connection.
+        The answers of `commands`."""
+        wait = replicated and self.wait_replicas
+        if not wait and not self.cluster and len(commands) == 1:
+            return [self.client.execute_command(*commands[0])]
         for last in (False, True):
             client = self.client
             if self.cluster:  # the node of the key's slot, by its own connection
                 client = client.get_redis_connection(client.get_node_from_key(key))
             pipe = client.pipeline(transaction=False)
-            pipe.execute_command(command, key, *args)
-            pipe.execute_command("WAIT", self.wait_replicas, self.wait_ms)
+            for command in commands:
+                pipe.execute_command(*command)
+            if wait:
+                pipe.execute_command("WAIT", self.wait_replicas, self.wait_ms)
             try:
-                answer, replicas = pipe.execute()
+                answers = pipe.execute()
                 break
             except redis.exceptions.RedisError:
                 # A Cluster's slot map out of date after a failover (MOVED from the demoted
                 # primary, which ran nothing): learn the new one, try once more. Had the
-                # command run, its second run finds the claim made (add: False) or the
+                # commands run, their second run finds the claim made (add: False) or the
                 # value gone (take: None): refused, never granted twice.
                 if last or not self.cluster:
                     raise
                 self.client.nodes_manager.initialize()
-        if int(replicas) < self.wait_replicas:
-            raise StoreUnavailableError(
-                f"redis: {command} reached {replicas} of {self.wait_replicas} replicas")
-        return answer
+        if wait:
+            replicas = int(answers.pop())
+            if replicas < self.wait_replicas:
+                raise StoreUnavailableError(f"redis: {commands[0][0]} reached {replicas} of "
+                                            f"{self.wait_replicas} replicas")
+        return answers
 
     @_guard
     def put(self, key, value, ttl):
@@ -120,7 +127,9 @@ class RedisStore:
 
     @_guard
     def add(self, key, value, ttl):
-        return bool(self._replicated(self._k(key), "SET", value, "EX", int(ttl), "NX"))
+        name = self._k(key)
+        return bool(self._on_key_node(name, [("SET", name, value, "EX", int(ttl), "NX")],
+                                      replicated=True)[0])
 
     @_guard
     def get(self, key):
@@ -144,8 +153,16 @@ class RedisStore:
         return values
 
     @_guard
-    def take(self, key):
-        return self._replicated(self._k(key), "GETDEL")
+    def take(self, key, *also):
+        name = self._k(key)
+        others = [self._k(k) for k in also]
+        here = [k for k in others if slot(k) == slot(name)]
+        elsewhere = [k for k in others if slot(k) != slot(name)]
+        commands = [("GETDEL", name)] + ([("DEL", *here)] if here else [])
+        value = self._on_key_node(name, commands, replicated=True)[0]
+        if elsewhere:  # clean-up in another slot: its own round trip (rare)
+            self.delete(*(k[len(self.prefix):] for k in elsewhere))
+        return value
 
     @_guard
     def delete(self, *keys):
@@ -182,18 +199,24 @@ class RedisStore:
         return int(count), value
 
     @_guard
-    def incr_many(self, items, others=()):
+    def incr_many(self, items, others=(), *, deletes=()):
         # Not one MULTI: the keys may live in different hash slots (an account's and an
         # address's). Redis runs one connection's commands in order, so each read of
-        # `others` sees every increment before it on the same node (on a Cluster: keys of
-        # one slot are on one node, and the callers read a key of an incremented key's slot).
+        # `others` sees every deletion and increment before it on the same node (on a
+        # Cluster: keys of one slot are on one node, and the callers read a key of an
+        # incremented key's slot).
         pipe = self.client.pipeline(transaction=False)
-        for key, ttl in items:
-            pipe.incr(self._k(key))
+        names = [self._k(k) for k in deletes]
+        groups = list(by_slot(names).values())
+        for positions in groups:
+            pipe.execute_command("DEL", *(names[i] for i in positions))
+        for item in items:
+            key, ttl, by = (*item, 1)[:3]
+            pipe.incrby(self._k(key), by)
             pipe.expire(self._k(key), ttl, nx=True)
         for other in others:
             pipe.get(self._k(other))
-        answers = pipe.execute()
+        answers = pipe.execute()[len(groups):]
         counts = [int(answers[2 * i]) for i in range(len(items))]
         return counts, list(answers[2 * len(items):])
 
