@@ -185,14 +185,17 @@ def issue(*, account_id: int | None, phone: str, purpose: str, flow_id: str,
                 else _subject_code_key(key, subject, purpose, flow_id))
     refuse = {"account_id": account_id, "purpose": purpose, "stage": "issue"}
 
-    if (account_id is not None
-            and int(s.get(_failures_key(account_id)) or 0) >= limits.failure_budget) or (
-            subject is not None
-            and int(s.get(_subject_failures_key(key, subject)) or 0) >= limits.failure_budget):
-        _refuse(rules.BUDGET_EXHAUSTED, **refuse)
+    # The cool-down is claimed and the budgets read in one round trip (the account's keys
+    # share its slot). A refusal for the budget claims the cool-down too: the next try waits
+    # for it as well, and is refused for the budget first all the same.
+    budgets = ([_failures_key(account_id)] if account_id is not None else []) + (
+        [_subject_failures_key(key, subject)] if subject is not None else [])
     cooldown_key = f"{code_key}:cooldown"
-    if not s.add(cooldown_key, str(ts), limits.resend_cooldown):
-        since = s.get(cooldown_key)
+    added, (*failures, since) = s.add_get(cooldown_key, str(ts), limits.resend_cooldown,
+                                          [*budgets, cooldown_key])
+    if any(int(f or 0) >= limits.failure_budget for f in failures):
+        _refuse(rules.BUDGET_EXHAUSTED, **refuse)
+    if not added:
         left = limits.resend_cooldown - (ts - int(since)) if since else limits.resend_cooldown
         _refuse(rules.RATE_LIMITED, retry_after=max(1, left), **refuse)
     day, day_ttl = rules.utc_day(now), rules.seconds_to_end_of_utc_day(now)

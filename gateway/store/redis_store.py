@@ -132,6 +132,20 @@ class RedisStore:
                                       replicated=True)[0])
 
     @_guard
+    def add_get(self, key, value, ttl, others=()):
+        name = self._k(key)
+        names = [self._k(k) for k in others]
+        if all(slot(n) == slot(name) for n in names):
+            commands = [("SET", name, value, "EX", int(ttl), "NX")]
+            if names:
+                commands.append(("MGET", *names))
+            answers = self._on_key_node(name, commands, replicated=True)
+            return bool(answers[0]), (list(answers[1]) if names else [])
+        added = bool(self._on_key_node(name, [("SET", name, value, "EX", int(ttl), "NX")],
+                                       replicated=True)[0])
+        return added, self.get_many(list(others))  # keys of other slots: a second trip
+
+    @_guard
     def get(self, key):
         return self.client.get(self._k(key))
 

@@ -105,6 +105,10 @@ class SqlStore:
             self._maybe_sweep(conn, now)
             return row is not None
 
+    def add_get(self, key, value, ttl, others=()):
+        # Two statements; the embedded store has no network to save.
+        return self.add(key, value, ttl), (self.get_many(list(others)) if others else [])
+
     @_guard
     def get(self, key):
         with self._begin() as conn:

@@ -272,3 +272,12 @@ def test_incr_many_deletes_first_and_adds_each_amount(store, key):
     store.put(key("counter"), "5", TTL)
     assert store.incr_many([(key("counter"), TTL, 3), (key("fresh"), TTL)], [key("gone")],
                            deletes=[key("gone"), key("counter")]) == ([3, 1], [None])
+
+
+def test_add_get_claims_and_reads_in_one_call(store, key):
+    store.put(key("{a}:budget"), "3", TTL)
+    assert store.add_get(key("{a}:cool"), "t1", TTL, [key("{a}:budget"), key("{a}:cool")]) == (
+        True, ["3", "t1"])
+    assert store.add_get(key("{a}:cool"), "t2", TTL, [key("{a}:cool"), key("{b}:x")]) == (
+        False, ["t1", None])
+    assert store.add_get(key("{c}:new"), "v", TTL) == (True, [])
