@@ -4,7 +4,8 @@ revocation look-ups.
 Production keeps it in Redis; the embedded default keeps it in the SQL database. Both honour
 the same contract (tests/unit/gateway/test_store.py runs against each):
 
-* ``put(key, value, ttl)``      set, replacing any value
+* ``put(key, value, ttl, clear=())``  set, replacing any value, and delete ``clear`` (keys
+                                of ``key``'s hash tag) in the same round trip
 * ``add(key, value, ttl)``      set only if absent; True when this call set it
 * ``add_get(key, value, ttl, others)``  add, then read ``others`` (``key`` among them, if
                                 asked: its value now) in one round trip when they share
@@ -38,7 +39,7 @@ from typing import Protocol
 
 
 class Store(Protocol):
-    def put(self, key: str, value: str, ttl: int) -> None: ...
+    def put(self, key: str, value: str, ttl: int, *, clear: list[str] = ()) -> None: ...
     def add(self, key: str, value: str, ttl: int) -> bool: ...
     def add_get(self, key: str, value: str, ttl: int,
                 others: list[str] = ()) -> tuple[bool, list[str | None]]: ...

@@ -122,8 +122,16 @@ class RedisStore:
         return answers
 
     @_guard
-    def put(self, key, value, ttl):
-        self.client.set(self._k(key), value, ex=ttl)
+    def put(self, key, value, ttl, *, clear=()):
+        name = self._k(key)
+        if not clear:
+            self.client.set(name, value, ex=ttl)
+            return
+        others = [self._k(k) for k in clear]
+        if any(slot(k) != slot(name) for k in others):
+            raise ValueError("put: the keys to clear must share the key's hash tag")
+        self._on_key_node(name, [("SET", name, value, "EX", int(ttl)), ("DEL", *others)],
+                          replicated=False)
 
     @_guard
     def add(self, key, value, ttl):

@@ -74,9 +74,11 @@ class SqlStore:
         self._engine_getter().dispose()
 
     @_guard
-    def put(self, key, value, ttl):
+    def put(self, key, value, ttl, *, clear=()):
         now = _now_ms()
         with self._begin() as conn:
+            for other in clear:
+                conn.execute(text("DELETE FROM store_entries WHERE key = :k"), {"k": _k(other)})
             conn.execute(
                 text(
                     "INSERT INTO store_entries (key, value, counter, expires_at) "

@@ -281,3 +281,9 @@ def test_add_get_claims_and_reads_in_one_call(store, key):
     assert store.add_get(key("{a}:cool"), "t2", TTL, [key("{a}:cool"), key("{b}:x")]) == (
         False, ["t1", None])
     assert store.add_get(key("{c}:new"), "v", TTL) == (True, [])
+
+
+def test_put_clears_its_companions(store, key):
+    store.put(key("{a}:tries"), "4", TTL)
+    store.put(key("{a}:code"), "new", TTL, clear=[key("{a}:tries")])
+    assert store.get_many([key("{a}:code"), key("{a}:tries")]) == ["new", None]
