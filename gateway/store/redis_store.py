@@ -10,9 +10,9 @@ a Cluster, and never a cross-slot command (tests/faults/test_redis_topologies.py
 command on the wire).
 
 One-time values and failover: Redis replicates asynchronously, so a failover can lose the
-last writes the old primary acknowledged. A claim (``add``) or a consumption (``take``) lost
-that way would let a code, a flow or a DPoP proof be used a second time. With
-``wait_replicas`` > 0 (REDIS_WAIT_REPLICAS), those two operations send ``WAIT`` on the same
+last writes the old primary acknowledged. A claim (``add``, ``add_get``) or a consumption
+(``take``) lost that way would let a code, a flow or a DPoP proof be used a second time. With
+``wait_replicas`` > 0 (REDIS_WAIT_REPLICAS), these operations send ``WAIT`` on the same
 connection in the same round trip, and count as done only once that many replicas hold them;
 otherwise StoreUnavailableError (503: the caller did not get the value, and a replay after
 the failover gets it at most once).
