@@ -23,7 +23,19 @@ DATABASE_URL = ""
 
 # Redis URL for ephemeral state (flows, throttling counters, revocation look-ups).
 # Empty means the embedded default: the same store interface kept in the SQL database.
+# redis:// or rediss:// (one server), redis+sentinel://h:p,h:p/<service>?db=N (the primary
+# Sentinel names, found again after a failover), redis+cluster://h:p,h:p (Redis Cluster).
 REDIS_URL = ""
+
+# Replicas that must hold a one-time claim or consumption (a code's used-marker, a flow or an
+# OTP taken, a DPoP proof's jti) before it counts (Redis WAIT). 0: none waited for, right for
+# one server; 1 with Sentinel or a Cluster with replicas, so a failover cannot lose a claim
+# and let the value be used twice (asynchronous replication loses the last writes).
+REDIS_WAIT_REPLICAS = 0
+
+# How long WAIT waits for REDIS_WAIT_REPLICAS, in milliseconds; short of them the request is
+# answered 503 (fail closed). Loopback replicas answer in well under 1 ms.
+REDIS_WAIT_MS = 200
 
 # Put before every Redis key, so several gateways can share one Redis. No braces.
 REDIS_KEY_PREFIX = ""

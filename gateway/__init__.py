@@ -48,7 +48,8 @@ def create_app(overrides: dict | None = None, *, clock: Clock | None = None) -> 
         store_engine = None if settings["REDIS_URL"] else _store_engine(db.engine)
     app.extensions["clock"] = clock or Clock()
     app.extensions["gateway.store"] = create_store(
-        settings["REDIS_URL"], lambda: store_engine, settings["REDIS_KEY_PREFIX"]
+        settings["REDIS_URL"], lambda: store_engine, settings["REDIS_KEY_PREFIX"],
+        wait_replicas=settings["REDIS_WAIT_REPLICAS"], wait_ms=settings["REDIS_WAIT_MS"],
     )
     app.extensions["gateway.sms"] = sms_provider_for(settings)
     app.extensions["gateway.email"] = email_provider_for(settings)

@@ -129,6 +129,17 @@ def validate(settings: dict) -> None:
         raise ConfigError("ENV", "must be 'development' or 'production'")
     if settings["SIGNING_ALG"] not in ("ES256", "RS256"):
         raise ConfigError("SIGNING_ALG", "must be ES256 or RS256")
+    if settings["REDIS_URL"]:
+        from gateway.store.redis_urls import parse
+
+        try:
+            parse(settings["REDIS_URL"])
+        except ValueError as exc:
+            raise ConfigError("REDIS_URL", str(exc)) from None
+    if not 0 <= settings["REDIS_WAIT_REPLICAS"] <= 16:
+        raise ConfigError("REDIS_WAIT_REPLICAS", "must be 0 to 16")
+    if not 1 <= settings["REDIS_WAIT_MS"] <= 5000:
+        raise ConfigError("REDIS_WAIT_MS", "must be 1 to 5000 milliseconds")
     if "{" in settings["REDIS_KEY_PREFIX"] or "}" in settings["REDIS_KEY_PREFIX"]:
         raise ConfigError("REDIS_KEY_PREFIX", "must not contain braces (Redis hash tags)")
     if settings["TRUSTED_PROXIES"] < 0:

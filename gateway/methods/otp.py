@@ -28,7 +28,8 @@ Store keys (``A`` = ``{acct:<account id>}``)::
     A:otp:void                             the clock's time of the last void_codes (phone
                                            changed): a code issued then or before is void
     A:otp:<purpose>:<flow>:cooldown        set while a resend is refused (value: issue time)
-    A:otp:<purpose>:<flow>:tries:<g>       tries on one generation of the code
+    A:otp:<purpose>:<flow>:tries           tries on the code stored now (cleared in the
+                                           round trip that stores a new one)
     A:otp:failures                         wrong tries in the last 24 h, across codes
     A:otp:daily:<yyyymmdd>                 codes sent to the account this UTC day
     {ph:<keyed hash>}:otp:daily:<yyyymmdd> codes sent to the number this UTC day
@@ -125,6 +126,10 @@ def _code_key(account_id: int, purpose: str, flow_id: str) -> str:
     return f"{_tag(account_id)}:otp:{purpose}:{flow_id}"
 
 
+def _tries_key(code_key: str) -> str:
+    return f"{code_key}:tries"
+
+
 def _failures_key(account_id: int) -> str:
     return f"{_tag(account_id)}:otp:failures"
 
@@ -185,14 +190,17 @@ def issue(*, account_id: int | None, phone: str, purpose: str, flow_id: str,
                 else _subject_code_key(key, subject, purpose, flow_id))
     refuse = {"account_id": account_id, "purpose": purpose, "stage": "issue"}
 
-    if (account_id is not None
-            and int(s.get(_failures_key(account_id)) or 0) >= limits.failure_budget) or (
-            subject is not None
-            and int(s.get(_subject_failures_key(key, subject)) or 0) >= limits.failure_budget):
-        _refuse(rules.BUDGET_EXHAUSTED, **refuse)
+    # The cool-down is claimed and the budgets read in one round trip (the account's keys
+    # share its slot). A refusal for the budget claims the cool-down too: the next try waits
+    # for it as well, and is refused for the budget first all the same.
+    budgets = ([_failures_key(account_id)] if account_id is not None else []) + (
+        [_subject_failures_key(key, subject)] if subject is not None else [])
     cooldown_key = f"{code_key}:cooldown"
-    if not s.add(cooldown_key, str(ts), limits.resend_cooldown):
-        since = s.get(cooldown_key)
+    added, (*failures, since) = s.add_get(cooldown_key, str(ts), limits.resend_cooldown,
+                                          [*budgets, cooldown_key])
+    if any(int(f or 0) >= limits.failure_budget for f in failures):
+        _refuse(rules.BUDGET_EXHAUSTED, **refuse)
+    if not added:
         left = limits.resend_cooldown - (ts - int(since)) if since else limits.resend_cooldown
         _refuse(rules.RATE_LIMITED, retry_after=max(1, left), **refuse)
     day, day_ttl = rules.utc_day(now), rules.seconds_to_end_of_utc_day(now)
@@ -206,7 +214,10 @@ def issue(*, account_id: int | None, phone: str, purpose: str, flow_id: str,
     code = rules.format_code(secrets.randbelow(10**rules.CODE_DIGITS))
     record = {"d": rules.code_digest(key, purpose, flow_id, code),
               "g": secrets.token_hex(8), "exp": ts + limits.ttl, "iat": now.timestamp()}
-    s.put(code_key, json.dumps(record), limits.ttl)
+    # A new code starts with no tries (verify() counts them per account code; a subject's
+    # count belongs to its flow, verify_in_flow, and survives a resend).
+    s.put(code_key, json.dumps(record), limits.ttl,
+          clear=[_tries_key(code_key)] if account_id is not None else [])
     enqueue_sms(phone, "otp", {"code": code, "minutes": rules.validity_minutes(limits.ttl),
                                "purpose": purpose}, locale, expires_in=limits.ttl)
     masked = mask_phone(phone)
@@ -229,7 +240,11 @@ def verify(*, account_id: int, purpose: str, flow_id: str, code) -> None:
     code_key, failures_key = _code_key(account_id, purpose, flow_id), _failures_key(account_id)
     refuse = {"account_id": account_id, "purpose": purpose, "stage": "verify"}
 
-    raw, failures, mark = s.get_many([code_key, failures_key, void_key(account_id)])
+    # The try is reserved as the code is read, in one round trip (one slot: the account's).
+    # A try counted on no code, or past the budget, is refused below all the same.
+    tries_key = _tries_key(code_key)
+    (tries,), (raw, failures, mark) = s.incr_many(
+        [(tries_key, limits.ttl)], [code_key, failures_key, void_key(account_id)])
     if voided(raw, mark):
         raw = None  # sent to a number the account no longer has
     failures = int(failures or 0)
@@ -238,8 +253,6 @@ def verify(*, account_id: int, purpose: str, flow_id: str, code) -> None:
     if raw is None:
         _refuse(rules.EXPIRED, **refuse)
     record = json.loads(raw)
-    tries_key = f"{code_key}:tries:{record['g']}"
-    tries = s.incr(tries_key, limits.ttl)
     refusal = rules.before_compare(tries=tries, failures=failures, limits=limits)
     if refusal:
         _refuse(refusal, **refuse)
@@ -247,9 +260,9 @@ def verify(*, account_id: int, purpose: str, flow_id: str, code) -> None:
     if rules.is_well_formed(code) and rules.digests_match(
         rules.code_digest(_server_key(), purpose, flow_id, code), record["d"]
     ):
-        taken = s.take(code_key)
+        # The code and its count of tries in one round trip.
+        taken = s.take(code_key, tries_key)
         if taken == raw:
-            s.delete(tries_key)
             emit("otp.verified", account_id=account_id, purpose=purpose)
             return
         if taken is not None:

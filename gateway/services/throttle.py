@@ -175,10 +175,9 @@ class Attempt:
     def succeeded(self) -> None:
         """The name starts afresh; the address gets back this try and this name's earlier
         failures from it (NIST SP 800-63B-4: disregard them after a success)."""
-        s = store()
         _, ok, pair = self._address_keys(self._window)
-        s.delete(f"{self.tag}:tries", pair)
-        s.incr(ok, 2 * self.rules.address_window, by=1 + self._redeemable)
+        store().incr_many([(ok, 2 * self.rules.address_window, 1 + self._redeemable)],
+                          deletes=[f"{self.tag}:tries", pair])  # one round trip
 
     def failed(self, account_id: int | None = None) -> int:
         """The address keeps this try's reservation as its failure. Returns the seconds of

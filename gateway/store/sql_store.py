@@ -74,9 +74,11 @@ class SqlStore:
         self._engine_getter().dispose()
 
     @_guard
-    def put(self, key, value, ttl):
+    def put(self, key, value, ttl, *, clear=()):
         now = _now_ms()
         with self._begin() as conn:
+            for other in clear:
+                conn.execute(text("DELETE FROM store_entries WHERE key = :k"), {"k": _k(other)})
             conn.execute(
                 text(
                     "INSERT INTO store_entries (key, value, counter, expires_at) "
@@ -105,6 +107,10 @@ class SqlStore:
             self._maybe_sweep(conn, now)
             return row is not None
 
+    def add_get(self, key, value, ttl, others=()):
+        # Two statements; the embedded store has no network to save.
+        return self.add(key, value, ttl), (self.get_many(list(others)) if others else [])
+
     @_guard
     def get(self, key):
         with self._begin() as conn:
@@ -132,12 +138,14 @@ class SqlStore:
         return [found.get(_k(k)) for k in keys]
 
     @_guard
-    def take(self, key):
+    def take(self, key, *also):
         with self._begin() as conn:
             row = conn.execute(
                 text("DELETE FROM store_entries WHERE key = :k RETURNING value, expires_at"),
                 {"k": _k(key)},
             ).first()
+            for other in also:
+                conn.execute(text("DELETE FROM store_entries WHERE key = :k"), {"k": _k(other)})
         if row is None or row[1] <= _now_ms():
             return None
         return row[0]
@@ -176,11 +184,14 @@ class SqlStore:
         return self.incr(key, ttl), self.get(other)
 
     @_guard
-    def incr_many(self, items, others=()):
-        # One short transaction: the reads come after the increments, as on Redis.
+    def incr_many(self, items, others=(), *, deletes=()):
+        # One short transaction: the reads come after the deletions and increments, as on
+        # Redis.
         now = _now_ms()
         with self._begin() as conn:
-            counts = [self._incr(conn, key, ttl, 1, now) for key, ttl in items]
+            for key in deletes:
+                conn.execute(text("DELETE FROM store_entries WHERE key = :k"), {"k": _k(key)})
+            counts = [self._incr(conn, item[0], item[1], (*item, 1)[2], now) for item in items]
         return counts, (self.get_many(list(others)) if others else [])
 
     @_guard

@@ -253,3 +253,37 @@ def test_incr_many_gives_each_key_its_own_ttl(store, key):
     assert store.incr_many([(key("short"), 1), (key("long"), TTL)]) == ([1, 1], [])
     time.sleep(1.1)
     assert store.incr_many([(key("short"), TTL), (key("long"), TTL)]) == ([1, 2], [])
+
+
+def test_take_also_deletes_its_companions(store, key):
+    store.put(key("{a}:code"), "c", TTL)
+    store.put(key("{a}:tries"), "2", TTL)
+    store.put(key("{b}:elsewhere"), "x", TTL)
+    assert store.take(key("{a}:code"), key("{a}:tries"), key("{b}:elsewhere")) == "c"
+    assert store.get_many([key("{a}:code"), key("{a}:tries"), key("{b}:elsewhere")]) == [
+        None, None, None]
+    store.put(key("{a}:tries"), "1", TTL)
+    assert store.take(key("{a}:code"), key("{a}:tries")) is None  # nothing to take: still
+    assert store.get(key("{a}:tries")) is None                    # the companions go
+
+
+def test_incr_many_deletes_first_and_adds_each_amount(store, key):
+    store.put(key("gone"), "5", TTL)
+    store.put(key("counter"), "5", TTL)
+    assert store.incr_many([(key("counter"), TTL, 3), (key("fresh"), TTL)], [key("gone")],
+                           deletes=[key("gone"), key("counter")]) == ([3, 1], [None])
+
+
+def test_add_get_claims_and_reads_in_one_call(store, key):
+    store.put(key("{a}:budget"), "3", TTL)
+    assert store.add_get(key("{a}:cool"), "t1", TTL, [key("{a}:budget"), key("{a}:cool")]) == (
+        True, ["3", "t1"])
+    assert store.add_get(key("{a}:cool"), "t2", TTL, [key("{a}:cool"), key("{b}:x")]) == (
+        False, ["t1", None])
+    assert store.add_get(key("{c}:new"), "v", TTL) == (True, [])
+
+
+def test_put_clears_its_companions(store, key):
+    store.put(key("{a}:tries"), "4", TTL)
+    store.put(key("{a}:code"), "new", TTL, clear=[key("{a}:tries")])
+    assert store.get_many([key("{a}:code"), key("{a}:tries")]) == ["new", None]
