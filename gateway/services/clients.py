@@ -13,7 +13,11 @@ from gateway.models import Client
 from gateway.models.client import CLIENT_TYPES
 from policies.redirect_uris import RedirectUriError, validate_registered_redirect_uri
 
-SUPPORTED_SCOPES = ("openid", "profile", "email", "phone", "bhxh", "offline_access")
+SUPPORTED_SCOPES = ("openid", "profile", "email", "phone", "bhxh", "offline_access",
+                    "ssf.manage")
+# The relying service's own token for its Shared Signals stream (gateway/views/ssf.py): a
+# confidential client's client_credentials grant, never the public app's.
+SSF_SCOPE = "ssf.manage"
 DEFAULT_SCOPES = {
     "web": ["openid", "profile", "email", "phone", "offline_access"],
     "app": ["openid", "profile", "phone", "bhxh", "offline_access"],
@@ -114,6 +118,8 @@ def create_client(
         raise ValidationError("invalid_scope", field="scope", detail=f"unknown: {unknown}")
     if type == "service" and "openid" in scopes:
         raise ValidationError("invalid_scope", field="scope", detail="services sign in no one")
+    if type == "app" and SSF_SCOPE in scopes:
+        raise ValidationError("invalid_scope", field="scope", detail="the app receives no SETs")
     method = token_endpoint_auth_method or ("none" if type == "app" else "client_secret_basic")
     if type == "app" and method != "none":
         raise ValidationError(
@@ -133,6 +139,8 @@ def create_client(
     grant_types = (
         ["client_credentials"] if type == "service" else ["authorization_code", "refresh_token"]
     )
+    if type == "web" and SSF_SCOPE in scopes:  # a portal manages its stream with its own token
+        grant_types.append("client_credentials")
     secret = new_secret() if method in SECRET_METHODS else None
     client = Client(
         client_id=client_id or secrets.token_urlsafe(16),
