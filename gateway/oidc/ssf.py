@@ -23,6 +23,7 @@ number.
 from __future__ import annotations
 
 import secrets
+import threading
 
 import requests
 from flask import current_app
@@ -182,6 +183,18 @@ def _error_code(response) -> str:
     return code if code in SET_ERRORS else "invalid_request"
 
 
+_http = threading.local()
+
+
+def _session() -> requests.Session:
+    """One HTTP session per delivering thread: a receiver's connection is kept alive between
+    the SETs of a batch (bench/set_delivery.py), and no session is shared across threads."""
+    session = getattr(_http, "session", None)
+    if session is None:
+        session = _http.session = requests.Session()
+    return session
+
+
 def _send(message, recipient: str, payload: dict) -> None:
     stream = db.session.query(SsfStream).filter_by(stream_id=recipient).first()
     if stream is None:
@@ -196,8 +209,8 @@ def _send(message, recipient: str, payload: dict) -> None:
     if authorization:
         headers["Authorization"] = authorization
     try:
-        response = requests.post(endpoint, data=token.encode(), headers=headers,
-                                 timeout=TIMEOUT, allow_redirects=False)
+        response = _session().post(endpoint, data=token.encode(), headers=headers,
+                                   timeout=TIMEOUT, allow_redirects=False)
     except requests.RequestException as exc:
         raise DeliveryError(f"unreachable: {exc.__class__.__name__}") from None
     status = response.status_code
