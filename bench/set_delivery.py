@@ -146,7 +146,8 @@ def _direct(app, account_id: int, stream_id: str, endpoint: str, n: int) -> None
         sub_id = {"format": "iss_sub", "iss": app.config["ISSUER"], "sub": sub}
         with requests.Session() as http:
             for _ in range(n):
-                payload = {"jti": secrets.token_urlsafe(16), "event": CREDENTIAL_CHANGE,
+                payload = {"jti": secrets.token_urlsafe(16), "txn": secrets.token_urlsafe(12),
+                           "event": CREDENTIAL_CHANGE,
                            "fields": {"credential_type": "password", "change_type": "update"}}
                 token = ssf.security_event_token(stream, payload, sub_id)
                 answer = http.post(endpoint, data=token.encode(), timeout=5,

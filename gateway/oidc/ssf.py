@@ -27,6 +27,7 @@ import threading
 
 import requests
 from flask import current_app
+from sqlalchemy import event as orm_event
 
 from gateway.clock import clock
 from gateway.extensions import db
@@ -64,12 +65,31 @@ def initiating_entity(reason: str | None) -> str:
 
 # --- queueing -----------------------------------------------------------------------------
 
+TXN = "gateway.ssf.txn"  # session.info: the RFC 8417 `txn` of this database transaction
+
+
+def _txn() -> str:
+    """One random `txn` per database transaction: the SETs one change queued share it (a
+    password change's credential-change and the session-revoked it committed with)."""
+    return db.session().info.setdefault(TXN, secrets.token_urlsafe(12))
+
+
+@orm_event.listens_for(db.session, "after_commit")
+def _forget_txn(session) -> None:
+    session.info.pop(TXN, None)
+
+
+@orm_event.listens_for(db.session, "after_soft_rollback")
+def _forget_txn_after_rollback(session, previous_transaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(TXN, None)
+
 
 def enqueue_set(stream: SsfStream, event: str, fields: dict, *, account_id: int | None = None,
                 subject: dict | None = None):
     """One SET for ``stream`` in the caller's transaction: about a person (``account_id``,
     subject ``iss_sub`` resolved when sent) or about the stream itself (``subject``)."""
-    payload = {"jti": secrets.token_urlsafe(16), "stream_id": stream.stream_id,
+    payload = {"jti": secrets.token_urlsafe(16), "txn": _txn(), "stream_id": stream.stream_id,
                "event": event, "fields": fields, "account_id": account_id, "subject": subject}
     return enqueue_message(channel=CHANNEL, recipient=stream.stream_id,
                            template=event.rsplit("/", 1)[-1], payload=payload)
@@ -160,7 +180,7 @@ def security_event_token(stream: SsfStream, payload: dict, sub_id: dict) -> str:
     """The SET (RFC 8417 §2.2, SSF §4): signed now with the current key, typ secevent+jwt."""
     issuer = current_app.config["ISSUER"]
     claims = {"iss": issuer, "aud": stream.client_id, "iat": clock().timestamp(),
-              "jti": payload["jti"], "sub_id": sub_id,
+              "jti": payload["jti"], "txn": payload["txn"], "sub_id": sub_id,
               "events": {payload["event"]: payload["fields"]}}
     return sign_jwt(TYP, claims)
 

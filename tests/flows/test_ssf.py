@@ -299,6 +299,7 @@ def test_sign_out_and_password_change_reach_the_streams_that_hear_of_the_person(
         db.session.remove()
     every = str(portal_rx.sets + service_rx.sets)
     assert gw.sub in every and bhxh not in every  # never the social-insurance number
+    assert all(isinstance(claims.get("txn"), str) for claims in portal_rx.sets)
     assert portal_rx.errors == service_rx.errors == []
 
     # Removed from the service's stream: it hears nothing more of the person.

@@ -63,12 +63,21 @@ def portal(app):
     return account, stream, _session(account, client_id)
 
 
+def _txns() -> list[str]:
+    db.session.expire_all()
+    return [open_message(m)[1]["txn"] for m in
+            OutboxMessage.query.filter_by(channel=ssf.CHANNEL).order_by(OutboxMessage.id)]
+
+
 def test_passkey_events_are_credential_changes(portal):
     account, stream, _ = portal
     emit("passkey.registered", account_id=account.id, attachment="cross-platform")
     emit("passkey.removed", account_id=account.id)
     db.session.commit()
-    [(sid1, event1, added), (_, event2, removed)] = _queued()
+    emit("passkey.removed", account_id=account.id, commit=True)
+    first, second, third = _txns()  # RFC 8417 txn: one per database transaction
+    assert first == second != third
+    [(sid1, event1, added), (_, event2, removed), _] = _queued()
     assert sid1 == stream.stream_id and event1 == event2 == ssf_streams.CREDENTIAL_CHANGE
     assert (added["credential_type"], added["change_type"]) == ("fido2-roaming", "create")
     assert (removed["credential_type"], removed["change_type"]) == ("fido2-platform", "delete")
