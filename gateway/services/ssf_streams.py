@@ -143,6 +143,11 @@ def _delivery(value) -> tuple[str, str | None]:
     except RedirectUriError as exc:
         raise ValidationError("invalid_endpoint_url", field="delivery.endpoint_url",
                               detail=exc.code) from None
+    if current_app.config["ENV"] == "production" and not url.startswith("https://"):
+        # A receiver sets this itself: in production never a push to the gateway's own
+        # loopback (its Redis, its metrics), and never a SET in clear.
+        raise ValidationError("invalid_endpoint_url", field="delivery.endpoint_url",
+                              detail="https required")
     authorization = value.get("authorization_header")
     if authorization is not None and not (
             isinstance(authorization, str) and 0 < len(authorization) <= MAX_AUTHORIZATION

@@ -172,3 +172,16 @@ def test_the_app_may_not_hold_the_scope_and_a_portal_token_is_for_it_alone(app, 
                                          "scope": "ssf.manage"},
                          headers=basic(plain_id, plain_secret))
     assert answer.json["error"] == "unauthorized_client"
+
+
+def test_in_production_a_receiver_pushes_over_https_only(app, monkeypatch):
+    client_id, _ = new_client(scopes=["openid", "ssf.manage"])
+    monkeypatch.setitem(app.config, "ENV", "production")
+    with pytest.raises(ValidationError) as refused:
+        _stream(client_id)  # http on loopback: the gateway's own host
+    assert (refused.value.code, refused.value.detail) == ("invalid_endpoint_url",
+                                                          "https required")
+    db.session.rollback()
+    stream = ssf_streams.create_stream(client_id, {"delivery": {
+        "method": ssf_streams.PUSH, "endpoint_url": "https://dvc.example.vn/ssf/events"}})
+    assert ssf_streams.delivery_of(stream) == ("https://dvc.example.vn/ssf/events", None)
