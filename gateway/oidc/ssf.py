@@ -33,7 +33,7 @@ from gateway.clock import clock
 from gateway.extensions import db
 from gateway.models import Account, SsfStream
 from gateway.oidc.tokens import sign_jwt
-from gateway.services import ssf_streams
+from gateway.services import ssf_streams, ssf_subjects
 from gateway.services.events import subscribe
 from gateway.services.outbox import enqueue_message, register_sender
 from gateway.services.revocation import session_ended
@@ -100,7 +100,7 @@ def signal(account_id: int, event: str, fields: dict, *, sid: str | None = None)
     if not current_app.extensions.get(ENABLED) or account_id is None:
         return 0
     fields = {"event_timestamp": clock().timestamp(), **fields}
-    streams = ssf_streams.streams_for(account_id, event, sid=sid)
+    streams = ssf_subjects.streams_for(account_id, event, sid=sid)
     for stream in streams:
         enqueue_set(stream, event, fields, account_id=account_id)
     return len(streams)

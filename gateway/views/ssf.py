@@ -18,7 +18,7 @@ from gateway.models import SsfStream
 from gateway.oidc import ssf
 from gateway.oidc.dpop_binding import ScopeRequiredError
 from gateway.oidc.server import resource_protector
-from gateway.services import ssf_streams
+from gateway.services import ssf_streams, ssf_subjects
 from gateway.services.clients import SSF_SCOPE
 
 bp = Blueprint("ssf", __name__)
@@ -151,7 +151,7 @@ def update_status():
 def add_subject():
     client_id = _receiver()
     data = _body()
-    ssf_streams.add_subject(ssf_streams.stream_of(client_id, data.get("stream_id")),
+    ssf_subjects.add_subject(ssf_streams.stream_of(client_id, data.get("stream_id")),
                             data.get("subject"))
     return "", 200
 
@@ -160,7 +160,7 @@ def add_subject():
 def remove_subject():
     client_id = _receiver()
     data = _body()
-    ssf_streams.remove_subject(ssf_streams.stream_of(client_id, data.get("stream_id")),
+    ssf_subjects.remove_subject(ssf_streams.stream_of(client_id, data.get("stream_id")),
                                data.get("subject"))
     return "", 204
 

@@ -14,7 +14,7 @@ from gateway.errors import ConflictError, ValidationError
 from gateway.extensions import db
 from gateway.models import LoginSession, OutboxMessage, SessionClient, SsfStream
 from gateway.oidc import ssf
-from gateway.services import counter, ssf_streams
+from gateway.services import counter, ssf_streams, ssf_subjects
 from gateway.services.clients import create_client
 from gateway.services.events import emit
 from gateway.services.outbox import deliver_due
@@ -110,14 +110,14 @@ def test_subject_choices_and_requested_events_decide_the_streams(portal):
     account, stream, _ = portal
     service_id, _ = new_client(type="service", scopes=["ssf.manage"])
     service = _stream(service_id, events=[ssf_streams.SESSION_REVOKED])
-    assert ssf_streams.streams_for(account.id, ssf_streams.CREDENTIAL_CHANGE) == [stream]
+    assert ssf_subjects.streams_for(account.id, ssf_streams.CREDENTIAL_CHANGE) == [stream]
     subject = {"format": "iss_sub", "iss": "http://127.0.0.1:8000", "sub": account.sub}
-    ssf_streams.add_subject(service, subject)
-    assert ssf_streams.streams_for(account.id, ssf_streams.SESSION_REVOKED) == [stream, service]
-    ssf_streams.remove_subject(stream, subject)  # used the portal, but removed by it
-    assert ssf_streams.streams_for(account.id, ssf_streams.SESSION_REVOKED) == [service]
+    ssf_subjects.add_subject(service, subject)
+    assert ssf_subjects.streams_for(account.id, ssf_streams.SESSION_REVOKED) == [stream, service]
+    ssf_subjects.remove_subject(stream, subject)  # used the portal, but removed by it
+    assert ssf_subjects.streams_for(account.id, ssf_streams.SESSION_REVOKED) == [service]
     ssf_streams.set_status(service, "disabled", None)  # a disabled stream gets nothing queued
-    assert ssf_streams.streams_for(account.id, ssf_streams.SESSION_REVOKED) == []
+    assert ssf_subjects.streams_for(account.id, ssf_streams.SESSION_REVOKED) == []
 
 
 @pytest.mark.parametrize(("change", "reason"), [("paused", "stream_paused"),
