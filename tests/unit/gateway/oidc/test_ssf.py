@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from gateway import create_app
 from gateway.clock import utcnow
 from gateway.errors import ConflictError, ValidationError
 from gateway.extensions import db
@@ -20,10 +21,38 @@ from gateway.services.events import emit
 from gateway.services.outbox import deliver_due
 from gateway.services.outbox.sealing import open_message
 from gateway.services.revocation import revoke_session
+from tests.conftest import ClosingClient, _clean
 from tests.helpers import basic, new_account, new_client, race
 from tests.helpers.staff import OPERATOR
 
 ENDPOINT = "http://127.0.0.1:9/events"  # never reached: these tests stop before sending
+
+
+@pytest.fixture(scope="module")
+def built(backend_settings):
+    """One app for the module (building one per test cost more than the tests)."""
+    app = create_app(backend_settings)
+    app.config["TESTING"] = True
+    app.test_client_class = ClosingClient
+    yield app
+    _clean(app)
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    store = app.extensions["gateway.store"]
+    for closing in (getattr(getattr(store, "client", None), "close", None),
+                    getattr(store, "close", None)):
+        if closing is not None:
+            closing()
+
+
+@pytest.fixture
+def app(built):
+    _clean(built)
+    built.extensions.pop("gateway.keys", None)  # the keys were cleaned too
+    with built.app_context():
+        yield built
+        db.session.remove()
 
 
 def _stream(client_id: str, events=ssf_streams.EVENTS_SUPPORTED) -> SsfStream:
@@ -98,6 +127,21 @@ def test_a_staff_sign_out_is_a_session_revoked_by_an_admin(portal):
     assert (stream_id, event) == (stream.stream_id, ssf_streams.SESSION_REVOKED)
     assert fields["initiating_entity"] == "admin"
     assert fields["reason_admin"] == {"en": "signed_out_by_staff"}
+
+
+@pytest.mark.parametrize(("reason", "entity"), [
+    ("session_replaced", "user"),  # services/devices.replace: a device takeover
+    ("logout", "user"),  # RP-initiated logout (services/sessions.end_session)
+    ("device_cleared", "admin"),  # the counter cleared the device
+    ("password_reset", "admin"),
+    ("idle", "policy"),
+])
+def test_each_way_a_session_ends_says_who_ended_it(portal, reason, entity):
+    _, stream, sid = portal
+    revoke_session(sid, reason)
+    [(stream_id, event, fields)] = _queued()
+    assert (stream_id, event) == (stream.stream_id, ssf_streams.SESSION_REVOKED)
+    assert (fields["initiating_entity"], fields["reason_admin"]) == (entity, {"en": reason})
 
 
 def test_a_session_the_portal_never_saw_is_not_announced_to_it(portal):
