@@ -174,6 +174,7 @@ def _register_blueprints(app: Flask) -> None:
         login,
         oauth,
         register,
+        ssf,
         staff,
         vneid,
     )
@@ -189,6 +190,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(vneid.bp)
     app.register_blueprint(register.bp)
     app.register_blueprint(applications_api.bp)
+    app.register_blueprint(ssf.bp)
 
     from gateway.metrics import init_metrics
     from gateway.services.events import subscribe

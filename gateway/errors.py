@@ -22,7 +22,11 @@ Every domain error, wherever it is defined (each beside the code that raises it)
      │                                    expired unused (recovery or the office issues anew)
      ├── ApplicationNotFoundError     404  services/application_queue.py: no such application
      │                                     in the staff member's scope (another office's alike)
-     ├── DeviceChangedError           409  services/devices.py: the active device changed (a race)
+     ├── StreamNotFoundError          404  services/ssf_streams.py: no such Shared Signals stream
+ │                                     of this receiver (another receiver's stream alike)
+ ├── VerificationTooSoonError     429  services/ssf_streams.py: a stream's verification event
+ │                                     asked for again within min_verification_interval
+ ├── DeviceChangedError           409  services/devices.py: the active device changed (a race)
      ├── LockedError                  429  services/throttle.py: the login name is locked
      ├── ThrottledError               429  services/throttle.py: the address is over its limit
      ├── CccdTriesExceededError       429  services/counter.py: too many wrong CCCD numbers for

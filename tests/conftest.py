@@ -35,7 +35,8 @@ TABLES = ["legacy_rows", "verification_rows", "vneid_rows", "import_rejects", "i
           "import_chunks", "import_jobs", "vneid_links", "link_reviews", "audit_records",
           "applications", "staff_sessions", "active_devices", "outbox_messages",
           "password_history", "events", "session_clients", "refresh_tokens", "login_sessions",
-          "store_entries", "clients", "accounts", "staff_accounts", "offices", "signing_keys"]
+          "store_entries", "ssf_stream_subjects", "ssf_streams", "clients", "accounts",
+          "staff_accounts", "offices", "signing_keys"]
 
 
 def pytest_report_header(config):

@@ -21,6 +21,7 @@ from gateway.models.outbox import OutboxMessage
 from gateway.models.password_history import PasswordHistory
 from gateway.models.session import LoginSession, SessionClient
 from gateway.models.signing_key import SigningKey
+from gateway.models.ssf_stream import SsfStream, SsfSubject
 from gateway.models.staff import StaffAccount
 from gateway.models.staff_session import StaffSession
 from gateway.models.store_entry import StoreEntry
@@ -47,6 +48,8 @@ __all__ = [
     "RefreshToken",
     "SessionClient",
     "SigningKey",
+    "SsfStream",
+    "SsfSubject",
     "StaffAccount",
     "StaffSession",
     "StoreEntry",

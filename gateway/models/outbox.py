@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.extensions import db
 
-CHANNELS = ("sms", "email", "backchannel_logout")
+CHANNELS = ("sms", "email", "backchannel_logout", "ssf_push")
 
 
 class OutboxMessage(db.Model):

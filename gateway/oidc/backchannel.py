@@ -24,7 +24,7 @@ EVENT = "http://schemas.openid.net/event/backchannel-logout"
 LOGOUT_TOKEN_TTL = 120
 
 
-def enqueue_logouts(sid: str, account_id: int) -> int:
+def enqueue_logouts(sid: str, account_id: int, reason: str | None = None) -> int:
     """Queue one logout token per client that received tokens under `sid` and asked for it."""
     rows = (db.session.query(Client)
             .join(SessionClient, SessionClient.client_id == Client.client_id)

@@ -54,6 +54,7 @@ from gateway.oidc.parameters import (
 )
 from gateway.oidc.token_views import RefreshTokenView
 from gateway.oidc.tokens import GrantContext, mint_access_token, mint_refresh_token
+from gateway.services.clients import SSF_SCOPE
 from gateway.services.events import emit
 from gateway.services.revocation import revocation_reason, revoke_family
 from gateway.store.access import store
@@ -384,6 +385,9 @@ class ClientCredentialsGrant(ProofReadingMixin, TokenIssuingMixin,
         requested = set((self.request.payload.scope or "").split())
         if not requested <= set(self.request.client.scopes):
             raise InvalidScopeError("The client may not ask for this scope.")
+        if self.request.client.type != "service" and requested != {SSF_SCOPE}:
+            # A portal's own token is for its Shared Signals stream only.
+            raise InvalidScopeError("A portal's own token is for scope ssf.manage only.")
         check_resource(self.request)
 
     def token_context(self) -> GrantContext:

@@ -29,6 +29,7 @@ from gateway.oidc.grants import (
 from gateway.oidc.logout import EndSessionEndpoint
 from gateway.oidc.openid import OpenIDCode
 from gateway.oidc.pkce import S256CodeChallenge
+from gateway.oidc.ssf import init_ssf  # also registers its outbox sender on import
 from gateway.services.events import emit
 from gateway.services.revocation import session_ended
 
@@ -104,6 +105,8 @@ def init_oauth(app) -> None:
     server.init_app(app, query_client=query_client, save_token=save_token)
     # A session that ends tells the relying services that asked (OIDC Back-Channel Logout).
     session_ended.register(app, backchannel.enqueue_logouts)
+    # ... and the Shared Signals receivers (SETs: session-revoked, credential-change, …).
+    init_ssf(app)
     if getattr(server, "_gateway_ready", False):
         return
     server.register_client_auth_method("client_secret_basic", client_secret_basic)

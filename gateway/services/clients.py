@@ -14,10 +14,13 @@ from gateway.models.client import CLIENT_TYPES
 from policies.redirect_uris import RedirectUriError, validate_registered_redirect_uri
 
 SUPPORTED_SCOPES = ("openid", "profile", "email", "phone", "bhxh", "offline_access",
-                    "health_card")
+                    "health_card", "ssf.manage")
 # Scopes of a relying service, never of a person's client: health_card lets a `service` (a
 # hospital's system) verify health-card presentations online (gateway/oidc/health_card.py).
 SERVICE_ONLY_SCOPES = ("health_card",)
+# The relying service's own token for its Shared Signals stream (gateway/views/ssf.py): a
+# confidential client's client_credentials grant, never the public app's.
+SSF_SCOPE = "ssf.manage"
 DEFAULT_SCOPES = {
     "web": ["openid", "profile", "email", "phone", "offline_access"],
     "app": ["openid", "profile", "phone", "bhxh", "offline_access"],
@@ -120,6 +123,8 @@ def create_client(
         raise ValidationError("invalid_scope", field="scope", detail="services sign in no one")
     if type != "service" and any(s in SERVICE_ONLY_SCOPES for s in scopes):
         raise ValidationError("invalid_scope", field="scope", detail="health_card: services only")
+    if type == "app" and SSF_SCOPE in scopes:
+        raise ValidationError("invalid_scope", field="scope", detail="the app receives no SETs")
     method = token_endpoint_auth_method or ("none" if type == "app" else "client_secret_basic")
     if type == "app" and method != "none":
         raise ValidationError(
@@ -139,6 +144,8 @@ def create_client(
     grant_types = (
         ["client_credentials"] if type == "service" else ["authorization_code", "refresh_token"]
     )
+    if type == "web" and SSF_SCOPE in scopes:  # a portal manages its stream with its own token
+        grant_types.append("client_credentials")
     secret = new_secret() if method in SECRET_METHODS else None
     client = Client(
         client_id=client_id or secrets.token_urlsafe(16),

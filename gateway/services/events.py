@@ -1,6 +1,7 @@
 """Emits `noun.past_verb` events: one audit row each, plus a structured log line.
 
-Subscribers (metrics, notifications) register with `subscribe`. Data must never hold a
+Subscribers (metrics, notifications, security event signals) register with `subscribe`; they
+run inside the caller's transaction, before a `commit=True` commits it. Data must never hold a
 secret, an OTP or a full personal number: callers pass ids and masked values only.
 """
 
@@ -36,9 +37,11 @@ def emit(name: str, *, account_id=None, client_id=None, commit=False, **data) ->
         data=data,
     )
     db.session.add(event)
+    # Subscribers run before the commit: what they write (a security event queued in the
+    # outbox, gateway/oidc/ssf.py) is committed with the event, or not at all.
+    for handler in _subscribers.get(name, []):
+        handler(event)
     if commit:
         db.session.commit()
     log.info(name, extra={"event": name, "account_id": account_id, "client_id": client_id, **data})
-    for handler in _subscribers.get(name, []):
-        handler(event)
     return event

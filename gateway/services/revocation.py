@@ -22,9 +22,9 @@ from gateway.store.access import store
 
 MARKER_SLACK = 120  # seconds beyond the longest-lived thing a marker must outlive
 
-#: Runs with ``sid`` and ``account_id`` when a live session ends, inside the transaction that
-#: ends it (before its commit): what a hook writes is committed with the revocation or not at
-#: all. Not run for a session that had already ended.
+#: Runs with ``sid``, ``account_id`` and ``reason`` when a live session ends, inside the
+#: transaction that ends it (before its commit): what a hook writes is committed with the
+#: revocation or not at all. Not run for a session that had already ended.
 session_ended = HookPoint("session_ended")
 
 
@@ -56,7 +56,7 @@ def revoke_session(sid: str, reason: str) -> None:
         .returning(LoginSession.account_id)
     ).first()
     if ended is not None:
-        session_ended.run(sid=sid, account_id=ended[0])
+        session_ended.run(sid=sid, account_id=ended[0], reason=reason)
     db.session.execute(
         update(RefreshToken)
         .where(RefreshToken.sid == sid, RefreshToken.revoked_at.is_(None))

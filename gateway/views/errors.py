@@ -31,7 +31,7 @@ from gateway.extensions import db
 log = logging.getLogger("gateway")
 
 _PROGRAM_PATHS = ("/token", "/introspect", "/revoke", "/userinfo", "/api", "/authorize-challenge",
-                  "/jwks.json", "/.well-known/")
+                  "/jwks.json", "/.well-known/", "/ssf/")
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large",
                400: "invalid_request", 401: "unauthorized"}
 

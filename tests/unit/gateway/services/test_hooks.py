@@ -13,6 +13,7 @@ from gateway.extensions import db
 from gateway.models import LoginSession, OutboxMessage, SessionClient
 from gateway.oidc.backchannel import CHANNEL, enqueue_logouts
 from gateway.oidc.server import init_oauth
+from gateway.oidc.ssf import _session_revoked as ssf_session_revoked
 from gateway.services.hooks import HookPoint
 from gateway.services.revocation import revoke_session, session_ended
 from tests.helpers import new_account, new_client
@@ -30,9 +31,10 @@ def _session_with_client(account, client_id) -> str:
 
 
 def test_the_protocol_layer_registers_back_channel_logout_once(app):
-    assert session_ended.hooks() == (enqueue_logouts,)
+    hooks = (enqueue_logouts, ssf_session_revoked)
+    assert session_ended.hooks() == hooks
     init_oauth(app)  # a second init (as the extension allows) adds nothing
-    assert session_ended.hooks() == (enqueue_logouts,)
+    assert session_ended.hooks() == hooks
 
 
 def test_ending_a_session_queues_its_back_channel_logouts_in_the_same_commit(app):
