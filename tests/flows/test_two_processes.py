@@ -121,7 +121,7 @@ def test_key_rotation_and_a_new_client_reach_the_other_process(pair, make_app):
     assert [r.status_code for r in before] == [200, 200], before[1].text
 
     with app.app_context():
-        new_kid = rotate_key(app.config["SIGNING_ALG"]).kid
+        new_kid = rotate_key(app.config["SIGNING_ALG"], now=True).kid  # signs at once
         db.session.remove()
     started = time.monotonic()
     seen = {}

@@ -3,13 +3,13 @@
 Existing keys signed from their creation, so active_from = created_at for them.
 
 Revision ID: 0021
-Revises: 0015 (re-chained at merge)
+Revises: 0017
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0021"
-down_revision = "0015"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
