@@ -169,6 +169,8 @@ def _register_blueprints(app: Flask) -> None:
         health,
         login,
         oauth,
+        passkeys,
+        passkeys_api,  # noqa: F401 - nests itself in the API blueprint at import
         register,
         staff,
         vneid,
@@ -178,8 +180,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(login.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(demo.bp)
-    app.register_blueprint(api.bp)
+    app.register_blueprint(api.bp)  # with passkeys_api.bp nested in it (/api/v1/passkeys)
     app.register_blueprint(account.bp)
+    app.register_blueprint(passkeys.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(vneid.bp)
     app.register_blueprint(register.bp)

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from gateway.messages.console import CONSOLE
 from gateway.messages.console_applications import APPLICATIONS
 from gateway.messages.console_links import LINKS
+from gateway.messages.passkeys import PASSKEYS
 from gateway.messages.phone_change import PHONE_CHANGE
 from gateway.messages.reasons import REASON_TEXTS
 
@@ -474,6 +475,7 @@ _merge(CONSOLE)
 _merge(APPLICATIONS)
 _merge(LINKS)
 _merge(PHONE_CHANGE)
+_merge(PASSKEYS)
 # The rejection reasons, one phrase per code, as the applicant's SMS and e-mail say them.
 _merge({lang: {f"reason_{code}": texts[lang] for code, texts in REASON_TEXTS.items()}
         for lang in LANGUAGES})

@@ -1,0 +1,120 @@
+"""The person's passkeys in the browser: /account/passkeys lists them, adds one (the page's
+script runs navigator.credentials.create() with the options from /account/passkeys/options),
+renames and removes them. CSRF-protected forms and same-origin fetches; the work is
+gateway/methods/webauthn.py and gateway/services/passkeys.py, the same code the app's JSON API
+calls (gateway/views/passkeys_api.py).
+
+A registration's challenge is bound to the account and this very session: an options answer
+is worth nothing in another session. Removing the last passkey asks for the password
+(policies/passkeys.py says why).
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, jsonify, redirect, request, url_for
+
+from gateway.errors import AuthenticationError, GatewayError
+from gateway.extensions import db
+from gateway.methods import webauthn
+from gateway.methods.password import check_password
+from gateway.services import passkeys, sessions
+from gateway.services.throttle import client_address
+from gateway.views.pages import csrf_ok, csrf_token, render
+
+bp = Blueprint("passkeys", __name__)
+
+
+def _binding(account, session) -> str:
+    return f"page:{account.id}:{session.sid}"
+
+
+def _page(account, status=200, *, error=None, done=None):
+    return render("account_passkeys.html", status, csrf_token=csrf_token(),
+                  passkeys=passkeys.list_for(account), error=error, done=done,
+                  last=len(passkeys.list_for(account)) == 1)
+
+
+def _signed_in():
+    session, account = sessions.current_session()
+    if account is None:
+        return None, None, render("message.html", 401, message="sign_in_first")
+    return session, account, None
+
+
+@bp.get("/account/passkeys")
+def index():
+    _, account, answer = _signed_in()
+    if account is None:
+        return answer
+    return _page(account, done=request.args.get("done") if request.args.get("done") in (
+        "passkey_added_done", "passkey_removed_done", "passkey_renamed_done") else None)
+
+
+@bp.post("/account/passkeys/options")
+def options():
+    session, account, _ = _signed_in()
+    if account is None:
+        return jsonify(error="sign_in_first"), 401
+    if not csrf_ok():
+        return jsonify(error="csrf_failed"), 400
+    try:
+        return jsonify(webauthn.registration_options(account, _binding(account, session)))
+    except GatewayError as exc:
+        return jsonify(error=exc.code), exc.status
+
+
+@bp.post("/account/passkeys")
+def add():
+    session, account, answer = _signed_in()
+    if account is None:
+        return answer
+    if not csrf_ok():
+        return _page(account, 400, error="csrf_failed")
+    try:
+        credential = json.loads(request.form.get("credential", "") or "null")
+    except ValueError:
+        credential = None
+    try:
+        webauthn.register(account, _binding(account, session), credential,
+                          request.form.get("name", "")[:200])
+    except GatewayError as exc:
+        db.session.rollback()
+        return _page(account, exc.status, error=exc.code)
+    return redirect(url_for("passkeys.index", done="passkey_added_done"), 303)
+
+
+@bp.post("/account/passkeys/<int:passkey_id>/rename")
+def rename(passkey_id: int):
+    _, account, answer = _signed_in()
+    if account is None:
+        return answer
+    if not csrf_ok():
+        return _page(account, 400, error="csrf_failed")
+    try:
+        passkeys.rename(account, passkey_id, request.form.get("name", "")[:200])
+    except GatewayError as exc:
+        db.session.rollback()
+        return _page(account, exc.status, error=exc.code)
+    return redirect(url_for("passkeys.index", done="passkey_renamed_done"), 303)
+
+
+@bp.post("/account/passkeys/<int:passkey_id>/remove")
+def remove(passkey_id: int):
+    _, account, answer = _signed_in()
+    if account is None:
+        return answer
+    if not csrf_ok():
+        return _page(account, 400, error="csrf_failed")
+    password = request.form.get("password", "")
+    try:
+        if password:
+            check_password(account.bhxh, password, address=client_address())
+        passkeys.remove(account, passkey_id, password_checked=bool(password))
+    except AuthenticationError:
+        return _page(account, 401, error="invalid_current_password")
+    except GatewayError as exc:
+        db.session.rollback()
+        return _page(account, exc.status, error=exc.code)
+    return redirect(url_for("passkeys.index", done="passkey_removed_done"), 303)
