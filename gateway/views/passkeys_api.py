@@ -22,7 +22,7 @@ from gateway.methods.password import check_password
 from gateway.services import passkeys
 from gateway.services.throttle import client_address
 from gateway.views import api
-from gateway.views.api import _account_from_token, _body, _text
+from gateway.views.api import account_from_token, request_body, text_field
 
 bp = Blueprint("passkeys", __name__, url_prefix="/passkeys")
 # Nested once, at import (before any app registers the API blueprint): /api/v1/passkeys with
@@ -52,36 +52,37 @@ def _shown(passkey) -> dict:
 
 @bp.get("")
 def index():
-    _, account = _account_from_token()
+    _, account = account_from_token()
     return jsonify(passkeys=[_shown(p) for p in passkeys.list_for(account)])
 
 
 @bp.post("/options")
 def options():
-    token, account = _account_from_token()
+    token, account = account_from_token()
     return jsonify(webauthn.registration_options(account, _binding(token, account)))
 
 
 @bp.post("")
 def add():
-    token, account = _account_from_token()
-    data = _body()
+    token, account = account_from_token()
+    data = request_body()
     passkey = webauthn.register(account, _binding(token, account), data.get("credential"),
-                                _text(data, "name")[:200])
+                                text_field(data, "name")[:200])
     return jsonify(_shown(passkey)), 201
 
 
 @bp.patch("/<int:passkey_id>")
 def rename(passkey_id: int):
-    _, account = _account_from_token()
-    return jsonify(_shown(passkeys.rename(account, passkey_id, _text(_body(), "name")[:200])))
+    _, account = account_from_token()
+    name = text_field(request_body(), "name")[:200]
+    return jsonify(_shown(passkeys.rename(account, passkey_id, name)))
 
 
 @bp.delete("/<int:passkey_id>")
 def remove(passkey_id: int):
     """Removes the passkey; the last one only with the password (``password_required``)."""
-    _, account = _account_from_token()
-    password = _text(_body(), "password")
+    _, account = account_from_token()
+    password = text_field(request_body(), "password")
     if password:
         check_password(account.bhxh, password, address=client_address())
     return jsonify(last=passkeys.remove(account, passkey_id, password_checked=bool(password)))
