@@ -62,6 +62,12 @@ def _actor(account: Account) -> audit.Actor:
     return audit.Actor(f"citizen:{mask_bhxh(account.bhxh)}", "citizen")
 
 
+def _lock(account: Account) -> None:
+    """The account's row locked (PostgreSQL; SQLite has one writer): additions and removals
+    of one account's passkeys run one after the other, each counting what the other left."""
+    db.session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
+
+
 def list_for(account: Account) -> list[Passkey]:
     return list(db.session.scalars(
         select(Passkey).where(Passkey.account_id == account.id).order_by(Passkey.id)))
@@ -86,6 +92,7 @@ def _name(value: str | None, default: str) -> str:
 def add(account: Account, *, credential_id: str, public_key: bytes, sign_count: int,
         backup_eligible: bool, aaguid: str, transports: list[str],
         name: str | None) -> Passkey:
+    _lock(account)
     if len(list_for(account)) >= MAX_PASSKEYS:
         raise PasskeyError("passkey_limit")
     now = utcnow()
@@ -126,9 +133,7 @@ def remove(account: Account, passkey_id: int, *, password_checked: bool) -> bool
     """Removes the passkey; True when it was the account's last. PasskeyError
     ``password_required`` when it was the last and ``password_checked`` is False."""
     _owned(account, passkey_id)
-    # The account's row locked first (PostgreSQL; SQLite has one writer): removals of one
-    # account's passkeys run one after the other, each counting what the other left.
-    db.session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
+    _lock(account)
     gone = db.session.execute(delete(Passkey).where(
         Passkey.id == passkey_id, Passkey.account_id == account.id).returning(Passkey.id)).first()
     if gone is None:
