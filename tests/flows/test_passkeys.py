@@ -226,3 +226,29 @@ def test_the_app_api_registers_renames_and_removes_with_the_password_for_the_las
     removed = Event.query.filter_by(name="passkey.removed", account_id=account.id).all()
     assert [e.data["last"] for e in removed] == [False, True]
     assert [m["template"] for m in sms_sent(app)].count("passkey_removed") == 2
+
+
+def test_two_removals_at_once_never_leave_the_account_without_the_password(site):
+    from gateway.services import passkeys
+
+    app, account, client_id, secret = site
+    browser = _signed_in_browser(app, client_id, secret)
+    phone = SoftAuthenticator(ORIGIN)
+    for name in ("một", "hai"):
+        assert _register(browser, phone, name=name)[2].status_code == 303
+    ids = [p.id for p in Passkey.query.filter_by(account_id=account.id)]
+    account_id = account.id
+    db.session.remove()
+
+    def remove(i):
+        with app.app_context():
+            try:
+                owner = db.session.get(type(account), account_id)
+                return passkeys.remove(owner, ids[i], password_checked=False)
+            except PasskeyError as exc:
+                return exc.code
+            finally:
+                db.session.remove()
+
+    assert sorted(map(str, race(2, remove))) == ["False", "password_required"]
+    assert Passkey.query.filter_by(account_id=account_id).count() == 1
