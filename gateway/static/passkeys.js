@@ -1,7 +1,8 @@
 // Passkeys in the browser (WebAuthn): sign-in on the login page (conditional UI in the
 // username field's autofill, and a button), registration on /account/passkeys. The options
-// come from the gateway as JSON (base64url for binary values); the credential goes back as
-// JSON in a hidden field of an ordinary form, so the answer is an ordinary page or redirect.
+// are the gateway's JSON (base64url for binary values): in the login page itself, fetched on
+// the click for a registration; the credential goes back as JSON in a hidden field of an
+// ordinary form, so the answer is an ordinary page or redirect.
 "use strict";
 (function () {
   function toBytes(text) {
@@ -46,7 +47,6 @@
   async function options(form) {
     var body = new FormData();
     body.append("csrf_token", form.elements.csrf_token.value);
-    if (form.elements.flow) body.append("flow", form.elements.flow.value);
     var answer = await fetch(form.dataset.options, { method: "POST", body: body,
                                                      credentials: "same-origin" });
     var json = await answer.json();
@@ -58,7 +58,7 @@
   if (login) {
     var pending = null;
     var signIn = async function (mediation) {
-      var json = await options(login);
+      var json = JSON.parse(login.dataset.request);  // made with the page: no request on load
       json.challenge = toBytes(json.challenge);
       json.allowCredentials = descriptors(json.allowCredentials);
       pending = new AbortController();

@@ -1,7 +1,8 @@
 """The login pages: a plain form posting `username` and `password`, then, when the password
-must be changed first, a second form; beside it, signing in with a passkey (the page's script
-asks /login/passkey/options, runs navigator.credentials.get() — conditional UI in the username
-field's autofill, or the button — and posts the assertion to /login/passkey). CSRF-protected;
+must be changed first, a second form; beside it, signing in with a passkey (the page carries
+the request options, its challenge made for this flow and browser; the page's script runs
+navigator.credentials.get() — conditional UI in the username field's autofill, or the button —
+and posts the assertion to /login/passkey). CSRF-protected;
 the steps are gateway.flows.login.
 
 A flow that is gone, belongs to another browser, or is not at this page's step answers
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, jsonify, redirect, request, url_for
+from flask import Blueprint, redirect, request, url_for
 
 from gateway.errors import AuthenticationError, GatewayError, ValidationError
 from gateway.flows import login as login_flow
@@ -44,7 +45,8 @@ def _form(record, status: int = 200, error: str | None = None, username: str = "
           minutes: int = 0):
     return render("login.html", status=status, flow=record.id, csrf_token=csrf_token(),
                   error=error, minutes=minutes, username=username,
-                  passkey_first=login_flow.asks_for_passkey(record))
+                  passkey_first=login_flow.asks_for_passkey(record),
+                  passkey_options=login_flow.passkey_options(record))
 
 
 def _signed_in(done: login_flow.SignedIn):
@@ -78,18 +80,6 @@ def login():
     if done is None:
         return redirect(url_for("login.change_password", flow=record.id), 302)
     return _signed_in(done)
-
-
-@bp.post("/login/passkey/options")
-def passkey_options():
-    """The options of a passkey sign-in for this flow: the same for every person."""
-    try:
-        record = _flow("sign_in")
-    except FlowError:
-        return jsonify(error="flow_expired"), 400
-    if not csrf_ok():
-        return jsonify(error="csrf_failed"), 400
-    return jsonify(login_flow.passkey_options(record))
 
 
 @bp.post("/login/passkey")

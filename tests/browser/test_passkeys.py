@@ -153,11 +153,7 @@ def test_register_step_up_clone_and_another_origin(page, gateway):
     # Another origin: a look-alike page on the same host (so the RP ID "localhost" matches and
     # the authenticator signs) relays the assertion; the gateway sees the page's origin.
     page.goto(_authorize(g, prompt="login")[0])
-    options = page.evaluate("""async () => {
-        const form = document.getElementById('passkey-form'), body = new FormData(form);
-        const answer = await fetch(form.dataset.options, {method: 'POST', body});
-        return answer.json();
-    }""")
+    options = json.loads(page.locator("#passkey-form").get_attribute("data-request"))
     login_url = page.url
     page.goto(f"{g['other']}/look-alike")
     assertion = page.evaluate("""async (options) => {

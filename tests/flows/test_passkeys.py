@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from html import unescape
 
 import pytest
 
@@ -62,11 +63,15 @@ def _login_page(browser, client_id, **extra):
     return html, flow, csrf_of(html)
 
 
+def _page_options(html: str) -> dict:
+    """The request options the login page carries (its passkey form's data-request)."""
+    return json.loads(unescape(re.search(r'data-request="([^"]+)"', html).group(1)))
+
+
 def _passkey_sign_in(browser, authenticator, flow, csrf, **get):
-    options = browser.post("/login/passkey/options", data={"flow": flow, "csrf_token": csrf})
-    assert options.status_code == 200, options.json
-    assertion = authenticator.get(options.json, **get)
-    return options.json, browser.post("/login/passkey", data={
+    options = _page_options(browser.get(f"/login?flow={flow}").get_data(as_text=True))
+    assertion = authenticator.get(options, **get)
+    return options, browser.post("/login/passkey", data={
         "flow": flow, "csrf_token": csrf, "credential": json.dumps(assertion)})
 
 
