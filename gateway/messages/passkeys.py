@@ -7,37 +7,37 @@ from __future__ import annotations
 
 PASSKEYS = {
     "vi": {
-        "passkeys_title": "Khóa đăng nhập (passkey)",
-        "passkeys_intro": "Khóa đăng nhập cho phép bạn đăng nhập không cần mật khẩu, bằng vân "
+        "passkeys_title": "Khóa truy cập (passkey)",
+        "passkeys_intro": "Khóa truy cập cho phép bạn đăng nhập không cần mật khẩu, bằng vân "
                           "tay, khuôn mặt hoặc mã PIN của thiết bị. Khóa chỉ dùng được trên "
                           "trang của VssID nên kẻ gian không thể lừa lấy.",
-        "passkeys_none": "Bạn chưa có khóa đăng nhập nào.",
+        "passkeys_none": "Bạn chưa có khóa truy cập nào.",
         "passkey_name_label": "Tên khóa",
         "passkey_created_label": "Tạo lúc",
         "passkey_last_used_label": "Dùng lần cuối",
         "passkey_never_used": "Chưa dùng",
-        "passkey_add": "Thêm khóa đăng nhập",
+        "passkey_add": "Thêm khóa truy cập",
         "passkey_rename": "Đổi tên",
         "passkey_remove": "Gỡ bỏ",
         "passkey_remove_password": "Mật khẩu (bắt buộc khi gỡ khóa cuối cùng)",
-        "passkey_added_done": "Đã thêm khóa đăng nhập. Một tin nhắn thông báo đã được gửi tới "
+        "passkey_added_done": "Đã thêm khóa truy cập. Một tin nhắn thông báo đã được gửi tới "
                               "số điện thoại của bạn.",
-        "passkey_removed_done": "Đã gỡ khóa đăng nhập. Một tin nhắn thông báo đã được gửi tới "
+        "passkey_removed_done": "Đã gỡ khóa truy cập. Một tin nhắn thông báo đã được gửi tới "
                                 "số điện thoại của bạn.",
-        "passkey_renamed_done": "Đã đổi tên khóa đăng nhập.",
-        "passkey_login": "Đăng nhập bằng khóa đăng nhập (passkey)",
-        "passkey_step_up": "Dịch vụ này yêu cầu xác thực mạnh: hãy đăng nhập bằng khóa đăng "
-                           "nhập (passkey) của bạn. Đăng nhập bằng mật khẩu sẽ không đủ.",
-        "passkey_unsupported": "Trình duyệt này không hỗ trợ khóa đăng nhập.",
-        "passkey_cancelled": "Bạn đã hủy hoặc thiết bị không có khóa đăng nhập phù hợp.",
+        "passkey_renamed_done": "Đã đổi tên khóa truy cập.",
+        "passkey_login": "Dùng khóa truy cập (passkey)",
+        "passkey_step_up": "Dịch vụ này yêu cầu xác thực mạnh: hãy đăng nhập bằng khóa truy "
+                           "cập (passkey) của bạn. Đăng nhập bằng mật khẩu sẽ không đủ.",
+        "passkey_unsupported": "Trình duyệt này không hỗ trợ khóa truy cập.",
+        "passkey_cancelled": "Bạn đã hủy hoặc thiết bị không có khóa truy cập phù hợp.",
         "passkey_refused": "Không đăng nhập được bằng khóa này. Hãy thử lại hoặc dùng mật khẩu.",
         "passkey_expired": "Yêu cầu đã hết hạn. Vui lòng thử lại.",
         "passkey_invalid": "Không thể đăng ký khóa này. Vui lòng thử lại.",
         "passkey_exists": "Khóa này đã được đăng ký.",
-        "passkey_limit": "Tài khoản đã có số khóa đăng nhập tối đa. Hãy gỡ bớt một khóa.",
-        "passkey_not_found": "Không tìm thấy khóa đăng nhập này.",
+        "passkey_limit": "Tài khoản đã có số khóa truy cập tối đa. Hãy gỡ bớt một khóa.",
+        "passkey_not_found": "Không tìm thấy khóa truy cập này.",
         "invalid_passkey_name": "Tên khóa tối đa 64 ký tự và không chứa ký tự điều khiển.",
-        "password_required": "Đây là khóa đăng nhập cuối cùng: hãy nhập mật khẩu để gỡ.",
+        "password_required": "Đây là khóa truy cập cuối cùng: hãy nhập mật khẩu để gỡ.",
     },
     "en": {
         "passkeys_title": "Passkeys",
@@ -56,7 +56,7 @@ PASSKEYS = {
         "passkey_added_done": "The passkey was added. A notice was sent to your phone.",
         "passkey_removed_done": "The passkey was removed. A notice was sent to your phone.",
         "passkey_renamed_done": "The passkey was renamed.",
-        "passkey_login": "Sign in with a passkey",
+        "passkey_login": "Use a passkey",
         "passkey_step_up": "This service asks for strong authentication: sign in with your "
                            "passkey. A password sign-in will not be enough.",
         "passkey_unsupported": "This browser does not support passkeys.",

@@ -119,13 +119,13 @@ TEMPLATES = {
     # A passkey added to or removed from the account (gateway/services/passkeys.py): a
     # passkey signs in without the password, so one added by someone else must not go unseen.
     "passkey_added": {
-        "vi": "VssID: Mot khoa dang nhap (passkey) vua duoc them vao tai khoan cua ban luc "
+        "vi": "VssID: Mot khoa truy cap (passkey) vua duoc them vao tai khoan cua ban luc "
               "{time}. Neu khong phai ban, hay doi mat khau va lien he BHXH ngay.",
         "en": "VssID: a passkey was added to your account at {time} (Vietnam time). If this "
               "was not you, change your password and contact BHXH at once.",
     },
     "passkey_removed": {
-        "vi": "VssID: Mot khoa dang nhap (passkey) vua bi go khoi tai khoan cua ban luc "
+        "vi": "VssID: Mot khoa truy cap (passkey) vua bi go khoi tai khoan cua ban luc "
               "{time}. Neu khong phai ban, hay doi mat khau va lien he BHXH ngay.",
         "en": "VssID: a passkey was removed from your account at {time} (Vietnam time). If "
               "this was not you, change your password and contact BHXH at once.",
