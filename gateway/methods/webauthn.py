@@ -52,11 +52,12 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from gateway.methods.password import check_password
 from gateway.models import Account, Passkey
 from gateway.services import passkeys
 from gateway.services.passkeys import PasskeyError
 from gateway.store.access import store
-from policies.passkeys import CEREMONY_SECONDS
+from policies.passkeys import CEREMONY_SECONDS, registration_needs_password
 
 RP_NAME = "VssID"
 # ES256 first (every platform authenticator), EdDSA, then RS256 (Windows Hello).
@@ -103,12 +104,20 @@ def _user_handle(account: Account) -> bytes:
     return hashlib.sha256(secret + b"\x00webauthn-user\x00" + str(account.id).encode()).digest()
 
 
-def registration_options(account: Account, binding: str) -> dict:
+def registration_options(account: Account, binding: str, *, session_age: float,
+                         password: str, address: str) -> dict:
     """Options for navigator.credentials.create(), for ``account`` (``binding``: who may
-    answer them, e.g. the account and session). The person's name is what the authenticator
-    shows; the login name is the masked social-insurance number, never the full one."""
+    answer them, e.g. the account and session). A sign-in older than policies/passkeys.py's
+    RECENT_SIGN_IN needs the ``password`` (PasskeyError ``reauth_required`` without it,
+    AuthenticationError/LockedError/ThrottledError as check_password raises them). The
+    person's name is what the authenticator shows; the login name is the masked
+    social-insurance number, never the full one."""
     from policies.identifiers import mask_bhxh
 
+    if registration_needs_password(session_age):
+        if not password:
+            raise PasskeyError("reauth_required")
+        check_password(account.bhxh, password, address=address)
     existing = passkeys.list_for(account)
     if len(existing) >= passkeys.MAX_PASSKEYS:
         raise PasskeyError("passkey_limit")

@@ -14,7 +14,8 @@ under a lock on the account's row, so two removals at once cannot both leave "on
 Exceptions (PasskeyError, a GatewayError)::
 
     passkey_limit 409, passkey_exists 409, passkey_not_found 404, invalid_passkey_name 400,
-    password_required 403 (the last passkey, and no password was checked)
+    password_required 403 (the last passkey, and no password was checked); the ceremonies
+    add passkey_refused 401, reauth_required 403, passkey_invalid and passkey_expired 400
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ from policies.passkeys import (
 __all__ = ["MAX_PASSKEYS", "PasskeyError", "add", "amr_of", "find", "list_for", "record_use",
            "remove", "rename"]
 
-_STATUS = {"passkey_refused": 401, "password_required": 403, "passkey_not_found": 404,
+_STATUS = {"passkey_refused": 401, "password_required": 403, "reauth_required": 403,
+           "passkey_not_found": 404,
            "passkey_exists": 409, "passkey_limit": 409}
 
 

@@ -47,6 +47,7 @@
   async function options(form) {
     var body = new FormData();
     body.append("csrf_token", form.elements.csrf_token.value);
+    if (form.elements.password) body.append("password", form.elements.password.value);
     var answer = await fetch(form.dataset.options, { method: "POST", body: body,
                                                      credentials: "same-origin" });
     var json = await answer.json();
@@ -94,7 +95,10 @@
         var cred = await navigator.credentials.create({ publicKey: json });
         add.elements.credential.value = JSON.stringify(asJSON(cred));
         add.submit();
-      })().catch(function () { say(add, "cancelled"); });
+      })().catch(function (err) {
+        say(add, err && /^[a-z_]+$/.test(err.message) && add.dataset[err.message]
+            ? err.message : "cancelled");
+      });
     });
   }
 })();

@@ -15,6 +15,7 @@ import json
 
 from flask import Blueprint, jsonify, redirect, request, url_for
 
+from gateway.clock import as_utc, utcnow
 from gateway.errors import AuthenticationError, GatewayError
 from gateway.extensions import db
 from gateway.methods import webauthn
@@ -22,6 +23,7 @@ from gateway.methods.password import check_password
 from gateway.services import passkeys, sessions
 from gateway.services.throttle import client_address
 from gateway.views.pages import csrf_ok, csrf_token, render
+from policies.passkeys import registration_needs_password
 
 bp = Blueprint("passkeys", __name__)
 
@@ -30,10 +32,12 @@ def _binding(account, session) -> str:
     return f"page:{account.id}:{session.sid}"
 
 
-def _page(account, status=200, *, error=None, done=None):
-    return render("account_passkeys.html", status, csrf_token=csrf_token(),
-                  passkeys=passkeys.list_for(account), error=error, done=done,
-                  last=len(passkeys.list_for(account)) == 1)
+def _page(session, account, status=200, *, error=None, done=None):
+    owned = passkeys.list_for(account)
+    age = (utcnow() - as_utc(session.auth_time)).total_seconds()
+    return render("account_passkeys.html", status, csrf_token=csrf_token(), passkeys=owned,
+                  error=error, done=done, last=len(owned) == 1,
+                  needs_password=registration_needs_password(age))
 
 
 def _signed_in():
@@ -45,10 +49,10 @@ def _signed_in():
 
 @bp.get("/account/passkeys")
 def index():
-    _, account, answer = _signed_in()
+    session, account, answer = _signed_in()
     if account is None:
         return answer
-    return _page(account, done=request.args.get("done") if request.args.get("done") in (
+    return _page(session, account, done=request.args.get("done") if request.args.get("done") in (
         "passkey_added_done", "passkey_removed_done", "passkey_renamed_done") else None)
 
 
@@ -59,10 +63,18 @@ def options():
         return jsonify(error="sign_in_first"), 401
     if not csrf_ok():
         return jsonify(error="csrf_failed"), 400
+    age = (utcnow() - as_utc(session.auth_time)).total_seconds()
     try:
-        return jsonify(webauthn.registration_options(account, _binding(account, session)))
+        return jsonify(webauthn.registration_options(
+            account, _binding(account, session), session_age=age,
+            password=request.form.get("password", ""), address=client_address()))
+    except AuthenticationError:
+        return jsonify(error="invalid_current_password"), 401
     except GatewayError as exc:
-        return jsonify(error=exc.code), exc.status
+        response = jsonify(error=exc.code)
+        if exc.retry_after:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response, exc.status
 
 
 @bp.post("/account/passkeys")
@@ -71,7 +83,7 @@ def add():
     if account is None:
         return answer
     if not csrf_ok():
-        return _page(account, 400, error="csrf_failed")
+        return _page(session, account, 400, error="csrf_failed")
     try:
         credential = json.loads(request.form.get("credential", "") or "null")
     except ValueError:
@@ -81,40 +93,40 @@ def add():
                           request.form.get("name", "")[:200])
     except GatewayError as exc:
         db.session.rollback()
-        return _page(account, exc.status, error=exc.code)
+        return _page(session, account, exc.status, error=exc.code)
     return redirect(url_for("passkeys.index", done="passkey_added_done"), 303)
 
 
 @bp.post("/account/passkeys/<int:passkey_id>/rename")
 def rename(passkey_id: int):
-    _, account, answer = _signed_in()
+    session, account, answer = _signed_in()
     if account is None:
         return answer
     if not csrf_ok():
-        return _page(account, 400, error="csrf_failed")
+        return _page(session, account, 400, error="csrf_failed")
     try:
         passkeys.rename(account, passkey_id, request.form.get("name", "")[:200])
     except GatewayError as exc:
         db.session.rollback()
-        return _page(account, exc.status, error=exc.code)
+        return _page(session, account, exc.status, error=exc.code)
     return redirect(url_for("passkeys.index", done="passkey_renamed_done"), 303)
 
 
 @bp.post("/account/passkeys/<int:passkey_id>/remove")
 def remove(passkey_id: int):
-    _, account, answer = _signed_in()
+    session, account, answer = _signed_in()
     if account is None:
         return answer
     if not csrf_ok():
-        return _page(account, 400, error="csrf_failed")
+        return _page(session, account, 400, error="csrf_failed")
     password = request.form.get("password", "")
     try:
         if password:
             check_password(account.bhxh, password, address=client_address())
         passkeys.remove(account, passkey_id, password_checked=bool(password))
     except AuthenticationError:
-        return _page(account, 401, error="invalid_current_password")
+        return _page(session, account, 401, error="invalid_current_password")
     except GatewayError as exc:
         db.session.rollback()
-        return _page(account, exc.status, error=exc.code)
+        return _page(session, account, exc.status, error=exc.code)
     return redirect(url_for("passkeys.index", done="passkey_removed_done"), 303)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from gateway.clock import as_utc
+from gateway.clock import as_utc, clock
 from gateway.methods import webauthn
 from gateway.methods.password import check_password
 from gateway.services import passkeys
@@ -59,7 +59,10 @@ def index():
 @bp.post("/options")
 def options():
     token, account = account_from_token()
-    return jsonify(webauthn.registration_options(account, _binding(token, account)))
+    age = clock().timestamp() - int(token.claims.get("auth_time") or 0)
+    return jsonify(webauthn.registration_options(
+        account, _binding(token, account), session_age=age,
+        password=text_field(request_body(), "password"), address=client_address()))
 
 
 @bp.post("")

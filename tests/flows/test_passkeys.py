@@ -20,7 +20,13 @@ from gateway.oidc.tokens import read_id_token
 from gateway.services.passkeys import PasskeyError
 from policies.assurance import ACR_LEVEL_2, ACR_LEVEL_2_PHR
 from tests.helpers import PASSWORD, csrf_of, exchange, new_account, new_client, race
-from tests.helpers.oidc import assert_error_redirect, authorize, ec_key, public_tokens, query_of
+from tests.helpers.oidc import (
+    assert_error_redirect,
+    authorize,
+    ec_key,
+    public_tokens,
+    query_of,
+)
 from tests.helpers.oidc import tokens as code_flow_tokens
 from tests.helpers.sms import sms_sent
 from tests.helpers.webauthn import SoftAuthenticator
@@ -29,8 +35,8 @@ ORIGIN = "http://127.0.0.1:8000"  # the tests' ISSUER: RP ID 127.0.0.1
 
 
 @pytest.fixture
-def site(make_app, tmp_path):
-    app = make_app(SMS_OUTBOX=str(tmp_path / "sms.jsonl"))
+def site(make_app, tmp_path, clock):
+    app = make_app(clock=clock, SMS_OUTBOX=str(tmp_path / "sms.jsonl"))
     with app.app_context():
         account = new_account()
         client_id, secret = new_client()
@@ -109,9 +115,37 @@ def test_register_then_step_up_with_the_passkey(site):
     assert claims["sub"] == account.sub
     db.session.expire_all()
     assert Passkey.query.filter_by(account_id=account.id).one().sign_count == 1
-    # The same session now answers the strong request without asking again.
+    # The same session now answers the strong request without asking again; max_age=0 asks
+    # for a new sign-in, which the passkey gives too.
     again = authorize(browser, client_id, acr_values=ACR_LEVEL_2_PHR)
     assert "code=" in again.location
+    html, flow, csrf = _login_page(browser, client_id, max_age="0")
+    assert 'id="step-up"' not in html
+    _, signed = _passkey_sign_in(browser, phone, flow, csrf)
+    assert "code=" in browser.get(signed.location).location
+    discovery = browser.get("/.well-known/openid-configuration").json
+    assert discovery["acr_values_supported"][-1] == ACR_LEVEL_2_PHR
+
+
+def test_an_old_sign_in_adds_a_passkey_only_with_the_password(site, clock):
+    app, account, client_id, secret = site
+    browser = _signed_in_browser(app, client_id, secret)
+    clock.advance(minutes=11)  # a session cookie found on a shared computer, say
+    page = browser.get("/account/passkeys").get_data(as_text=True)
+    assert 'id="passkey-password"' in page
+    csrf = csrf_of(page)
+    refused = browser.post("/account/passkeys/options", data={"csrf_token": csrf})
+    assert refused.status_code == 403 and refused.json == {"error": "reauth_required"}
+    wrong = browser.post("/account/passkeys/options",
+                         data={"csrf_token": csrf, "password": "không-phải-mật-khẩu"})
+    assert wrong.status_code == 401
+    options = browser.post("/account/passkeys/options",
+                           data={"csrf_token": csrf, "password": PASSWORD})
+    assert options.status_code == 200
+    credential = SoftAuthenticator(ORIGIN).create(options.json)
+    added = browser.post("/account/passkeys", data={"csrf_token": csrf,
+                                                    "credential": json.dumps(credential)})
+    assert added.status_code == 303
 
 
 def test_a_password_never_earns_a_code_for_the_strong_level(site):
@@ -190,16 +224,18 @@ def test_a_challenge_is_used_once_by_racers_and_only_where_issued(site):
     assert results.count(account.id) == 1 and results.count("passkey_expired") == 3
 
 
-def test_the_app_api_registers_renames_and_removes_with_the_password_for_the_last(site):
+def test_the_app_api_registers_renames_and_removes_with_the_password_for_the_last(site, clock):
     app, account, client_id, secret = site
     app_id, _ = new_client(type="app", redirect_uris=["http://127.0.0.1:9/cb"])
     key = ec_key()
     client = app.test_client()
-    access = public_tokens(client, app, app_id, key)["access_token"]
+    issued = public_tokens(client, app, app_id, key)
+    access = issued["access_token"]
 
     def call(method, path, json=None):
         url = app.config["ISSUER"] + path
-        proof = create_proof(key, method=method, url=url, access_token=access)
+        proof = create_proof(key, method=method, url=url, access_token=access,
+                             iat=clock.timestamp())
         return client.open(path, method=method, json=json,
                            headers={"Authorization": f"DPoP {access}", "DPoP": proof})
 
@@ -228,6 +264,16 @@ def test_the_app_api_registers_renames_and_removes_with_the_password_for_the_las
     done = call("DELETE", f"/api/v1/passkeys/{ids[1]}", {"password": PASSWORD})
     assert done.status_code == 200 and done.json == {"last": True}
     assert call("DELETE", f"/api/v1/passkeys/{ids[1]}", {"password": PASSWORD}).status_code == 404
+    # A token refreshed long after the sign-in (its auth_time stays) adds one only with the
+    # password.
+    clock.advance(minutes=11)
+    proof = create_proof(key, method="POST", url=app.config["ISSUER"] + "/token",
+                         iat=clock.timestamp())
+    access = client.post("/token", headers={"DPoP": proof}, data={
+        "grant_type": "refresh_token", "client_id": app_id,
+        "refresh_token": issued["refresh_token"]}).json["access_token"]
+    assert call("POST", "/api/v1/passkeys/options").json == {"error": "reauth_required"}
+    assert call("POST", "/api/v1/passkeys/options", {"password": PASSWORD}).status_code == 200
     removed = Event.query.filter_by(name="passkey.removed", account_id=account.id).all()
     assert [e.data["last"] for e in removed] == [False, True]
     assert [m["template"] for m in sms_sent(app)].count("passkey_removed") == 2

@@ -6,9 +6,11 @@ from hypothesis import strategies as st
 
 from policies.passkeys import (
     NAME_MAX,
+    RECENT_SIGN_IN,
     PasskeyNameError,
     clean_name,
     counter_went_back,
+    registration_needs_password,
     removal_needs_password,
 )
 
@@ -44,3 +46,9 @@ def test_a_counter_is_accepted_only_when_it_grows_or_both_are_zero(stored, prese
 
 def test_the_last_passkey_needs_the_password():
     assert removal_needs_password(0) and not removal_needs_password(1)
+
+
+def test_adding_on_an_old_sign_in_needs_the_password():
+    assert not registration_needs_password(0)
+    assert not registration_needs_password(RECENT_SIGN_IN)
+    assert registration_needs_password(RECENT_SIGN_IN + 1)
