@@ -38,6 +38,7 @@ PASSKEYS = {
         "passkey_not_found": "Không tìm thấy khóa truy cập này.",
         "invalid_passkey_name": "Tên khóa tối đa 64 ký tự và không chứa ký tự điều khiển.",
         "password_required": "Đây là khóa truy cập cuối cùng: hãy nhập mật khẩu để gỡ.",
+        "passkey_disabled_label": "Đã bị khóa vì có dấu hiệu bị sao chép: hãy gỡ khóa này.",
         "passkey_add_password": "Mật khẩu (bạn đã đăng nhập hơn 10 phút trước)",
         "reauth_required": "Bạn đã đăng nhập hơn 10 phút trước: hãy nhập mật khẩu để thêm "
                            "khóa truy cập.",
@@ -73,6 +74,7 @@ PASSKEYS = {
         "passkey_not_found": "No such passkey.",
         "invalid_passkey_name": "A name is at most 64 characters, without control characters.",
         "password_required": "This is your last passkey: enter your password to remove it.",
+        "passkey_disabled_label": "Disabled: it seems to have been copied. Remove it.",
         "passkey_add_password": "Password (you signed in more than 10 minutes ago)",
         "reauth_required": "You signed in more than 10 minutes ago: enter your password to add "
                            "a passkey.",

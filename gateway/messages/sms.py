@@ -130,6 +130,12 @@ TEMPLATES = {
         "en": "VssID: a passkey was removed from your account at {time} (Vietnam time). If "
               "this was not you, change your password and contact BHXH at once.",
     },
+    "passkey_disabled": {
+        "vi": "VssID: Mot khoa truy cap (passkey) cua tai khoan ban bi khoa luc {time} vi co "
+              "dau hieu bi sao chep. Hay go khoa do va doi mat khau ngay.",
+        "en": "VssID: a passkey of your account was disabled at {time} (Vietnam time): it "
+              "seems to have been copied. Remove it and change your password now.",
+    },
     # The online declaration (gateway/services/applications.py): what the declared phone is
     # told, whether or not an application was created; the page's answer is the same.
     "application_received": {
@@ -161,6 +167,7 @@ PARAMETERS = {
     "vneid_unlinked": (),
     "passkey_added": ("at",),
     "passkey_removed": ("at",),
+    "passkey_disabled": ("at",),
     "application_received": ("reference",),
     "application_duplicate": (),
 }
@@ -236,7 +243,7 @@ def render(template: str, params: dict, locale: str = "vi") -> str:
     elif template == "new_device_signed_in":
         values = {"device": _device(params["device"], locale), "time": _time(params["at"])}
     elif template in ("phone_changed", "vneid_linked", "vneid_account_created",
-                      "passkey_added", "passkey_removed"):
+                      "passkey_added", "passkey_removed", "passkey_disabled"):
         values = {"time": _time(params["at"])}
     elif template == "password_reset":
         values = {"password": str(params["password"])}

@@ -6,7 +6,9 @@ the signatures are checked with — public, so kept as is. ``sign_count`` is the
 the authenticator presented, advanced by compare-and-set (gateway/services/passkeys.py).
 ``backup_eligible`` says the key may be synced off the device (amr ``swk`` rather than
 ``hwk``); ``aaguid`` names the authenticator's model when it says (all zeros otherwise);
-``transports`` are the hints the browser gave at registration.
+``transports`` are the hints the browser gave at registration. ``disabled_at`` is set when
+a signature counter went back (a cloned key): the passkey signs nobody in again, and stays
+listed until the person removes it.
 """
 
 from __future__ import annotations
@@ -33,3 +35,4 @@ class Passkey(db.Model):
     name: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -3,8 +3,8 @@
 The ceremonies are gateway/methods/webauthn.py; this module owns the rows and what each change
 does besides: the event (``passkey.registered``, ``passkey.renamed``, ``passkey.removed``,
 ``passkey.clone_suspected``), the audit record (registration, removal, a cloned credential)
-and the SMS notice to the account's phone (registration and removal), all in the transaction
-of the change.
+and the SMS notice to the account's phone (registration, removal, a passkey disabled as
+cloned), all in the transaction of the change.
 
 Removal of the last passkey — the account's last strong factor (policies/passkeys.py) — needs
 a fresh password check, which the caller does (gateway/methods/password.py sits above this
@@ -76,8 +76,9 @@ def list_for(account: Account) -> list[Passkey]:
 
 
 def has_passkey(account_id: int) -> bool:
-    return db.session.scalar(
-        select(Passkey.id).where(Passkey.account_id == account_id).limit(1)) is not None
+    """Whether the account has a usable passkey (one not disabled as cloned)."""
+    return db.session.scalar(select(Passkey.id).where(
+        Passkey.account_id == account_id, Passkey.disabled_at.is_(None)).limit(1)) is not None
 
 
 def amr_of(passkey: Passkey) -> list[str]:
@@ -132,18 +133,20 @@ def rename(account: Account, passkey_id: int, name: str | None) -> Passkey:
 
 
 def remove(account: Account, passkey_id: int, *, password_checked: bool) -> bool:
-    """Removes the passkey; True when it was the account's last. PasskeyError
+    """Removes the passkey; True when it was the account's last usable one. PasskeyError
     ``password_required`` when it was the last and ``password_checked`` is False."""
     _owned(account, passkey_id)
     _lock(account)
     gone = db.session.execute(delete(Passkey).where(
-        Passkey.id == passkey_id, Passkey.account_id == account.id).returning(Passkey.id)).first()
+        Passkey.id == passkey_id, Passkey.account_id == account.id).returning(
+        Passkey.disabled_at)).first()
     if gone is None:
         db.session.rollback()
         raise PasskeyError("passkey_not_found")
     left = db.session.scalar(select(func.count()).select_from(Passkey).where(
-        Passkey.account_id == account.id))
-    last = removal_needs_password(left)
+        Passkey.account_id == account.id, Passkey.disabled_at.is_(None)))
+    # A passkey disabled as cloned was no factor any more: removing it never needs more.
+    last = gone.disabled_at is None and removal_needs_password(left)
     if last and not password_checked:
         db.session.rollback()
         raise PasskeyError("password_required")
@@ -160,7 +163,7 @@ def find(credential_id: str) -> tuple[Passkey, Account] | None:
     if not credential_id or len(credential_id) > 1400:
         return None
     passkey = db.session.scalar(select(Passkey).where(Passkey.credential_id == credential_id))
-    if passkey is None:
+    if passkey is None or passkey.disabled_at is not None:
         return None
     account = db.session.get(Account, passkey.account_id)
     if account is None or not account.is_active:
@@ -181,10 +184,15 @@ def record_use(passkey: Passkey, presented: int) -> bool:
             db.session.commit()
             return True
         db.session.rollback()  # another sign-in with the same counter won a moment ago
+    # Two copies of the key are in use, and which one is the person's cannot be told (a copy
+    # may run its counter ahead): the passkey signs nobody in again.
     stored = passkey.sign_count
     account = db.session.get(Account, passkey.account_id)
+    db.session.execute(update(Passkey).where(Passkey.id == passkey.id, Passkey.disabled_at.is_(
+        None)).values(disabled_at=now))
     audit.append(_actor(account), "passkey.clone_suspected", f"account:{passkey.account_id}",
                  changes={"passkey": passkey.id, "stored": stored, "presented": presented})
+    enqueue_sms(account.phone, "passkey_disabled", {"at": now})
     emit("passkey.clone_suspected", account_id=passkey.account_id, passkey_id=passkey.id,
          stored=stored, presented=presented)
     db.session.commit()

@@ -35,8 +35,9 @@ def _binding(account, session) -> str:
 def _page(session, account, status=200, *, error=None, done=None):
     owned = passkeys.list_for(account)
     age = (utcnow() - as_utc(session.auth_time)).total_seconds()
+    usable = [p.id for p in owned if p.disabled_at is None]
     return render("account_passkeys.html", status, csrf_token=csrf_token(), passkeys=owned,
-                  error=error, done=done, last=len(owned) == 1,
+                  error=error, done=done, last=usable[0] if len(usable) == 1 else None,
                   needs_password=registration_needs_password(age))
 
 

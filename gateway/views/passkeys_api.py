@@ -47,7 +47,8 @@ def _stamp(value):
 def _shown(passkey) -> dict:
     return {"id": passkey.id, "name": passkey.name, "created_at": _stamp(passkey.created_at),
             "last_used_at": _stamp(passkey.last_used_at), "aaguid": passkey.aaguid,
-            "backup_eligible": passkey.backup_eligible, "transports": list(passkey.transports)}
+            "backup_eligible": passkey.backup_eligible, "transports": list(passkey.transports),
+            "disabled_at": _stamp(passkey.disabled_at)}
 
 
 @bp.get("")

@@ -17,6 +17,7 @@ from gateway.methods import webauthn
 from gateway.models import AuditRecord, Event, Passkey
 from gateway.oidc.dpop import create_proof
 from gateway.oidc.tokens import read_id_token
+from gateway.services import passkeys as passkeys_service
 from gateway.services.passkeys import PasskeyError
 from policies.assurance import ACR_LEVEL_2, ACR_LEVEL_2_PHR
 from tests.helpers import PASSWORD, csrf_of, exchange, new_account, new_client, race
@@ -196,6 +197,16 @@ def test_refusals_are_one_answer_and_a_clone_is_audited(site):
     assert Event.query.filter_by(name="passkey.clone_suspected").count() == 1
     audit = AuditRecord.query.filter_by(action="passkey.clone_suspected").one()
     assert audit.changes["stored"] == credential.sign_count
+    # Which copy is the person's cannot be told: the passkey is disabled for both, the phone
+    # told, and the account page marks it (removing it then needs no password).
+    _, real = _passkey_sign_in(thief, phone, flow3, csrf3)
+    assert real.status_code == 401
+    assert [m["template"] for m in sms_sent(app)].count("passkey_disabled") == 1
+    assert 'class="error passkey-disabled"' in browser.get("/account/passkeys").get_data(
+        as_text=True)
+    assert passkeys_service.has_passkey(account.id) is False
+    row = Passkey.query.filter_by(account_id=account.id).one()
+    assert passkeys_service.remove(account, row.id, password_checked=False) is False
 
 
 def test_a_challenge_is_used_once_by_racers_and_only_where_issued(site):

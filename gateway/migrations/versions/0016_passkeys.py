@@ -29,6 +29,7 @@ def upgrade():
         sa.Column("name", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["account_id"], ["accounts.id"],
                                 name=op.f("fk_passkeys_account_id_accounts")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_passkeys")),

@@ -424,6 +424,7 @@ SAMPLES = {
     "vneid_linked": {"at": "2026-11-22T17:05:00+00:00"},
     "passkey_added": {"at": "2026-11-22T17:05:00+00:00"},
     "passkey_removed": {"at": "2026-11-22T17:05:00+00:00"},
+    "passkey_disabled": {"at": "2026-11-22T17:05:00+00:00"},
     "vneid_account_created": {"at": "2026-11-22T17:05:00+00:00"},
     "vneid_unlinked": {},
     "application_received": {"reference": "DK-7KQM-X3PZ"},
