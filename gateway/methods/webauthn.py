@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -57,6 +58,7 @@ from gateway.models import Account, Passkey
 from gateway.services import passkeys
 from gateway.services.passkeys import PasskeyError
 from gateway.store.access import store
+from policies.identifiers import mask_bhxh
 from policies.passkeys import CEREMONY_SECONDS, registration_needs_password
 
 RP_NAME = "VssID"
@@ -80,28 +82,23 @@ def _key(purpose: str, binding: str, challenge: bytes) -> str:
     return f"webauthn:{purpose}:{hashlib.sha256(binding.encode()).hexdigest()}:{digest}"
 
 
-def _remember(purpose: str, binding: str, challenge: bytes) -> None:
-    store().add(_key(purpose, binding, challenge), "1", CEREMONY_SECONDS)
+def _remember(purpose: str, binding: str, challenge: bytes, value: str = "1") -> None:
+    store().add(_key(purpose, binding, challenge), value, CEREMONY_SECONDS)
 
 
-def _take_challenge(purpose: str, binding: str, credential: dict) -> bytes:
-    """The challenge the response answers, consumed once; PasskeyError otherwise."""
+def _take_challenge(purpose: str, binding: str, credential: dict) -> tuple[bytes, str]:
+    """The challenge the response answers, consumed once, and what was kept with it;
+    PasskeyError otherwise."""
     try:
         raw = base64url_to_bytes(credential["response"]["clientDataJSON"])
         challenge = parse_client_data_json(raw).challenge
     except Exception:  # noqa: BLE001 - anything malformed is the same refusal
         raise PasskeyError("passkey_refused" if purpose == SIGN_IN else "passkey_invalid",
                            detail="clientDataJSON unreadable") from None
-    if store().take(_key(purpose, binding, challenge)) is None:
+    kept = store().take(_key(purpose, binding, challenge))
+    if kept is None:
         raise PasskeyError("passkey_expired")
-    return challenge
-
-
-def _user_handle(account: Account) -> bytes:
-    # Not the `sub` nor the social-insurance number: a per-gateway derivation of the account's
-    # id, stable for its passkeys and meaningless elsewhere.
-    secret = current_app.config["SECRET_KEY"].encode()
-    return hashlib.sha256(secret + b"\x00webauthn-user\x00" + str(account.id).encode()).digest()
+    return challenge, kept
 
 
 def registration_options(account: Account, binding: str, *, session_age: float,
@@ -112,8 +109,6 @@ def registration_options(account: Account, binding: str, *, session_age: float,
     AuthenticationError/LockedError/ThrottledError as check_password raises them). The
     person's name is what the authenticator shows; the login name is the masked
     social-insurance number, never the full one."""
-    from policies.identifiers import mask_bhxh
-
     if registration_needs_password(session_age):
         if not password:
             raise PasskeyError("reauth_required")
@@ -121,8 +116,11 @@ def registration_options(account: Account, binding: str, *, session_age: float,
     existing = passkeys.list_for(account)
     if len(existing) >= passkeys.MAX_PASSKEYS:
         raise PasskeyError("passkey_limit")
+    # The WebAuthn user handle: random, the same for all of an account's passkeys (kept with
+    # each), neither the `sub` nor the social-insurance number.
+    handle = existing[0].user_handle if existing else bytes_to_base64url(secrets.token_bytes(32))
     options = generate_registration_options(
-        rp_id=rp_id(), rp_name=RP_NAME, user_id=_user_handle(account),
+        rp_id=rp_id(), rp_name=RP_NAME, user_id=base64url_to_bytes(handle),
         user_name=mask_bhxh(account.bhxh), user_display_name=account.full_name or RP_NAME,
         timeout=CEREMONY_SECONDS * 1000,
         attestation=AttestationConveyancePreference.NONE,
@@ -133,7 +131,7 @@ def registration_options(account: Account, binding: str, *, session_age: float,
                              for p in existing],
         supported_pub_key_algs=ALGORITHMS,
     )
-    _remember(REGISTER, binding, options.challenge)
+    _remember(REGISTER, binding, options.challenge, handle)
     return json.loads(options_to_json(options))
 
 
@@ -142,7 +140,7 @@ def register(account: Account, binding: str, credential, name: str | None) -> Pa
     event, audit record, SMS notice)."""
     if not isinstance(credential, dict):
         raise PasskeyError("passkey_invalid", detail="credential is not an object")
-    challenge = _take_challenge(REGISTER, binding, credential)
+    challenge, handle = _take_challenge(REGISTER, binding, credential)
     try:
         verified = verify_registration_response(
             credential=credential, expected_challenge=challenge, expected_rp_id=rp_id(),
@@ -156,7 +154,7 @@ def register(account: Account, binding: str, credential, name: str | None) -> Pa
         public_key=verified.credential_public_key, sign_count=verified.sign_count,
         backup_eligible=verified.credential_device_type == CredentialDeviceType.MULTI_DEVICE,
         aaguid=verified.aaguid, transports=[t for t in transports if isinstance(t, str)][:8],
-        name=name)
+        name=name, user_handle=handle)
 
 
 def sign_in_options(binding: str) -> dict:
@@ -166,6 +164,17 @@ def sign_in_options(binding: str) -> dict:
         user_verification=UserVerificationRequirement.REQUIRED)
     _remember(SIGN_IN, binding, options.challenge)
     return json.loads(options_to_json(options))
+
+
+def _same_user(credential: dict, passkey: Passkey) -> bool:
+    """A discoverable credential's assertion names its user: it must be the passkey's."""
+    handle = (credential.get("response") or {}).get("userHandle")
+    if handle is None:
+        return True
+    try:
+        return base64url_to_bytes(handle) == base64url_to_bytes(passkey.user_handle)
+    except (ValueError, TypeError, AttributeError):
+        return False
 
 
 @dataclass(frozen=True)
@@ -181,13 +190,12 @@ def sign_in(binding: str, credential) -> Assertion:
     ``passkey_refused`` (or ``passkey_expired``) for every failure."""
     if not isinstance(credential, dict) or not isinstance(credential.get("id"), str):
         raise PasskeyError("passkey_refused", detail="credential is not an object")
-    challenge = _take_challenge(SIGN_IN, binding, credential)
+    challenge, _ = _take_challenge(SIGN_IN, binding, credential)
     found = passkeys.find(credential["id"])
     if found is None:
         raise PasskeyError("passkey_refused", detail="unknown credential")
     passkey, account = found
-    handle = (credential.get("response") or {}).get("userHandle")
-    if handle and handle != bytes_to_base64url(_user_handle(account)):
+    if not _same_user(credential, passkey):
         raise PasskeyError("passkey_refused", detail="userHandle of another account")
     try:
         # The counter is compared by services/passkeys.record_use (compare-and-set, audited);

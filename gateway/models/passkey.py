@@ -33,6 +33,9 @@ class Passkey(db.Model):
     backup_eligible: Mapped[bool] = mapped_column(Boolean, default=False)
     aaguid: Mapped[str] = mapped_column(String(36))
     name: Mapped[str] = mapped_column(String(64))
+    # The WebAuthn user handle (base64url of 32 random bytes), the same for all of an
+    # account's passkeys: what an assertion's userHandle must be.
+    user_handle: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

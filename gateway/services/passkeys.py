@@ -94,7 +94,7 @@ def _name(value: str | None, default: str) -> str:
 
 def add(account: Account, *, credential_id: str, public_key: bytes, sign_count: int,
         backup_eligible: bool, aaguid: str, transports: list[str],
-        name: str | None) -> Passkey:
+        name: str | None, user_handle: str) -> Passkey:
     _lock(account)
     if len(list_for(account)) >= MAX_PASSKEYS:
         raise PasskeyError("passkey_limit")
@@ -102,7 +102,8 @@ def add(account: Account, *, credential_id: str, public_key: bytes, sign_count: 
     passkey = Passkey(account_id=account.id, credential_id=credential_id, public_key=public_key,
                       sign_count=sign_count, transports=transports,
                       backup_eligible=backup_eligible, aaguid=aaguid,
-                      name=_name(name, f"Passkey {now:%d/%m/%Y}"), created_at=now)
+                      name=_name(name, f"Passkey {now:%d/%m/%Y}"), user_handle=user_handle,
+                      created_at=now)
     db.session.add(passkey)
     try:
         db.session.flush()

@@ -176,6 +176,7 @@ def test_refusals_are_one_answer_and_a_clone_is_audited(site):
         dict(origin="https://vssid-login.example.com"),  # a look-alike page relaying
         dict(rp_id="example.com"),                       # a credential of another RP
         dict(uv=False),                                  # no user verification
+        dict(user_handle=b"\x02" * 32),                 # signed, but naming another user
     ]
     for attempt in attempts:
         _, answer = _passkey_sign_in(stranger, phone, flow, csrf, **attempt)

@@ -87,7 +87,7 @@ class SoftAuthenticator:
 
     def get(self, options: dict, *, credential: Credential | None = None,
             origin: str | None = None, rp_id: str | None = None, uv: bool = True,
-            count: int | None = None) -> dict:
+            count: int | None = None, user_handle: bytes | None = None) -> dict:
         """navigator.credentials.get(): an assertion by ``credential`` (default: the newest
         discoverable one for the options' RP ID), its counter advanced unless ``count``."""
         rp = rp_id or options["rpId"]
@@ -102,7 +102,7 @@ class SoftAuthenticator:
         return {"id": b64u(credential.id), "rawId": b64u(credential.id), "type": "public-key",
                 "response": {"clientDataJSON": b64u(client_data),
                              "authenticatorData": b64u(auth_data), "signature": b64u(signature),
-                             "userHandle": b64u(credential.user_handle)},
+                             "userHandle": b64u(user_handle or credential.user_handle)},
                 "clientExtensionResults": {}, "authenticatorAttachment": "platform"}
 
     def clone(self, credential: Credential) -> Credential:

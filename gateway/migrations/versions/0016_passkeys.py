@@ -27,6 +27,7 @@ def upgrade():
         sa.Column("backup_eligible", sa.Boolean(), nullable=False),
         sa.Column("aaguid", sa.String(length=36), nullable=False),
         sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("user_handle", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
