@@ -116,8 +116,9 @@ def registration_options(account: Account, binding: str, *, session_age: float,
     existing = passkeys.list_for(account)
     if len(existing) >= passkeys.MAX_PASSKEYS:
         raise PasskeyError("passkey_limit")
-    # The WebAuthn user handle: random, the same for all of an account's passkeys (kept with
-    # each), neither the `sub` nor the social-insurance number.
+    # The WebAuthn user handle: random, kept with each passkey and reused for the account's
+    # next ones, neither the `sub` nor the social-insurance number. (Two first registrations
+    # at once may draw two: each row keeps its own, and an assertion is checked against its.)
     handle = existing[0].user_handle if existing else bytes_to_base64url(secrets.token_bytes(32))
     options = generate_registration_options(
         rp_id=rp_id(), rp_name=RP_NAME, user_id=base64url_to_bytes(handle),
