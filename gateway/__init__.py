@@ -173,6 +173,8 @@ def _register_blueprints(app: Flask) -> None:
         health_card,
         login,
         oauth,
+        passkeys,
+        passkeys_api,  # noqa: F401 - nests itself in the API blueprint at import
         register,
         ssf,
         staff,
@@ -183,9 +185,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(login.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(demo.bp)
-    app.register_blueprint(api.bp)
+    app.register_blueprint(api.bp)  # with passkeys_api.bp nested in it (/api/v1/passkeys)
     app.register_blueprint(health_card.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(passkeys.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(vneid.bp)
     app.register_blueprint(register.bp)

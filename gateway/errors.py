@@ -36,6 +36,9 @@ Every domain error, wherever it is defined (each beside the code that raises it)
      ├── PhoneChangeLimitError        429  flows/phone_change.py: too many self-service phone
      │                                     changes started for the account today
      ├── OtpError                400/429  methods/otp.py: a code refused, or none could be sent
+     ├── PasskeyError        400-409  services/passkeys.py: a passkey ceremony or change
+     │                                refused (passkey_refused 401, password_required 403,
+     │                                passkey_not_found 404, passkey_exists/limit 409, …)
      ├── FlowError                    400  flows/record.py: a flow record refused the step
      │    ├── FlowNotFoundError       400  no such record (expired, consumed, never made)
      │    ├── FlowBindingError        400  bound to another browser, client or DPoP key

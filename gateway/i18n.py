@@ -11,6 +11,7 @@ from gateway.messages.console import CONSOLE
 from gateway.messages.console_applications import APPLICATIONS
 from gateway.messages.console_links import LINKS
 from gateway.messages.health_card import HEALTH_CARD
+from gateway.messages.passkeys import PASSKEYS
 from gateway.messages.phone_change import PHONE_CHANGE
 from gateway.messages.reasons import REASON_TEXTS
 
@@ -476,6 +477,7 @@ _merge(APPLICATIONS)
 _merge(LINKS)
 _merge(PHONE_CHANGE)
 _merge(HEALTH_CARD)
+_merge(PASSKEYS)
 # The rejection reasons, one phrase per code, as the applicant's SMS and e-mail say them.
 _merge({lang: {f"reason_{code}": texts[lang] for code, texts in REASON_TEXTS.items()}
         for lang in LANGUAGES})

@@ -32,7 +32,8 @@ hypothesis_settings.register_profile("gateway", deadline=None)
 hypothesis_settings.load_profile("gateway")
 
 TABLES = ["legacy_rows", "verification_rows", "vneid_rows", "import_rejects", "import_parts",
-          "import_chunks", "import_jobs", "vneid_links", "link_reviews", "audit_records",
+          "import_chunks", "import_jobs", "passkeys", "vneid_links", "link_reviews",
+          "audit_records",
           "applications", "staff_sessions", "active_devices", "outbox_messages",
           "password_history", "events", "session_clients", "refresh_tokens", "login_sessions",
           "store_entries", "ssf_stream_subjects", "ssf_streams", "clients", "accounts",

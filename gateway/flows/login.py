@@ -8,6 +8,13 @@ password sets no session and issues nothing until a new password is set. The ret
 /authorize consumes the record once; only then is the sign-in "fresh" for prompt=login and
 max_age.
 
+Signing in with a passkey (gateway/methods/webauthn.py) is the other step from ``pending``:
+its challenge is bound to this flow and this browser, the same for everyone (no account is
+named before the assertion), and the session it starts carries ``amr`` ``hwk``/``swk`` and
+``user`` — the phishing-resistant ``acr`` on a level-2 account. That is step-up: a relying
+party asking with ``acr_values`` for that level (or ``max_age``) is sent here by ``decide``
+when the session is weaker or older, and the page asks for the passkey first.
+
 Whether the browser's session may answer an /authorize request, or the person must sign in
 first, is policies.session_reuse; ``decide`` feeds it from the request and the session.
 """
@@ -23,13 +30,14 @@ from gateway.errors import ValidationError
 from gateway.extensions import db
 from gateway.flows import record as flows
 from gateway.flows.record import LOGIN, FlowError, FlowNotFoundError, FlowRecord
+from gateway.methods import webauthn
 from gateway.methods.password import check_password
 from gateway.models import Account
 from gateway.oidc.tokens import read_id_token
-from gateway.services import passwords, sessions
+from gateway.services import passkeys, passwords, sessions
 from gateway.services.events import emit
 from policies import session_reuse
-from policies.assurance import ACR_VALUES, acr_for
+from policies.assurance import ACR_VALUES, reachable_acr, requires_passkey
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,35 @@ def sign_in(record: FlowRecord, login: str | None, password: str, *,
         emit("login.password_change_required", account_id=account.id, why=why, commit=True)
         return None
     return _signed_in(record, account)
+
+
+def asks_for_passkey(record: FlowRecord) -> bool:
+    """Whether the client asked for the phishing-resistant level: the page leads with the
+    passkey and says a password will not do."""
+    query = dict(record.context.get("query") or [])
+    return requires_passkey(tuple((query.get("acr_values") or "").split()))
+
+
+def _passkey_binding(record: FlowRecord) -> str:
+    return f"login:{record.id}:{record.bound_to['browser']}"
+
+
+def passkey_options(record: FlowRecord) -> dict:
+    """navigator.credentials.get() options for this flow (one challenge, used once)."""
+    record.step("sign_in")
+    return webauthn.sign_in_options(_passkey_binding(record))
+
+
+def sign_in_with_passkey(record: FlowRecord, credential) -> SignedIn:
+    """The passkey step: PasskeyError (``passkey_refused``, ``passkey_expired``) or the
+    session. A passkey proves more than the password, so an expired password does not stop
+    it (the password's own sign-in still asks for the change)."""
+    record.step("sign_in")
+    assertion = webauthn.sign_in(_passkey_binding(record), credential)
+    handle, session = sessions.start_session(assertion.account, amr=assertion.amr)
+    emit("login.succeeded", account_id=assertion.account.id, method="passkey",
+         passkey_id=assertion.passkey.id, sid=session.sid, commit=True)
+    return authenticated(record, handle, session)
 
 
 def change_password(record: FlowRecord, current: str, new: str, confirm: str, *,
@@ -162,7 +199,8 @@ def decide(data, session, account, *, fresh: bool) -> str:
             sub=account.sub,
             age=clock().timestamp() - int(as_utc(session.auth_time).timestamp()),
             acr=session.acr,
-            reachable_acr=acr_for(account.level, ["pwd"]),
+            reachable_acr=reachable_acr(account.level,
+                                        has_passkey=passkeys.has_passkey(account.id)),
             fresh=fresh,
         )
     return session_reuse.decide(request, current, ACR_VALUES)

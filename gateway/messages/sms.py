@@ -116,6 +116,26 @@ TEMPLATES = {
         "en": "VssID: the VNeID link of your account was removed and its sign-ins ended. If "
               "you did not ask for this, contact BHXH.",
     },
+    # A passkey added to or removed from the account (gateway/services/passkeys.py): a
+    # passkey signs in without the password, so one added by someone else must not go unseen.
+    "passkey_added": {
+        "vi": "VssID: Mot khoa truy cap (passkey) vua duoc them vao tai khoan cua ban luc "
+              "{time}. Neu khong phai ban, hay doi mat khau va lien he BHXH ngay.",
+        "en": "VssID: a passkey was added to your account at {time} (Vietnam time). If this "
+              "was not you, change your password and contact BHXH at once.",
+    },
+    "passkey_removed": {
+        "vi": "VssID: Mot khoa truy cap (passkey) vua bi go khoi tai khoan cua ban luc "
+              "{time}. Neu khong phai ban, hay doi mat khau va lien he BHXH ngay.",
+        "en": "VssID: a passkey was removed from your account at {time} (Vietnam time). If "
+              "this was not you, change your password and contact BHXH at once.",
+    },
+    "passkey_disabled": {
+        "vi": "VssID: Mot khoa truy cap (passkey) cua tai khoan ban bi khoa luc {time} vi co "
+              "dau hieu bi sao chep. Hay go khoa do va doi mat khau ngay.",
+        "en": "VssID: a passkey of your account was disabled at {time} (Vietnam time): it "
+              "seems to have been copied. Remove it and change your password now.",
+    },
     # The online declaration (gateway/services/applications.py): what the declared phone is
     # told, whether or not an application was created; the page's answer is the same.
     "application_received": {
@@ -145,6 +165,9 @@ PARAMETERS = {
     "vneid_linked": ("at",),
     "vneid_account_created": ("at",),
     "vneid_unlinked": (),
+    "passkey_added": ("at",),
+    "passkey_removed": ("at",),
+    "passkey_disabled": ("at",),
     "application_received": ("reference",),
     "application_duplicate": (),
 }
@@ -219,7 +242,8 @@ def render(template: str, params: dict, locale: str = "vi") -> str:
                   "purpose": PURPOSES.get(params["purpose"], _GENERIC_PURPOSE)[index]}
     elif template == "new_device_signed_in":
         values = {"device": _device(params["device"], locale), "time": _time(params["at"])}
-    elif template in ("phone_changed", "vneid_linked", "vneid_account_created"):
+    elif template in ("phone_changed", "vneid_linked", "vneid_account_created",
+                      "passkey_added", "passkey_removed", "passkey_disabled"):
         values = {"time": _time(params["at"])}
     elif template == "password_reset":
         values = {"password": str(params["password"])}

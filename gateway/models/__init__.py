@@ -18,6 +18,7 @@ from gateway.models.migration import (
 )
 from gateway.models.office import Office
 from gateway.models.outbox import OutboxMessage
+from gateway.models.passkey import Passkey
 from gateway.models.password_history import PasswordHistory
 from gateway.models.session import LoginSession, SessionClient
 from gateway.models.signing_key import SigningKey
@@ -44,6 +45,7 @@ __all__ = [
     "LoginSession",
     "Office",
     "OutboxMessage",
+    "Passkey",
     "PasswordHistory",
     "RefreshToken",
     "SessionClient",

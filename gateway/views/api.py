@@ -58,6 +58,10 @@ def _account_from_token():
     return token, account
 
 
+# The same readers for the API's other modules (gateway/views/passkeys_api.py, nested here).
+account_from_token, request_body, text_field = _account_from_token, _body, _text
+
+
 @bp.route("/password", methods=["POST"])
 def change_password():
     """Change the password of the token's account; its other sessions are signed out."""

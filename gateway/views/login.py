@@ -1,5 +1,9 @@
 """The login pages: a plain form posting `username` and `password`, then, when the password
-must be changed first, a second form. CSRF-protected; the steps are gateway.flows.login.
+must be changed first, a second form; beside it, signing in with a passkey (the page carries
+the request options, its challenge made for this flow and browser; the page's script runs
+navigator.credentials.get() — conditional UI in the username field's autofill, or the button —
+and posts the assertion to /login/passkey). CSRF-protected;
+the steps are gateway.flows.login.
 
 A flow that is gone, belongs to another browser, or is not at this page's step answers
 ``flow_expired``.
@@ -7,9 +11,11 @@ A flow that is gone, belongs to another browser, or is not at this page's step a
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, redirect, request, url_for
 
-from gateway.errors import AuthenticationError, ValidationError
+from gateway.errors import AuthenticationError, GatewayError, ValidationError
 from gateway.flows import login as login_flow
 from gateway.flows.record import FlowError
 from gateway.methods.password import IssuedPasswordExpiredError
@@ -35,10 +41,12 @@ def _flow(step: str):
     return record
 
 
-def _form(flow_id: str, status: int = 200, error: str | None = None, username: str = "",
+def _form(record, status: int = 200, error: str | None = None, username: str = "",
           minutes: int = 0):
-    return render("login.html", status=status, flow=flow_id, csrf_token=csrf_token(),
-                  error=error, minutes=minutes, username=username)
+    return render("login.html", status=status, flow=record.id, csrf_token=csrf_token(),
+                  error=error, minutes=minutes, username=username,
+                  passkey_first=login_flow.asks_for_passkey(record),
+                  passkey_options=login_flow.passkey_options(record))
 
 
 def _signed_in(done: login_flow.SignedIn):
@@ -54,23 +62,43 @@ def login():
     except FlowError:
         return error_page("flow_expired", "flow_expired", 400)
     if request.method == "GET":
-        return _form(record.id)
+        return _form(record)
     if not csrf_ok():
-        return _form(record.id, 400, "csrf_failed")
+        return _form(record, 400, "csrf_failed")
     username = login_name(request.form.get("username", "")) or ""
     try:
         done = login_flow.sign_in(record, username or None, request.form.get("password", ""),
                                   address=client_address())
     except IssuedPasswordExpiredError:
-        return _form(record.id, 401, "issued_password_expired", username)
+        return _form(record, 401, "issued_password_expired", username)
     except AuthenticationError:
-        return _form(record.id, 401, "invalid_credentials", username)
+        return _form(record, 401, "invalid_credentials", username)
     except (LockedError, ThrottledError) as exc:
-        response = _form(record.id, 429, exc.code, username, minutes=-(-exc.retry_after // 60))
+        response = _form(record, 429, exc.code, username, minutes=-(-exc.retry_after // 60))
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     if done is None:
         return redirect(url_for("login.change_password", flow=record.id), 302)
+    return _signed_in(done)
+
+
+@bp.post("/login/passkey")
+def passkey():
+    """The assertion, from the page's script through a plain form post."""
+    try:
+        record = _flow("sign_in")
+    except FlowError:
+        return error_page("flow_expired", "flow_expired", 400)
+    if not csrf_ok():
+        return _form(record, 400, "csrf_failed")
+    try:
+        credential = json.loads(request.form.get("credential", "") or "null")
+    except ValueError:
+        credential = None
+    try:
+        done = login_flow.sign_in_with_passkey(record, credential)
+    except GatewayError as exc:  # passkey_refused, passkey_expired: one answer each
+        return _form(record, exc.status, exc.code)
     return _signed_in(done)
 
 

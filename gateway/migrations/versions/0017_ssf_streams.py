@@ -6,13 +6,13 @@ the people a receiver added to or removed from its stream. SETs themselves wait 
 outbox (channel ``ssf_push``), whose rows need no new column.
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
