@@ -4,13 +4,16 @@ Everything that runs on the server's core lives here and is started in a fresh (
 process, so no load-generator thread ever shares its interpreter or its core:
 
 * ``measure_floor`` — Argon2id verifications per second, alone on the core;
-* ``serve``         — the gateway app under werkzeug's threaded server, plus a counter of
-  store operations and SQL statements (in all and per endpoint) exposed at
-  ``/_bench/stats`` (the only addition to the app, made here, not in gateway/).
+* ``serve``         — the gateway app under the production server (gunicorn gthread, as
+  ``make run`` and docs/operations.md; ``--server granian|werkzeug`` for comparison), one
+  worker process, plus a counter of store operations and SQL statements (in all and per
+  endpoint) exposed at ``/_bench/stats`` (the only addition to the app, made here, not in
+  gateway/).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -308,20 +311,61 @@ def instrument(app) -> Counters:
     return counters
 
 
-def serve(settings: dict, port: int, cpu: int) -> None:
-    """Process entry: the gateway on 127.0.0.1:port, pinned to ``cpu``, until terminated."""
-    pin(cpu)
-    from werkzeug.serving import run_simple
+SERVERS = ("gunicorn", "granian", "werkzeug")
+SERVER_THREADS = 8  # per worker process: enough for the 6 load threads and the queue's calls
+_SETTINGS_ENV = "GATEWAY_BENCH_SETTINGS"
 
+
+def bench_app():
+    """The app the production servers load in their worker process (a factory: gunicorn and
+    granian import it there, after the fork or spawn), with the counters and the queue worker.
+    Its settings come from the environment, as a server's worker inherits nothing else."""
     from gateway import create_app
 
-    app = create_app(settings)
+    app = create_app(json.loads(os.environ[_SETTINGS_ENV]))
     instrument(app)
     _start_worker(app)
-    # run_simple logs every request on the "werkzeug" logger at INFO; the gateway's logging
-    # setup lowers it to WARNING, and so does this, so stderr writes are not measured.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    run_simple("127.0.0.1", port, app, threaded=True, use_reloader=False, use_debugger=False)
+    return app
+
+
+def server_version(name: str) -> str:
+    from importlib.metadata import version
+
+    return f"{name} {version(name)}"
+
+
+def serve(settings: dict, port: int, cpu: int, server: str = "gunicorn",
+          threads: int = SERVER_THREADS) -> None:
+    """Process entry: the gateway on 127.0.0.1:port, pinned to ``cpu``, until terminated.
+
+    One worker process in all three cases (the figures are per core): gunicorn's master
+    forks it, granian's spawns it; both inherit the pinning, and /_bench/stats reports the
+    worker's own CPU time. Keep-alive on (werkzeug's server has none: it closes every
+    connection after one response)."""
+    pin(cpu)
+    os.environ[_SETTINGS_ENV] = json.dumps(settings)
+    if server == "gunicorn":
+        from gateway.serving import run_gunicorn
+
+        run_gunicorn("bench.server:bench_app()", bind=f"127.0.0.1:{port}", workers=1,
+                     threads=threads, accesslog=False)
+    elif server == "granian":
+        from gateway.serving import run_granian
+
+        run_granian("bench.server:bench_app", port=port, workers=1, threads=threads,
+                    factory=True)
+    elif server == "werkzeug":
+        from werkzeug.serving import run_simple
+
+        app = bench_app()
+        # run_simple logs every request on the "werkzeug" logger at INFO; the gateway's
+        # logging setup lowers it to WARNING, and so does this, so stderr writes are not
+        # measured.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        run_simple("127.0.0.1", port, app, threaded=True, use_reloader=False,
+                   use_debugger=False)
+    else:
+        raise ValueError(f"unknown server {server!r}")
 
 
 def _start_worker(app) -> None:

@@ -1,0 +1,145 @@
+"""How the gateway is served: the production WSGI server and its options, for `make run`, for
+production (`python -m gateway.serving`) and for the benchmark (bench/server.py).
+
+gunicorn with its threaded worker (gthread) is the server: chosen by measurement against
+granian and werkzeug (docs/operations.md, "Serving", has the figures and the reasons). granian
+stays runnable here (``run_granian``) so the benchmark can compare again; it is not a
+dependency (``pip install -e '.[bench]'``).
+
+Processes and threads come from the cores this process may run on and from the backend:
+
+* PostgreSQL (production): one worker process per core, ``THREADS`` threads each. A thread
+  waits on PostgreSQL, Redis or an upstream (VNeID) most of its time; the GIL makes more
+  threads than that buy nothing but queueing inside the process.
+* the embedded default (SQLite, no Redis): ONE process with ``4 × cores`` threads (at least 8).
+  SQLite has one writer at a time whatever the process count (WAL, busy_timeout 30 s: several
+  processes would be correct, only slower to wait), and on the embedded default the web
+  process itself delivers the outbox after each answer (gateway/deferred.py), which a second
+  process would do beside it. Threads, not one: a VNeID sign-in makes the gateway call the
+  offline sandbox it serves itself, so two requests must be served at once.
+
+Nothing here imports the app: the servers import ``wsgi:app`` in their worker, after the fork.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+THREADS = 8  # per worker process on PostgreSQL
+KEEPALIVE = 75  # s: longer than a reverse proxy's upstream idle timeout (nginx: 60 s)
+TIMEOUT = 60  # s: a worker silent for this long is killed and replaced (a stuck request)
+GRACEFUL_TIMEOUT = 30  # s: on SIGTERM, requests in flight get this long to finish
+MAX_REQUESTS = 20_000  # a worker is replaced after this many requests (± jitter): no slow leak
+MAX_REQUESTS_JITTER = 2_000  # ... so that the workers do not all restart at once
+
+
+def cores() -> int:
+    """The cores this process may run on (a container's CPU set, a `taskset`)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+
+
+def embedded(environ=None) -> bool:
+    """True for the embedded default: no GATEWAY_DATABASE_URL, or a SQLite one."""
+    environ = os.environ if environ is None else environ
+    url = environ.get("GATEWAY_DATABASE_URL", "")
+    return url == "" or url.startswith("sqlite")
+
+
+def layout(environ=None, ncores: int | None = None) -> tuple[int, int]:
+    """(worker processes, threads per process) for this backend and core count; the
+    environment may set either (GATEWAY_WORKERS, GATEWAY_THREADS)."""
+    environ = os.environ if environ is None else environ
+    ncores = ncores or cores()
+    if embedded(environ):
+        workers, threads = 1, max(8, 4 * ncores)
+    else:
+        workers, threads = ncores, THREADS
+    workers = int(environ.get("GATEWAY_WORKERS") or workers)
+    threads = int(environ.get("GATEWAY_THREADS") or threads)
+    if workers < 1 or threads < 1:
+        raise SystemExit("serving: GATEWAY_WORKERS and GATEWAY_THREADS must be 1 or more")
+    if workers > 1 and embedded(environ):
+        raise SystemExit("serving: the embedded default (SQLite) is served by one process; "
+                         "use GATEWAY_THREADS, or PostgreSQL for several processes")
+    return workers, threads
+
+
+def gunicorn_options(*, bind: str, workers: int, threads: int, accesslog: bool = True,
+                     forwarded_allow_ips: str = "") -> dict:
+    """gunicorn's settings (https://docs.gunicorn.org/en/stable/settings.html).
+
+    ``forwarded_allow_ips`` is empty: gunicorn itself reads no X-Forwarded-* header; the
+    gateway's ProxyFix does, for as many proxies as GATEWAY_TRUSTED_PROXIES says (one
+    place decides which forwarded address is trusted, whatever the server)."""
+    return {
+        "bind": bind,
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "keepalive": KEEPALIVE,
+        "timeout": TIMEOUT,
+        "graceful_timeout": GRACEFUL_TIMEOUT,
+        "max_requests": MAX_REQUESTS,
+        "max_requests_jitter": MAX_REQUESTS_JITTER,
+        "forwarded_allow_ips": forwarded_allow_ips,
+        "accesslog": "-" if accesslog else None,
+        "errorlog": "-",
+        "loglevel": "warning",
+        "proc_name": "vssid-gateway",
+    }
+
+
+def run_gunicorn(target: str, **kwargs) -> None:
+    """Serve ``target`` ("module:app" or "module:factory()") until SIGTERM/SIGINT."""
+    from gunicorn.app.base import BaseApplication
+    from gunicorn.util import import_app
+
+    options = gunicorn_options(**kwargs)
+
+    class Application(BaseApplication):
+        def load_config(self):
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return import_app(target)
+
+    Application().run()
+
+
+def run_granian(target: str, *, port: int, workers: int, threads: int, factory: bool = False,
+                address: str = "127.0.0.1") -> None:
+    """The same app under granian's WSGI interface (for the benchmark's comparison)."""
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    Server(target, address=address, port=port, interface=Interfaces.WSGI, workers=workers,
+           blocking_threads=threads, factory=factory, log_access=False,
+           workers_kill_timeout=GRACEFUL_TIMEOUT).serve()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m gateway.serving",
+        description="Serve the gateway (wsgi:app) with gunicorn's threaded worker. Processes "
+                    "and threads come from the cores and the backend (one process on the "
+                    "embedded SQLite default); GATEWAY_WORKERS / GATEWAY_THREADS override.")
+    parser.add_argument("--bind", default="127.0.0.1:8000",
+                        help="address:port to listen on (default: %(default)s)")
+    parser.add_argument("--no-access-log", action="store_true",
+                        help="do not write one line per request to stdout")
+    args = parser.parse_args(argv)
+    workers, threads = layout()
+    print(f"serving: gunicorn gthread on {args.bind}, {workers} process(es) × {threads} "
+          f"threads ({'embedded SQLite' if embedded() else 'PostgreSQL'}, {cores()} cores)",
+          file=sys.stderr, flush=True)
+    run_gunicorn("wsgi:app", bind=args.bind, workers=workers, threads=threads,
+                 accesslog=not args.no_access_log)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
