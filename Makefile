@@ -23,12 +23,12 @@ setup-demo: $(STAMP)
 	$(FLASK) demo seed
 
 ## make run: embedded default (SQLite under instance/, no Redis) on http://127.0.0.1:8000,
-## served by the production server (gunicorn gthread, gateway/serving.py): one process on
+## served by the production server (granian WSGI, gateway/serving.py): one process on
 ## SQLite, threads from the core count (a VNeID sign-in makes the gateway call the offline
 ## sandbox it serves itself, so two requests must be served at once)
 run: setup-demo
 	@echo "Serving on http://127.0.0.1:8000 — open http://127.0.0.1:8000/demo/"
-	$(BIN)/python -m gateway.serving --bind 127.0.0.1:8000
+	$(BIN)/python -m gateway.serving --host 127.0.0.1 --port 8000
 
 ## make dev: the same, under Flask's development server, reloading on every change
 dev: setup-demo

@@ -17,8 +17,8 @@ Throughput benchmark of the VssID gateway over real HTTP on loopback.
 
 First measures the floor: Argon2id verifications per second (verify_password on a
 hash_password hash) in a process alone on the server core. Then, per backend, starts the
-gateway in a separate process pinned to the server core (gunicorn gthread, one worker, as
-production; --server granian|werkzeug to compare) and drives it from this process, pinned
+gateway in a separate process pinned to the server core (granian, one worker, as
+production; --server gunicorn|werkzeug to compare) and drives it from this process, pinned
 to the load core, with N threads for a fixed time:
 
   login+code          GET /authorize -> GET /login -> POST /login -> GET /authorize
@@ -153,8 +153,8 @@ def parse_args(argv=None):
                              "takeovers; default: 50)")
     parser.add_argument("--scenarios", nargs="+", choices=list(load.SCENARIOS),
                         default=list(load.SCENARIOS), help="which scenarios (default: all)")
-    parser.add_argument("--server", choices=server.SERVERS, nargs="+", default=["gunicorn"],
-                        help="the WSGI server of the gateway (default: gunicorn, gthread, "
+    parser.add_argument("--server", choices=server.SERVERS, nargs="+", default=["granian"],
+                        help="the WSGI server of the gateway (default: granian, WSGI, "
                              f"{server.SERVER_THREADS} threads, one worker process); with "
                              "--peer several may be given, each is measured in turn")
     parser.add_argument("--peer", action="store_true",

@@ -2,7 +2,7 @@
 
 Prepares a fresh backend as the benchmark does (bench/server.py: accounts with their own
 phone numbers, a web, a service and the app client, the SMS outbox in a temporary file),
-serves the gateway with the production server (gunicorn gthread), writes the locust fixture
+serves the gateway with the production server (granian), writes the locust fixture
 (GATEWAY_LOCUST_FIXTURE) and runs locust headless for --seconds with --users people. Exits
 with locust's code: 1 when any journey failed. Proves the locustfile works before an
 operator points it at staging (docs/operations.md).
@@ -42,7 +42,7 @@ def main(argv=None) -> int:
         with open(path, "w", encoding="utf-8") as handle:
             json.dump(dataclasses.asdict(fixture), handle)
         cpus = sorted(os.sched_getaffinity(0))
-        proc = ctx.Process(target=server.serve, args=(settings, port, cpus[0], "gunicorn"))
+        proc = ctx.Process(target=server.serve, args=(settings, port, cpus[0], "granian"))
         proc.start()
         try:
             load.wait_ready(base, proc)

@@ -4,8 +4,8 @@ Everything that runs on the server's core lives here and is started in a fresh (
 process, so no load-generator thread ever shares its interpreter or its core:
 
 * ``measure_floor`` — Argon2id verifications per second, alone on the core;
-* ``serve``         — the gateway app under the production server (gunicorn gthread, as
-  ``make run`` and docs/operations.md; ``--server granian|werkzeug`` for comparison), one
+* ``serve``         — the gateway app under the production server (granian's WSGI, as
+  ``make run`` and docs/operations.md; ``--server gunicorn|werkzeug`` for comparison), one
   worker process, plus a counter of store operations and SQL statements (in all and per
   endpoint) exposed at ``/_bench/stats`` (the only addition to the app, made here, not in
   gateway/).
@@ -311,7 +311,7 @@ def instrument(app) -> Counters:
     return counters
 
 
-SERVERS = ("gunicorn", "granian", "werkzeug")
+SERVERS = ("granian", "gunicorn", "werkzeug")
 SERVER_THREADS = 8  # per worker process: enough for the 6 load threads and the queue's calls
 _SETTINGS_ENV = "GATEWAY_BENCH_SETTINGS"
 
@@ -334,7 +334,7 @@ def server_version(name: str) -> str:
     return f"{name} {version(name)}"
 
 
-def serve(settings: dict, port: int, cpu: int, server: str = "gunicorn",
+def serve(settings: dict, port: int, cpu: int, server: str = "granian",
           threads: int = SERVER_THREADS) -> None:
     """Process entry: the gateway on 127.0.0.1:port, pinned to ``cpu``, until terminated.
 

@@ -1,9 +1,10 @@
 """How the gateway is served: the production WSGI server and its options, for `make run`, for
 production (`python -m gateway.serving`) and for the benchmark (bench/server.py).
 
-gunicorn with its threaded worker (gthread) is the server: chosen by measurement against
-granian and werkzeug (docs/operations.md, "Serving", has the figures and the reasons). granian
-stays runnable here (``run_granian``) so the benchmark can compare again; it is not a
+granian (its WSGI interface) is the server: chosen by measurement against gunicorn (gthread)
+and werkzeug (docs/operations.md, "Serving", has the figures and the reasons): the same
+requests cost the server's core less CPU, its HTTP runs in Rust outside the GIL. gunicorn
+stays runnable here (``run_gunicorn``) so the benchmark can compare again; it is not a
 dependency (``pip install -e '.[bench]'``).
 
 Processes and threads come from the cores this process may run on and from the backend:
@@ -28,11 +29,14 @@ import os
 import sys
 
 THREADS = 8  # per worker process on PostgreSQL
+GRACEFUL_TIMEOUT = 30  # s: on SIGTERM, requests in flight get this long to finish
+HEADER_READ_TIMEOUT = 30  # s: a client that sends no complete request head is dropped
+WORKERS_MAX_RSS = 1024  # MiB: a worker above this is replaced gracefully (a slow leak)
+# gunicorn, for the benchmark's comparison only:
 KEEPALIVE = 75  # s: longer than a reverse proxy's upstream idle timeout (nginx: 60 s)
 TIMEOUT = 60  # s: a worker silent for this long is killed and replaced (a stuck request)
-GRACEFUL_TIMEOUT = 30  # s: on SIGTERM, requests in flight get this long to finish
-MAX_REQUESTS = 20_000  # a worker is replaced after this many requests (± jitter): no slow leak
-MAX_REQUESTS_JITTER = 2_000  # ... so that the workers do not all restart at once
+MAX_REQUESTS = 20_000  # a worker is replaced after this many requests (± jitter)
+MAX_REQUESTS_JITTER = 2_000
 
 
 def cores() -> int:
@@ -93,7 +97,8 @@ def gunicorn_options(*, bind: str, workers: int, threads: int, accesslog: bool =
 
 
 def run_gunicorn(target: str, **kwargs) -> None:
-    """Serve ``target`` ("module:app" or "module:factory()") until SIGTERM/SIGINT."""
+    """Serve ``target`` ("module:app" or "module:factory()") until SIGTERM/SIGINT (the
+    benchmark's comparison: ``python -m bench --server gunicorn``)."""
     from gunicorn.app.base import BaseApplication
     from gunicorn.util import import_app
 
@@ -111,33 +116,51 @@ def run_gunicorn(target: str, **kwargs) -> None:
 
 
 def run_granian(target: str, *, port: int, workers: int, threads: int, factory: bool = False,
-                address: str = "127.0.0.1") -> None:
-    """The same app under granian's WSGI interface (for the benchmark's comparison)."""
+                address: str = "127.0.0.1", access_log: bool = False) -> None:
+    """Serve ``target`` ("module:app", or a factory) with granian's WSGI interface until
+    SIGTERM/SIGINT (https://github.com/emmett-framework/granian, `granian --help`).
+
+    * ``blocking_threads``: the Python threads that run requests in each worker;
+      ``backpressure`` the same number, so a worker takes no more requests than it has
+      threads and the rest wait in the kernel's queue for a free worker.
+    * keep-alive on (HTTP/1.1), a request head must arrive within HEADER_READ_TIMEOUT.
+    * on SIGTERM the workers stop accepting and finish what they run, for at most
+      GRACEFUL_TIMEOUT; a worker that dies is started again; one whose memory grows above
+      WORKERS_MAX_RSS is replaced gracefully.
+    * no X-Forwarded-* handling here: the gateway's ProxyFix reads them, for as many
+      proxies as GATEWAY_TRUSTED_PROXIES says (one place decides which address is trusted).
+    """
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
     from granian.server import Server
 
     Server(target, address=address, port=port, interface=Interfaces.WSGI, workers=workers,
-           blocking_threads=threads, factory=factory, log_access=False,
-           workers_kill_timeout=GRACEFUL_TIMEOUT).serve()
+           blocking_threads=threads, backpressure=threads, factory=factory,
+           http1_settings=HTTP1Settings(header_read_timeout=HEADER_READ_TIMEOUT * 1000,
+                                        keep_alive=True),
+           log_access=access_log, respawn_failed_workers=True,
+           workers_max_rss=WORKERS_MAX_RSS, workers_kill_timeout=GRACEFUL_TIMEOUT).serve()
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m gateway.serving",
-        description="Serve the gateway (wsgi:app) with gunicorn's threaded worker. Processes "
+        description="Serve the gateway (wsgi:app) with granian's WSGI interface. Processes "
                     "and threads come from the cores and the backend (one process on the "
                     "embedded SQLite default); GATEWAY_WORKERS / GATEWAY_THREADS override.")
-    parser.add_argument("--bind", default="127.0.0.1:8000",
-                        help="address:port to listen on (default: %(default)s)")
-    parser.add_argument("--no-access-log", action="store_true",
-                        help="do not write one line per request to stdout")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8000,
+                        help="port to listen on (default: %(default)s)")
+    parser.add_argument("--access-log", action="store_true",
+                        help="write one line per request (the reverse proxy usually does)")
     args = parser.parse_args(argv)
     workers, threads = layout()
-    print(f"serving: gunicorn gthread on {args.bind}, {workers} process(es) × {threads} "
-          f"threads ({'embedded SQLite' if embedded() else 'PostgreSQL'}, {cores()} cores)",
-          file=sys.stderr, flush=True)
-    run_gunicorn("wsgi:app", bind=args.bind, workers=workers, threads=threads,
-                 accesslog=not args.no_access_log)
+    print(f"serving: granian (WSGI) on {args.host}:{args.port}, {workers} process(es) × "
+          f"{threads} threads ({'embedded SQLite' if embedded() else 'PostgreSQL'}, "
+          f"{cores()} cores)", file=sys.stderr, flush=True)
+    run_granian("wsgi:app", address=args.host, port=args.port, workers=workers,
+                threads=threads, access_log=args.access_log)
     return 0
 
 
