@@ -162,6 +162,9 @@ def parse_args(argv=None):
                              "(bench/side_by_side.py; installs the peer with npm under "
                              "bench/peer/ first): client_credentials, refresh_token, "
                              "introspection, login; prints ours ÷ peer per core")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="with --peer: rounds, each scenario on each server in turn; the "
+                             "medians are compared (default: 3)")
     parser.add_argument("--p99", action="store_true",
                         help="with --peer: also p99 latency at 80%% of each scenario's "
                              "measured maximum (a second, rate-limited run)")

@@ -15,10 +15,13 @@ same threads and keep-alive `requests` sessions:
                       measured and without the Argon2id verification (its CPU cost, measured
                       alone on the server core, taken off each login)
 
-Per scenario: ops/s on the one server core (the per-core rate), the server's CPU time per
+All servers (the peer, and the gateway with each --server on each backend) are started first
+and stay up, idle while another is measured; each of --rounds rounds measures each scenario
+on each server in turn, so a change in the machine's other load falls on all alike. Per
+scenario: ops/s on the one server core (the per-core rate), the server's CPU time per
 operation (read from /proc for the server's whole process tree, robust to the other load
-on this machine), and the ratio ours ÷ peer of both. With --p99, each scenario is run again
-for the same time at 80 % of the maximum just measured, each operation started on a fixed
+on this machine), and the ratio ours ÷ peer of both medians. With --p99, each scenario is run
+again for the same time at 80 % of its median maximum, each operation started on a fixed
 schedule; latency runs from the scheduled start (a late start counts: no coordinated
 omission), and p50/p99 are printed.
 """
@@ -369,26 +372,40 @@ def _stop(proc) -> None:
 # --- the run ------------------------------------------------------------------------------
 
 
-def _measure(side, target, pid, args, scenarios) -> dict[str, tuple[Run, Run | None]]:
-    out = {}
-    for scenario in scenarios:
-        full = drive(scenario, side, target, pid, threads=args.threads, seconds=args.seconds)
-        limited = None
-        if args.p99 and full.rate > 0:
-            limited = drive(scenario, side, target, pid, threads=args.threads,
-                            seconds=args.seconds, rate=0.8 * full.rate)
-        print(f"    {side:<4} {scenario:<18} {full.ops:6d} ops {full.errors:3d} errors "
-              f"{full.rate:8.1f}/s  {1e3 * full.cpu_seconds / max(1, full.ops):6.2f} cpu ms/op"
-              + (f"  | at {limited.rate_limit:.0f}/s: p50 {1e3 * limited.percentile(0.5):.1f}"
-                 f" ms, p99 {1e3 * limited.percentile(0.99):.1f} ms, {limited.errors} errors"
-                 if limited else "") + f"  (load {os.getloadavg()[0]:.2f})", flush=True)
-        for sample in full.samples + (limited.samples if limited else []):
-            print(f"         error: {sample}")
-        out[scenario] = (full, limited)
-    return out
+@dataclass
+class Side:
+    """One server under test: the peer, or the gateway on one backend with one server."""
+
+    label: str
+    kind: str  # "peer" or "ours"
+    target: object
+    pid: int
+    runs: dict[str, list[Run]] = field(default_factory=dict)
+    limited: dict[str, Run] = field(default_factory=dict)
+
+    def median(self, scenario: str, attr: str) -> float:
+        values = sorted(getattr(r, attr) for r in self.runs[scenario])
+        return values[len(values) // 2]
+
+    def median_cpu_ms(self, scenario: str) -> float:
+        return 1e3 / self.median(scenario, "per_cpu_second")
+
+
+def _line(side: Side, run: Run) -> str:
+    text = (f"    {side.label:<22} {run.scenario:<18} {run.ops:6d} ops {run.errors:3d} errors "
+            f"{run.rate:8.1f}/s {1e3 * run.cpu_seconds / max(1, run.ops):7.2f} cpu ms/op")
+    if run.rate_limit is not None:
+        text += (f"  at {run.rate_limit:.0f}/s: p50 {1e3 * run.percentile(0.5):.1f} ms, "
+                 f"p99 {1e3 * run.percentile(0.99):.1f} ms")
+    return text + f"  (load {os.getloadavg()[0]:.2f})"
 
 
 def main(ctx, args, server_cpu: int, load_cpu: int) -> int:
+    """Every server is started first (each idle while another is measured), then each round
+    measures each scenario on each in turn, so a change in the machine's other load falls on
+    all of them alike; the medians of the rounds are compared."""
+    from contextlib import ExitStack
+
     from bench.__main__ import measure_floor
 
     peer_version = install_peer()
@@ -396,65 +413,89 @@ def main(ctx, args, server_cpu: int, load_cpu: int) -> int:
     servers = ", ".join(server.server_version(name) for name in args.server)
     print(f"side by side, {time.strftime('%Y-%m-%d %H:%M %Z')}: the gateway "
           f"({servers}; one worker, {server.SERVER_THREADS} "
-          f"threads) and {peer_version}, each alone on CPU {server_cpu} in turn; load: "
-          f"{args.threads} keep-alive threads on CPU {load_cpu}, {args.seconds:g} s per "
-          f"scenario; load average {os.getloadavg()[0]:.2f} (uptime: "
-          f"{subprocess.check_output(['uptime'], text=True).strip()})")
+          f"threads) and {peer_version}, all pinned to CPU {server_cpu}, measured in turn; "
+          f"load: {args.threads} keep-alive threads on CPU {load_cpu}, {args.seconds:g} s per "
+          f"scenario, {args.rounds} round(s); "
+          f"{subprocess.check_output(['uptime'], text=True).strip()}")
     floor, floor_cpu, _ = measure_floor(ctx, server_cpu, args.floor_seconds)
     print(f"floor: {floor:.1f} Argon2id verifications/s ({floor_cpu:.1f} per CPU-second: "
           f"{1e3 / floor_cpu:.1f} CPU ms each)")
-
-    fx = PeerFixture()
-    peer, base = start_peer(server_cpu, fx)
-    try:
-        print(f"\n=== peer: {peer_version} on {base} (in-memory adapter), pid {peer.pid}")
-        peer_runs = _measure("peer", (base, fx), peer.pid, args, scenarios)
-    finally:
-        _stop(peer)
-
     backends = ["production", "embedded"] if args.backend == "both" else [args.backend]
-    summary = []
-    for name in backends:
-        for server_name in args.server:
-            with server.backend(name, pg_admin=args.pg_admin, redis_url=args.redis_url) as be:
-                port = load.free_port()
-                ours_base = f"http://127.0.0.1:{port}"
-                settings = {**be.settings, "ISSUER": ours_base}
-                fixture = server.prepare(settings, {"web": args.accounts})
-                proc = ctx.Process(target=server.serve, args=(settings, port, server_cpu,
-                                                              server_name))
-                proc.start()
-                try:
-                    load.wait_ready(ours_base, proc)
-                    print(f"\n=== ours: {name}, {server.server_version(server_name)} — "
-                          f"{be.description}; pid {proc.pid}")
-                    target = load.Target(ours_base, fixture)
-                    ours_runs = _measure("ours", target, proc.pid, args, scenarios)
-                finally:
-                    _stop(proc)
-            summary.append((f"{name}, {server_name}", ours_runs))
-    for label, ours_runs in summary:
-        _print_ratios(label, ours_runs, peer_runs, floor_cpu)
+    with ExitStack() as stack:
+        fx = PeerFixture()
+        peer, base = start_peer(server_cpu, fx)
+        stack.callback(_stop, peer)
+        sides = [Side("peer", "peer", (base, fx), peer.pid)]
+        print(f"peer: {peer_version} on {base} (in-memory adapter), pid {peer.pid}")
+        planned = [(name, server_name, stack.enter_context(server.backend(
+            name, pg_admin=args.pg_admin, redis_url=args.redis_url)))
+            for name in backends for server_name in args.server]
+        for i, (name, server_name, be) in enumerate(planned):
+            port = load.free_port()
+            ours_base = f"http://127.0.0.1:{port}"
+            # several production servers share the bench's Redis database: a prefix each
+            settings = {**be.settings, "ISSUER": ours_base, "REDIS_KEY_PREFIX": f"bench{i}:"}
+            fixture = server.prepare(settings, {"web": args.accounts})
+            proc = ctx.Process(target=server.serve, args=(settings, port, server_cpu,
+                                                          server_name))
+            proc.start()
+            stack.callback(_stop, proc)
+            load.wait_ready(ours_base, proc)
+            label = f"{name}, {server_name}"
+            print(f"ours: {label} on {ours_base}, pid {proc.pid} — {be.description}")
+            sides.append(Side(label, "ours", load.Target(ours_base, fixture), proc.pid))
+        for side in sides:
+            side.runs = {scenario: [] for scenario in scenarios}
+        for n in range(args.rounds):
+            print(f"\nround {n + 1} of {args.rounds}")
+            for scenario in scenarios:
+                for side in sides:
+                    run = drive(scenario, side.kind, side.target, side.pid,
+                                threads=args.threads, seconds=args.seconds)
+                    side.runs[scenario].append(run)
+                    print(_line(side, run), flush=True)
+                    for sample in run.samples:
+                        print(f"         error: {sample}")
+        if args.p99:
+            print("\np99 latency at 80 % of each one's median maximum (a fixed schedule; "
+                  "latency from the scheduled start)")
+            for scenario in scenarios:
+                for side in sides:
+                    rate = 0.8 * side.median(scenario, "rate")
+                    run = drive(scenario, side.kind, side.target, side.pid,
+                                threads=args.threads, seconds=args.seconds, rate=rate)
+                    side.limited[scenario] = run
+                    print(_line(side, run), flush=True)
+                    for sample in run.samples:
+                        print(f"         error: {sample}")
+    _print_ratios(sides, scenarios, floor_cpu)
     print(f"\n(uptime at the end: {subprocess.check_output(['uptime'], text=True).strip()})")
     return 0
 
 
-def _print_ratios(backend: str, ours: dict, peer: dict, floor_cpu: float) -> None:
-    print(f"\nours ({backend}) ÷ peer, per core (one core each; per CPU-second in brackets, "
-          "which the other load on the machine does not skew):")
-    for scenario, (o, o80) in ours.items():
-        p, p80 = peer[scenario]
-        line = (f"  {scenario:<18} {o.rate:8.1f} ÷ {p.rate:8.1f} /s = {o.rate / p.rate:5.2f}×"
-                f"  [{o.per_cpu_second:8.1f} ÷ {p.per_cpu_second:8.1f} /cpu-s = "
-                f"{o.per_cpu_second / p.per_cpu_second:5.2f}×]")
-        if scenario == "login" and o.ops:
-            # the same login without its one Argon2id verification (its CPU cost alone)
-            without = 1 / max(1e-9, o.cpu_seconds / o.ops - 1 / floor_cpu)
-            line += (f"\n  {'login w/o Argon2id':<18} {without:8.1f} /cpu-s ÷ "
-                     f"{p.per_cpu_second:8.1f} = {without / p.per_cpu_second:5.2f}×  (ours "
-                     f"with it: {o.per_cpu_second / floor_cpu:.2f}× the floor)")
-        if o80 and p80:
-            line += (f"\n  {'':<18} p99 at 80 % of max: ours {1e3 * o80.percentile(0.99):.1f} ms "
-                     f"at {o80.rate_limit:.0f}/s, peer {1e3 * p80.percentile(0.99):.1f} ms at "
-                     f"{p80.rate_limit:.0f}/s")
-        print(line)
+def _print_ratios(sides: list[Side], scenarios: list[str], floor_cpu: float) -> None:
+    peer = sides[0]
+    print("\nours ÷ peer, medians of the rounds. Per core: ops/s with the server pinned to one "
+          "core; per CPU-second (in brackets): operations per second of CPU the server "
+          "process tree used, which other load on the machine skews least.")
+    for side in sides[1:]:
+        print(f"\n  {side.label}")
+        for scenario in scenarios:
+            o_rate, p_rate = side.median(scenario, "rate"), peer.median(scenario, "rate")
+            o_cpu = side.median(scenario, "per_cpu_second")
+            p_cpu = peer.median(scenario, "per_cpu_second")
+            line = (f"  {scenario:<18} {o_rate:8.1f} ÷ {p_rate:8.1f} /s = "
+                    f"{o_rate / p_rate:5.2f}×  [{o_cpu:8.1f} ÷ {p_cpu:8.1f} /cpu-s = "
+                    f"{o_cpu / p_cpu:5.2f}×]")
+            if scenario == "login":
+                # the same login without its one Argon2id verification (its CPU cost alone)
+                without = 1 / max(1e-9, 1 / o_cpu - 1 / floor_cpu)
+                line += (f"\n  {'login w/o Argon2id':<18} {without:8.1f} /cpu-s ÷ {p_cpu:8.1f}"
+                         f" = {without / p_cpu:5.2f}×  (with it: {o_cpu / floor_cpu:.2f}× the "
+                         "Argon2id floor per CPU-second)")
+            if scenario in side.limited and scenario in peer.limited:
+                o80, p80 = side.limited[scenario], peer.limited[scenario]
+                line += (f"\n  {'':<18} p99 at 80 % of max: ours {1e3 * o80.percentile(0.99):.1f}"
+                         f" ms at {o80.rate_limit:.0f}/s, peer {1e3 * p80.percentile(0.99):.1f} "
+                         f"ms at {p80.rate_limit:.0f}/s")
+            print(line)

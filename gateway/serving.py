@@ -120,9 +120,11 @@ def run_granian(target: str, *, port: int, workers: int, threads: int, factory: 
     """Serve ``target`` ("module:app", or a factory) with granian's WSGI interface until
     SIGTERM/SIGINT (https://github.com/emmett-framework/granian, `granian --help`).
 
-    * ``blocking_threads``: the Python threads that run requests in each worker;
-      ``backpressure`` the same number, so a worker takes no more requests than it has
-      threads and the rest wait in the kernel's queue for a free worker.
+    * ``blocking_threads``: the Python threads that run requests in each worker.
+      ``backpressure`` stays granian's default (backlog ÷ workers = 1024): a kept-alive
+      connection holds its permit while idle, so a backpressure near the thread count
+      leaves new connections waiting for an idle one to close (measured: the benchmark's
+      12 connections against 8 permits waited 30 s, docs/operations.md).
     * keep-alive on (HTTP/1.1), a request head must arrive within HEADER_READ_TIMEOUT.
     * on SIGTERM the workers stop accepting and finish what they run, for at most
       GRACEFUL_TIMEOUT; a worker that dies is started again; one whose memory grows above
@@ -135,7 +137,7 @@ def run_granian(target: str, *, port: int, workers: int, threads: int, factory: 
     from granian.server import Server
 
     Server(target, address=address, port=port, interface=Interfaces.WSGI, workers=workers,
-           blocking_threads=threads, backpressure=threads, factory=factory,
+           blocking_threads=threads, factory=factory,
            http1_settings=HTTP1Settings(header_read_timeout=HEADER_READ_TIMEOUT * 1000,
                                         keep_alive=True),
            log_access=access_log, respawn_failed_workers=True,

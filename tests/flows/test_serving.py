@@ -57,7 +57,16 @@ def test_make_run_server_answers_with_keep_alive_and_stops_on_sigterm(app):
         second = conn.getresponse()
         assert second.status == 200 and json.loads(second.read()) == {"status": "ok"}
         assert conn.sock is sock
-        conn.close()
+        # More kept-alive connections than threads: each is served (an idle connection
+        # must not hold a worker's place; granian's backpressure would make it).
+        _, threads = layout(env)
+        others = [http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                  for _ in range(threads + 2)]
+        for other in [*others, conn]:
+            other.request("GET", "/healthz")
+            assert other.getresponse().read() == b'{"status":"ok"}\n'
+        for other in [*others, conn]:
+            other.close()
     finally:
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=40)
