@@ -54,17 +54,22 @@ def embedded(environ=None) -> bool:
 
 def layout(environ=None, ncores: int | None = None) -> tuple[int, int]:
     """(worker processes, threads per process) for this backend and core count; the
-    environment may set either (GATEWAY_WORKERS, GATEWAY_THREADS)."""
+    settings WORKERS and THREADS (GATEWAY_WORKERS, GATEWAY_THREADS; 0 = from the cores,
+    config/defaults.py) may set either. Read from the environment: this runs before any app
+    exists, in the process that starts the workers."""
     environ = os.environ if environ is None else environ
     ncores = ncores or cores()
     if embedded(environ):
         workers, threads = 1, max(8, 4 * ncores)
     else:
         workers, threads = ncores, THREADS
-    workers = int(environ.get("GATEWAY_WORKERS") or workers)
-    threads = int(environ.get("GATEWAY_THREADS") or threads)
+    try:
+        workers = int(environ.get("GATEWAY_WORKERS") or 0) or workers  # 0: from the cores
+        threads = int(environ.get("GATEWAY_THREADS") or 0) or threads
+    except ValueError:
+        raise SystemExit("serving: GATEWAY_WORKERS and GATEWAY_THREADS are numbers") from None
     if workers < 1 or threads < 1:
-        raise SystemExit("serving: GATEWAY_WORKERS and GATEWAY_THREADS must be 1 or more")
+        raise SystemExit("serving: GATEWAY_WORKERS and GATEWAY_THREADS must be 0 or more")
     if workers > 1 and embedded(environ):
         raise SystemExit("serving: the embedded default (SQLite) is served by one process; "
                          "use GATEWAY_THREADS, or PostgreSQL for several processes")

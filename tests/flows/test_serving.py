@@ -81,6 +81,7 @@ def test_make_run_server_answers_with_keep_alive_and_stops_on_sigterm(app):
     ({"GATEWAY_DATABASE_URL": "postgresql+psycopg://db/gw"}, 4, (4, 8)),  # a process a core
     ({"GATEWAY_DATABASE_URL": "postgresql+psycopg://db/gw", "GATEWAY_WORKERS": "3",
       "GATEWAY_THREADS": "2"}, 4, (3, 2)),
+    ({"GATEWAY_WORKERS": "0", "GATEWAY_THREADS": "0"}, 1, (1, 8)),  # 0: from the cores
 ])
 def test_processes_and_threads_follow_the_backend_and_the_cores(environ, cores, expected):
     assert layout(environ, ncores=cores) == expected
@@ -89,3 +90,5 @@ def test_processes_and_threads_follow_the_backend_and_the_cores(environ, cores, 
 def test_sqlite_is_never_served_by_several_processes():
     with pytest.raises(SystemExit, match="one process"):
         layout({"GATEWAY_WORKERS": "2"}, ncores=2)
+    with pytest.raises(SystemExit, match="0 or more"):
+        layout({"GATEWAY_THREADS": "-1"}, ncores=2)
