@@ -188,6 +188,12 @@ def parse_args(argv=None):
         parser.error(f"{', '.join(sorted(device))}: --accounts must be at least --threads")
     if "device_first_login" in args.scenarios and args.fresh_accounts < 2 * args.threads:
         parser.error("device_first_login: --fresh-accounts must be at least 2 x --threads")
+    from importlib.util import find_spec
+
+    missing = [name for name in args.server if find_spec(name) is None]
+    if missing:
+        parser.error(f"--server {' '.join(missing)}: not installed; "
+                     "`.venv/bin/pip install -e '.[bench]'` installs the servers compared")
     if len(args.server) > 1 and not args.peer:
         parser.error("--server: one server, or several with --peer")
     if not args.peer:
