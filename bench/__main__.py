@@ -176,7 +176,8 @@ def parse_args(argv=None):
                         help="PostgreSQL admin URL on loopback; the bench creates and drops a "
                              "database there (default: %(default)s, env GATEWAY_BENCH_PG_ADMIN)")
     parser.add_argument("--redis-url", default=server.REDIS_URL,
-                        help="Redis on loopback; this database is flushed before and after "
+                        help="Redis on loopback; the run's keys have a prefix of their own, "
+                             "deleted at the end "
                              "(default: %(default)s, env GATEWAY_BENCH_REDIS_URL)")
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.threads < 1 or args.max_ops < 1 or args.accounts < 1:

@@ -100,21 +100,26 @@ def _production(base: dict, pg_admin: str, redis_url: str):
         raise SystemExit(f"bench: PostgreSQL is not reachable at {pg_admin}: {exc} "
                          "(run `make services`)") from None
     rds = redis.Redis.from_url(redis_url, socket_connect_timeout=3)
+    # Its own key prefix, and only its own keys removed at the end: several benchmark runs
+    # (other sessions on this machine) may share this Redis database, and a FLUSHDB of one
+    # run would wipe the codes and flows of another in mid-flight.
+    prefix_key = f"bench-{dbname}:"
     try:
         try:
-            rds.flushdb()
             redis_version = rds.info("server")["redis_version"]
         except redis.RedisError as exc:
             raise SystemExit(f"bench: Redis is not reachable at {redis_url}: {exc} "
                              "(run `make services`)") from None
         prefix = pg_admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-        settings = {**base, "DATABASE_URL": f"{prefix}/{dbname}", "REDIS_URL": redis_url}
+        settings = {**base, "DATABASE_URL": f"{prefix}/{dbname}", "REDIS_URL": redis_url,
+                    "REDIS_KEY_PREFIX": prefix_key}
         yield Backend("production", settings,
                       f"PostgreSQL {version} (fresh database {dbname}) + Redis {redis_version} "
-                      f"({redis_url})")
+                      f"({redis_url}, keys {prefix_key}*)")
     finally:
         try:
-            rds.flushdb()
+            for key in rds.scan_iter(match=f"{prefix_key}*", count=1000):
+                rds.delete(key)
         except redis.RedisError:
             pass
         rds.close()

@@ -433,11 +433,10 @@ def main(ctx, args, server_cpu: int, load_cpu: int) -> int:
         planned = [(name, server_name, stack.enter_context(server.backend(
             name, pg_admin=args.pg_admin, redis_url=args.redis_url)))
             for name in backends for server_name in args.server]
-        for i, (name, server_name, be) in enumerate(planned):
+        for name, server_name, be in planned:
             port = load.free_port()
             ours_base = f"http://127.0.0.1:{port}"
-            # several production servers share the bench's Redis database: a prefix each
-            settings = {**be.settings, "ISSUER": ours_base, "REDIS_KEY_PREFIX": f"bench{i}:"}
+            settings = {**be.settings, "ISSUER": ours_base}  # a Redis key prefix each
             fixture = server.prepare(settings, {"web": args.accounts})
             proc = ctx.Process(target=server.serve, args=(settings, port, server_cpu,
                                                           server_name))
