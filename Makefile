@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 FLASK  := $(BIN)/flask --app wsgi
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install run test test-production test-embedded services test-deps lint bench clean
+.PHONY: install run dev setup-demo test test-production test-embedded services test-deps lint bench clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -17,14 +17,23 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## make run: embedded default (SQLite under instance/, no Redis) on http://127.0.0.1:8000
-## (threaded: a VNeID sign-in makes the gateway call the offline sandbox it serves itself)
-run: $(STAMP)
+setup-demo: $(STAMP)
 	$(FLASK) db upgrade
 	$(FLASK) keys ensure
 	$(FLASK) demo seed
+
+## make run: embedded default (SQLite under instance/, no Redis) on http://127.0.0.1:8000,
+## served by the production server (granian WSGI, gateway/serving.py): one process on
+## SQLite, threads from the core count (a VNeID sign-in makes the gateway call the offline
+## sandbox it serves itself, so two requests must be served at once)
+run: setup-demo
 	@echo "Serving on http://127.0.0.1:8000 — open http://127.0.0.1:8000/demo/"
-	$(FLASK) run --host 127.0.0.1 --port 8000 --with-threads
+	$(BIN)/python -m gateway.serving --host 127.0.0.1 --port 8000
+
+## make dev: the same, under Flask's development server, reloading on every change
+dev: setup-demo
+	@echo "Development server on http://127.0.0.1:8000 (reloads on change) — open /demo/"
+	$(FLASK) run --host 127.0.0.1 --port 8000 --with-threads --reload
 
 ## make test: the whole suite on PostgreSQL + Redis and on the embedded default, both at once
 test: $(STAMP) test-deps services

@@ -17,8 +17,9 @@ Throughput benchmark of the VssID gateway over real HTTP on loopback.
 
 First measures the floor: Argon2id verifications per second (verify_password on a
 hash_password hash) in a process alone on the server core. Then, per backend, starts the
-gateway in a separate process pinned to the server core (werkzeug run_simple, threaded)
-and drives it from this process, pinned to the load core, with N threads for a fixed time:
+gateway in a separate process pinned to the server core (granian, one worker, as
+production; --server gunicorn|werkzeug to compare) and drives it from this process, pinned
+to the load core, with N threads for a fixed time:
 
   login+code          GET /authorize -> GET /login -> POST /login -> GET /authorize
                       -> code -> POST /token (client_secret_basic + PKCE), fresh cookie jar
@@ -91,7 +92,8 @@ def run_backend(ctx, name: str, args, server_cpu: int, floor: tuple[float, float
         print(f"    prepared {sum(pools.values())} accounts "
               f"({', '.join(f'{p} {n}' for p, n in pools.items())}) + 3 clients in "
               f"{time.perf_counter() - t0:.1f} s")
-        proc = ctx.Process(target=server.serve, args=(settings, port, server_cpu), daemon=True)
+        proc = ctx.Process(target=server.serve, args=(settings, port, server_cpu, args.server),
+                           daemon=False)  # gunicorn's and granian's masters have children
         proc.start()
         try:
             load.wait_ready(base, proc)
@@ -151,6 +153,21 @@ def parse_args(argv=None):
                              "takeovers; default: 50)")
     parser.add_argument("--scenarios", nargs="+", choices=list(load.SCENARIOS),
                         default=list(load.SCENARIOS), help="which scenarios (default: all)")
+    parser.add_argument("--server", choices=server.SERVERS, nargs="+", default=["granian"],
+                        help="the WSGI server of the gateway (default: granian, WSGI, "
+                             f"{server.SERVER_THREADS} threads, one worker process); with "
+                             "--peer several may be given, each is measured in turn")
+    parser.add_argument("--peer", action="store_true",
+                        help="the gateway and panva's oidc-provider side by side "
+                             "(bench/side_by_side.py; installs the peer with npm under "
+                             "bench/peer/ first): client_credentials, refresh_token, "
+                             "introspection, login; prints ours ÷ peer per core")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="with --peer: rounds, each scenario on each server in turn; the "
+                             "medians are compared (default: 3)")
+    parser.add_argument("--p99", action="store_true",
+                        help="with --peer: also p99 latency at 80%% of each scenario's "
+                             "measured maximum (a second, rate-limited run)")
     parser.add_argument("--server-cpu", type=int, default=None,
                         help="core for the server and the floor (default: first allowed, 0)")
     parser.add_argument("--load-cpu", type=int, default=None,
@@ -159,7 +176,8 @@ def parse_args(argv=None):
                         help="PostgreSQL admin URL on loopback; the bench creates and drops a "
                              "database there (default: %(default)s, env GATEWAY_BENCH_PG_ADMIN)")
     parser.add_argument("--redis-url", default=server.REDIS_URL,
-                        help="Redis on loopback; this database is flushed before and after "
+                        help="Redis on loopback; the run's keys have a prefix of their own, "
+                             "deleted at the end "
                              "(default: %(default)s, env GATEWAY_BENCH_REDIS_URL)")
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.threads < 1 or args.max_ops < 1 or args.accounts < 1:
@@ -171,6 +189,16 @@ def parse_args(argv=None):
         parser.error(f"{', '.join(sorted(device))}: --accounts must be at least --threads")
     if "device_first_login" in args.scenarios and args.fresh_accounts < 2 * args.threads:
         parser.error("device_first_login: --fresh-accounts must be at least 2 x --threads")
+    from importlib.util import find_spec
+
+    missing = [name for name in args.server if find_spec(name) is None]
+    if missing:
+        parser.error(f"--server {' '.join(missing)}: not installed; "
+                     "`.venv/bin/pip install -e '.[bench]'` installs the servers compared")
+    if len(args.server) > 1 and not args.peer:
+        parser.error("--server: one server, or several with --peer")
+    if not args.peer:
+        args.server = args.server[0]
     if args.floor_seconds is None:
         args.floor_seconds = args.seconds
     return args
@@ -181,12 +209,15 @@ def main(argv=None) -> int:
     server_cpu, load_cpu = _pick_cpus(args)
     server.pin(load_cpu)  # before any thread starts: every load thread inherits it
     ctx = multiprocessing.get_context("spawn")
-    from importlib.metadata import version
+    if args.peer:
+        from bench import side_by_side
+
+        return side_by_side.main(ctx, args, server_cpu, load_cpu)
 
     print(f"VssID gateway benchmark — {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
     print(f"machine: {platform.node()}, {_cpu_model()}, {os.cpu_count()} CPUs, "
           f"Linux {platform.release()}, Python {platform.python_version()}")
-    print(f"server: werkzeug {version('werkzeug')} run_simple(threaded=True), one process "
+    print(f"server: {server.server_version(args.server)}, one worker process "
           f"pinned to CPU {server_cpu}; load: {args.threads} threads (requests) pinned to CPU "
           f"{load_cpu}; {args.seconds:g} s per scenario, at most {args.max_ops} ops; "
           f"load average {os.getloadavg()[0]:.2f}")

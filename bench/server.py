@@ -4,13 +4,16 @@ Everything that runs on the server's core lives here and is started in a fresh (
 process, so no load-generator thread ever shares its interpreter or its core:
 
 * ``measure_floor`` — Argon2id verifications per second, alone on the core;
-* ``serve``         — the gateway app under werkzeug's threaded server, plus a counter of
-  store operations and SQL statements (in all and per endpoint) exposed at
-  ``/_bench/stats`` (the only addition to the app, made here, not in gateway/).
+* ``serve``         — the gateway app under the production server (granian's WSGI, as
+  ``make run`` and docs/operations.md; ``--server gunicorn|werkzeug`` for comparison), one
+  worker process, plus a counter of store operations and SQL statements (in all and per
+  endpoint) exposed at ``/_bench/stats`` (the only addition to the app, made here, not in
+  gateway/).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -97,21 +100,26 @@ def _production(base: dict, pg_admin: str, redis_url: str):
         raise SystemExit(f"bench: PostgreSQL is not reachable at {pg_admin}: {exc} "
                          "(run `make services`)") from None
     rds = redis.Redis.from_url(redis_url, socket_connect_timeout=3)
+    # Its own key prefix, and only its own keys removed at the end: several benchmark runs
+    # (other sessions on this machine) may share this Redis database, and a FLUSHDB of one
+    # run would wipe the codes and flows of another in mid-flight.
+    prefix_key = f"bench-{dbname}:"
     try:
         try:
-            rds.flushdb()
             redis_version = rds.info("server")["redis_version"]
         except redis.RedisError as exc:
             raise SystemExit(f"bench: Redis is not reachable at {redis_url}: {exc} "
                              "(run `make services`)") from None
         prefix = pg_admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-        settings = {**base, "DATABASE_URL": f"{prefix}/{dbname}", "REDIS_URL": redis_url}
+        settings = {**base, "DATABASE_URL": f"{prefix}/{dbname}", "REDIS_URL": redis_url,
+                    "REDIS_KEY_PREFIX": prefix_key}
         yield Backend("production", settings,
                       f"PostgreSQL {version} (fresh database {dbname}) + Redis {redis_version} "
-                      f"({redis_url})")
+                      f"({redis_url}, keys {prefix_key}*)")
     finally:
         try:
-            rds.flushdb()
+            for key in rds.scan_iter(match=f"{prefix_key}*", count=1000):
+                rds.delete(key)
         except redis.RedisError:
             pass
         rds.close()
@@ -308,20 +316,61 @@ def instrument(app) -> Counters:
     return counters
 
 
-def serve(settings: dict, port: int, cpu: int) -> None:
-    """Process entry: the gateway on 127.0.0.1:port, pinned to ``cpu``, until terminated."""
-    pin(cpu)
-    from werkzeug.serving import run_simple
+SERVERS = ("granian", "gunicorn", "werkzeug")
+SERVER_THREADS = 8  # per worker process: enough for the 6 load threads and the queue's calls
+_SETTINGS_ENV = "GATEWAY_BENCH_SETTINGS"
 
+
+def bench_app():
+    """The app the production servers load in their worker process (a factory: gunicorn and
+    granian import it there, after the fork or spawn), with the counters and the queue worker.
+    Its settings come from the environment, as a server's worker inherits nothing else."""
     from gateway import create_app
 
-    app = create_app(settings)
+    app = create_app(json.loads(os.environ[_SETTINGS_ENV]))
     instrument(app)
     _start_worker(app)
-    # run_simple logs every request on the "werkzeug" logger at INFO; the gateway's logging
-    # setup lowers it to WARNING, and so does this, so stderr writes are not measured.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    run_simple("127.0.0.1", port, app, threaded=True, use_reloader=False, use_debugger=False)
+    return app
+
+
+def server_version(name: str) -> str:
+    from importlib.metadata import version
+
+    return f"{name} {version(name)}"
+
+
+def serve(settings: dict, port: int, cpu: int, server: str = "granian",
+          threads: int = SERVER_THREADS) -> None:
+    """Process entry: the gateway on 127.0.0.1:port, pinned to ``cpu``, until terminated.
+
+    One worker process in all three cases (the figures are per core): gunicorn's master
+    forks it, granian's spawns it; both inherit the pinning, and /_bench/stats reports the
+    worker's own CPU time. Keep-alive on (werkzeug's server has none: it closes every
+    connection after one response)."""
+    pin(cpu)
+    os.environ[_SETTINGS_ENV] = json.dumps(settings)
+    if server == "gunicorn":
+        from gateway.serving import run_gunicorn
+
+        run_gunicorn("bench.server:bench_app()", bind=f"127.0.0.1:{port}", workers=1,
+                     threads=threads, accesslog=False)
+    elif server == "granian":
+        from gateway.serving import run_granian
+
+        run_granian("bench.server:bench_app", port=port, workers=1, threads=threads,
+                    factory=True)
+    elif server == "werkzeug":
+        from werkzeug.serving import run_simple
+
+        app = bench_app()
+        # run_simple logs every request on the "werkzeug" logger at INFO; the gateway's
+        # logging setup lowers it to WARNING, and so does this, so stderr writes are not
+        # measured.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        run_simple("127.0.0.1", port, app, threaded=True, use_reloader=False,
+                   use_debugger=False)
+    else:
+        raise ValueError(f"unknown server {server!r}")
 
 
 def _start_worker(app) -> None:

@@ -74,6 +74,13 @@ SMTP_CA_FILE = ""    # PEM file of the CAs trusted for the SMTP server; empty: t
 # Every per-address limit uses the address this yields.
 TRUSTED_PROXIES = 0
 
+# Worker processes of the production server (`python -m gateway.serving`, `make run`).
+# 0: one per core on PostgreSQL; one on the embedded SQLite default, which refuses more.
+WORKERS = 0
+# Threads per worker process. 0: 8 on PostgreSQL (a request mostly waits on the database,
+# Redis or VNeID); 4 per core, at least 8, on the embedded default's one process.
+THREADS = 0
+
 # --- keys ---------------------------------------------------------------------------------
 # Signing algorithm of new keys: ES256 (default) or RS256. Both are published in JWKS.
 SIGNING_ALG = "ES256"

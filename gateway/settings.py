@@ -144,6 +144,9 @@ def validate(settings: dict) -> None:
         raise ConfigError("REDIS_KEY_PREFIX", "must not contain braces (Redis hash tags)")
     if settings["TRUSTED_PROXIES"] < 0:
         raise ConfigError("TRUSTED_PROXIES", "must be 0 or more")
+    for name in ("WORKERS", "THREADS"):
+        if settings[name] < 0:
+            raise ConfigError(name, "must be 0 (from the cores) or more")
     issuer = urlsplit(settings["ISSUER"])
     if issuer.scheme not in ("http", "https") or not issuer.hostname:
         raise ConfigError("ISSUER", "must be an absolute http(s) URL")
