@@ -27,12 +27,12 @@ setup-demo: $(STAMP)
 ## SQLite, threads from the core count (a VNeID sign-in makes the gateway call the offline
 ## sandbox it serves itself, so two requests must be served at once)
 run: setup-demo
-	@echo "Serving on http://127.0.0.1:8000 — open http://127.0.0.1:8000/demo/"
+	@echo "Serving on 127.0.0.1:8000 — open http://localhost:8000/demo/ (the issuer; passkeys need a host name)"
 	$(BIN)/python -m gateway.serving --host 127.0.0.1 --port 8000
 
 ## make dev: the same, under Flask's development server, reloading on every change
 dev: setup-demo
-	@echo "Development server on http://127.0.0.1:8000 (reloads on change) — open /demo/"
+	@echo "Development server on 127.0.0.1:8000 (reloads on change) — open http://localhost:8000/demo/"
 	$(FLASK) run --host 127.0.0.1 --port 8000 --with-threads --reload
 
 ## make test: the whole suite on PostgreSQL + Redis and on the embedded default, both at once

@@ -15,7 +15,9 @@ ENV = "development"
 SECRET_KEY = "dev-insecure-secret-change-me"  # noqa: S105 (refused in production)
 
 # The OpenID issuer identifier: the public base URL of the gateway, no trailing slash.
-ISSUER = "http://127.0.0.1:8000"
+# localhost, not 127.0.0.1: browsers refuse an IP address as a passkey's RP ID, and localhost
+# is a secure context without TLS (make run serves on 127.0.0.1, which localhost reaches).
+ISSUER = "http://localhost:8000"
 
 # SQLAlchemy URL. Empty means the embedded default: a SQLite file under instance/.
 # Production: postgresql+psycopg://user@host/db

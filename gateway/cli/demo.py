@@ -119,7 +119,7 @@ def seed():
                          post_logout_redirect_uris=[f"{issuer}/demo/"])
     if Client.query.filter_by(client_id="demo-app").first() is None:
         create_client(client_id="demo-app", name="VssID app (demo)", type="app",
-                      redirect_uris=["http://127.0.0.1:8000/demo/app-callback"])
+                      redirect_uris=[f"{issuer}/demo/app-callback"])
     resource = current_app.config["DEFAULT_RESOURCE"]
     service_file = os.path.join(current_app.instance_path, "demo-service.json")
     _confidential_client(service_file, client_id="demo-service", name="Bệnh viện (demo)",
