@@ -46,6 +46,7 @@ from policies.migration_rows import (
     masked_bhxh,
     masked_id_number,
     parse_legacy,
+    parse_legacy_clean,
 )
 
 HEADER = LEGACY_HEADER
@@ -71,7 +72,8 @@ def stage_lines(job, lines, *, today: date) -> tuple[list[tuple], list[dict], in
     rows, rejects, count = staging.stage_lines(
         job, lines, parse=lambda fields: tuple(parse_legacy(fields, today=today,
                                                             phones=_phones)),
-        key=lambda parsed: parsed[0], masks=_masks)
+        key=lambda parsed: parsed[0], masks=_masks,
+        clean=lambda line: parse_legacy_clean(line, today=today, phones=_phones))
     pool = secrets.token_bytes(SUB_BYTES * len(rows))
     return [(job_id, part, line, _subject(pool, index), *account)
             for index, (job_id, part, line, *account) in enumerate(rows)], rejects, count
