@@ -146,7 +146,7 @@ def run_job(kind: str, file: str, *, workers: int, dry_run: bool, as_json: bool,
                 result = coordinator.run_on_queue(job.id, workers=workers,
                                                   on_progress=progress)
             write_report(job.id, report)
-    except coordinator.MigrationJobFailed as exc:
+    except (coordinator.MigrationJobFailed, bookkeeping.StagingLost) as exc:
         progress.close()
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)

@@ -13,6 +13,7 @@ from gateway.models.migration import (
     ImportPart,
     ImportReject,
     LegacyRow,
+    StagedChunk,
     VerificationRow,
     VneidRow,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "SigningKey",
     "StaffAccount",
     "StaffSession",
+    "StagedChunk",
     "StoreEntry",
     "VerificationRow",
     "VneidLink",

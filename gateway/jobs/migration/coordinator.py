@@ -52,6 +52,7 @@ class MigrationJobFailed(RuntimeError):  # noqa: N818 — what the operator read
 def run_inline(job_id: int, *, commit: bool = True,
                on_progress: Callable[[dict], None] | None = None) -> dict:
     """Every remaining step in this process (the embedded default; dry runs)."""
+    bookkeeping.recover_staging(job_id, commit=commit)
     for number in bookkeeping.pending(ImportChunk, job_id):
         bookkeeping.stage_chunk(job_id, number, commit=commit)
         if on_progress and commit:
@@ -131,6 +132,13 @@ def run_on_queue(job_id: int, *, workers: int,
     """Defer the remaining steps to the task queue and follow them until the job is done."""
     app = current_app._get_current_object()
     _clear_failed(job_id)
+    if bookkeeping.recover_staging(job_id):
+        # Merges a run before the crash left waiting would find the job staging again and
+        # do nothing; they are deferred again once it is merging.
+        db.session.execute(text(
+            "DELETE FROM procrastinate_jobs WHERE task_name = :merge AND status = 'todo' "
+            "AND (args->>'job_id')::int = :job"), {"merge": MIGRATION_MERGE, "job": job_id})
+        db.session.commit()
     state = bookkeeping.progress(job_id)["state"]
     if state == "staging":
         _defer(MIGRATION_STAGE, job_id, bookkeeping.pending(ImportChunk, job_id), "stage")
