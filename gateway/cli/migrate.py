@@ -120,9 +120,13 @@ def run_job(kind: str, file: str, *, workers: int, dry_run: bool, as_json: bool,
     module = bookkeeping.kind_module(kind)
     path = os.path.abspath(file)
     report = os.path.abspath(report or f"{path}.report.csv")
+    # The workers this command starts load the application while it reads the file.
+    started = (coordinator.start_workers(current_app._get_current_object(), workers)
+               if workers and not dry_run and queue_of(current_app) is not None else [])
     try:
         plan = files.plan_file(path, module.HEADER, chunk_rows)
     except files.MigrationFileError as exc:
+        coordinator.stop_workers(started)
         fail(exc)
     label = f"{kind} {os.path.basename(path)}"
     progress = Progress(label)
@@ -144,7 +148,7 @@ def run_job(kind: str, file: str, *, workers: int, dry_run: bool, as_json: bool,
                 result = coordinator.run_inline(job.id, on_progress=progress)
             else:
                 result = coordinator.run_on_queue(job.id, workers=workers,
-                                                  on_progress=progress)
+                                                  on_progress=progress, started=started)
             write_report(job.id, report)
     except (coordinator.MigrationJobFailed, bookkeeping.StagingLost) as exc:
         progress.close()
@@ -153,6 +157,8 @@ def run_job(kind: str, file: str, *, workers: int, dry_run: bool, as_json: bool,
     except files.MigrationFileError as exc:
         progress.close()
         fail(exc)
+    finally:
+        coordinator.stop_workers(started)  # those run_on_queue did not stop (an error)
     progress.close()
     output = {**result, "report": report, "dry_run": dry_run, "already_done": already_done}
     if as_json:

@@ -128,8 +128,12 @@ def stop_workers(processes: list[subprocess.Popen]) -> None:
 
 
 def run_on_queue(job_id: int, *, workers: int,
-                 on_progress: Callable[[dict], None] | None = None) -> dict:
-    """Defer the remaining steps to the task queue and follow them until the job is done."""
+                 on_progress: Callable[[dict], None] | None = None,
+                 started: list[subprocess.Popen] | None = None) -> dict:
+    """Defer the remaining steps to the task queue and follow them until the job is done.
+    ``started``: worker processes the caller started already (while it planned the file,
+    so that their start-up and the planning overlap); else ``workers`` are started here.
+    They are stopped at the end either way."""
     app = current_app._get_current_object()
     _clear_failed(job_id)
     if bookkeeping.recover_staging(job_id):
@@ -143,7 +147,7 @@ def run_on_queue(job_id: int, *, workers: int,
     if state == "staging":
         _defer(MIGRATION_STAGE, job_id, bookkeeping.pending(ImportChunk, job_id), "stage")
     merges_deferred = False
-    processes = start_workers(app, workers)
+    processes = started if started is not None else start_workers(app, workers)
     try:
         while True:
             status = bookkeeping.progress(job_id)
