@@ -121,8 +121,8 @@ def run_job(kind: str, file: str, *, workers: int, dry_run: bool, as_json: bool,
     path = os.path.abspath(file)
     report = os.path.abspath(report or f"{path}.report.csv")
     # The workers this command starts load the application while it reads the file.
-    started = (coordinator.start_workers(current_app._get_current_object(), workers)
-               if workers and not dry_run and queue_of(current_app) is not None else [])
+    started = (coordinator.start_workers(current_app._get_current_object(), workers - 1)
+               if workers > 1 and not dry_run and queue_of(current_app) is not None else [])
     try:
         plan = files.plan_file(path, module.HEADER, chunk_rows)
     except files.MigrationFileError as exc:
@@ -148,7 +148,8 @@ def run_job(kind: str, file: str, *, workers: int, dry_run: bool, as_json: bool,
                 result = coordinator.run_inline(job.id, on_progress=progress)
             else:
                 result = coordinator.run_on_queue(job.id, workers=workers,
-                                                  on_progress=progress, started=started)
+                                                  on_progress=progress, started=started,
+                                                  work_here=workers > 0)
             write_report(job.id, report)
     except (coordinator.MigrationJobFailed, bookkeeping.StagingLost) as exc:
         progress.close()
@@ -177,10 +178,11 @@ def run_job(kind: str, file: str, *, workers: int, dry_run: bool, as_json: bool,
 def _job_options(command):
     for option in reversed([
         click.option("--workers", type=click.IntRange(0, 64), default=1, show_default=True,
-                     help="Worker processes this command starts on this host for the job "
-                          "(PostgreSQL). Any `flask --app wsgi worker` on any host also takes "
-                          "its chunks; 0 leaves them all to those. Ignored on the embedded "
-                          "default, where the command does the work itself."),
+                     help="Processes working on the job on this host (PostgreSQL): the "
+                          "command itself and N-1 worker processes it starts. Any `flask "
+                          "--app wsgi worker` on any host also takes its chunks; 0 leaves "
+                          "them all to those. Ignored on the embedded default, where the "
+                          "command does the work itself."),
         click.option("--dry-run", is_flag=True,
                      help="Read and check the whole file and compute what the job would "
                           "insert, update and reject, in one transaction rolled back at the "

@@ -269,6 +269,14 @@ def progress(job_id: int) -> dict:
             "parts": job.parts, "parts_merged": int(merged)}
 
 
+def claim(model, job_id: int) -> int | None:
+    """A pending chunk (or part) of the job no other transaction holds, the last first,
+    locked in this transaction; None when there is none."""
+    return db.session.scalar(select(model.number).where(
+        model.job_id == job_id, model.state == "pending").order_by(model.number.desc())
+        .limit(1).with_for_update(skip_locked=True))
+
+
 def pending(model, job_id: int) -> list[int]:
     numbers = db.session.scalars(select(model.number).where(
         model.job_id == job_id, model.state == "pending").order_by(model.number)).all()

@@ -129,11 +129,15 @@ def stop_workers(processes: list[subprocess.Popen]) -> None:
 
 def run_on_queue(job_id: int, *, workers: int,
                  on_progress: Callable[[dict], None] | None = None,
-                 started: list[subprocess.Popen] | None = None) -> dict:
+                 started: list[subprocess.Popen] | None = None,
+                 work_here: bool = False) -> dict:
     """Defer the remaining steps to the task queue and follow them until the job is done.
     ``started``: worker processes the caller started already (while it planned the file,
     so that their start-up and the planning overlap); else ``workers`` are started here.
-    They are stopped at the end either way."""
+    They are stopped at the end either way. ``work_here``: between two looks at the job,
+    this process stages (then merges) a step no one holds, from the last one back — the
+    queue's workers take them from the first — instead of waiting idle; the queue job of a
+    step done here later finds it done."""
     app = current_app._get_current_object()
     _clear_failed(job_id)
     if bookkeeping.recover_staging(job_id):
@@ -162,7 +166,9 @@ def run_on_queue(job_id: int, *, workers: int,
                 merges_deferred = True
             if status["state"] in ("merging", "done") and (
                     status["parts_merged"] == status["parts"]):
-                return bookkeeping.finish_job(job_id)
+                result = bookkeeping.finish_job(job_id)
+                _drop_waiting(job_id)
+                return result
             failed = _failed(job_id)
             if failed:
                 raise MigrationJobFailed(
@@ -171,6 +177,32 @@ def run_on_queue(job_id: int, *, workers: int,
             if processes and all(p.poll() is not None for p in processes):
                 raise MigrationJobFailed(f"job {job_id}: every local worker stopped; run the "
                                          "same command again to resume")
+            if work_here and _work_one(job_id, status["state"], merges_deferred):
+                continue
             time.sleep(POLL_SECONDS)
     finally:
         stop_workers(processes)
+
+
+def _work_one(job_id: int, state: str, merging: bool) -> bool:
+    """Stage or merge one step of the job no one holds, in this process; False if none."""
+    if state == "staging":
+        number = bookkeeping.claim(ImportChunk, job_id)
+        if number is not None:
+            return bookkeeping.stage_chunk(job_id, number)
+    elif state == "merging" and merging:
+        number = bookkeeping.claim(ImportPart, job_id)
+        if number is not None:
+            return bookkeeping.merge_part(job_id, number)
+    db.session.rollback()
+    return False
+
+
+def _drop_waiting(job_id: int) -> None:
+    """The finished job's queue jobs still waiting (steps this process did): nothing is left
+    for them to do."""
+    db.session.execute(text(
+        "DELETE FROM procrastinate_jobs WHERE task_name IN (:stage, :merge) "
+        "AND status = 'todo' AND (args->>'job_id')::int = :job"),
+        {"stage": MIGRATION_STAGE, "merge": MIGRATION_MERGE, "job": job_id})
+    db.session.commit()
