@@ -1,13 +1,15 @@
 """Who runs a migration job's steps (bookkeeping.py): the task queue's workers, or this process.
 
-On PostgreSQL the operator's command is only the coordinator. It defers one queue job per
-chunk still to stage (``gateway.migration.stage``, queue ``migration``), optionally starts
-``--workers N`` worker processes of its own on this host (``flask --app wsgi migrate work``:
-the migration queue only, one job at a time — the work is CPU-bound Python and PostgreSQL's),
-and follows the job: once every chunk is staged it moves the job to merging and defers one job
-per part (``gateway.migration.merge``); once every part is merged it finishes the job itself
-(a short step). Any ``flask --app wsgi worker`` on any host takes the same jobs, so
-``--workers 0`` leaves them all to workers elsewhere.
+On PostgreSQL the operator's command is the coordinator. It defers one queue job per
+chunk still to stage (``gateway.migration.stage``, queue ``migration``), starts ``--workers
+N`` - 1 worker processes of its own on this host (``flask --app wsgi migrate work``: the
+migration queue only, one job at a time — the work is CPU-bound Python and PostgreSQL's) and,
+unless N is 0, works itself, taking steps no one holds from the last back (the queue's
+workers take them from the first), and follows the job: once every chunk is staged it
+moves the job to merging and defers one job per part (``gateway.migration.merge``); once
+every part is merged it finishes the job itself (a short step). Any ``flask --app wsgi
+worker`` on any host takes the same jobs, so ``--workers 0`` leaves them all to workers
+elsewhere.
 
 A queueing lock per chunk and per part keeps at most one of its jobs waiting. Not
 procrastinate's ``lock``: a worker killed mid-chunk leaves its job "doing" (and the lock
