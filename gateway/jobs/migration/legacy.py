@@ -1,7 +1,8 @@
 """`import-legacy`: the old system's accounts, staged by chunk and merged by part.
 
-Stage (one chunk, any worker): each line is read by policies/migration_rows.parse_legacy; a
-valid record becomes a row of ``legacy_rows`` with its part (CRC-32 of the social-insurance
+Stage (one chunk, any worker): each line is read by policies/migration_rows.parse_legacy
+(a clean line by its fast path, parse_legacy_clean, which gives the same record); a valid
+record becomes a row of ``legacy_rows`` with its part (CRC-32 of the social-insurance
 number, modulo the job's parts) and a fresh random ``sub``; a refused one an ``import_rejects``
 row (line, reason, column, masked identifiers).
 
