@@ -173,13 +173,14 @@ def job_phases(settings: dict, job_id: int) -> dict:
     with psycopg.connect(url) as conn:
         created, finished = conn.execute(
             "SELECT created_at, finished_at FROM import_jobs WHERE id = %s", (job_id,)).fetchone()
-        staged = conn.execute("SELECT max(staged_at) FROM import_chunks WHERE job_id = %s",
-                              (job_id,)).fetchone()[0]
+        first, staged = conn.execute("SELECT min(staged_at), max(staged_at) FROM import_chunks "
+                                     "WHERE job_id = %s", (job_id,)).fetchone()
         merged = conn.execute("SELECT max(merged_at) FROM import_parts WHERE job_id = %s",
                               (job_id,)).fetchone()[0]
         accounts = conn.execute("SELECT count(*), pg_total_relation_size('accounts'), "
                                 "pg_database_size(current_database()) FROM accounts").fetchone()
     return {"staging": (staged - created).total_seconds(),
+            "first_chunk": (first - created).total_seconds(),
             "merging": (merged - staged).total_seconds(),
             "finishing": (finished - merged).total_seconds(),
             "accounts": accounts[0], "accounts_bytes": accounts[1], "database_bytes": accounts[2]}
@@ -263,8 +264,9 @@ def main(argv=None) -> int:
                 print(f"   import: {run['seconds']:.1f} s ({rate:,.0f} rows/s) = "
                       f"{copy_seconds / run['seconds']:.2f} x the plain COPY; "
                       f"staging {phases['staging']:.1f} s, merging {phases['merging']:.1f} s, "
-                      f"finishing {phases['finishing']:.1f} s, the rest (planning the file, "
-                      f"starting workers) {rest:.1f} s")
+                      f"finishing {phases['finishing']:.1f} s, the rest (starting the command, "
+                      f"planning the file, writing the report) {rest:.1f} s; the first chunk "
+                      f"staged {phases['first_chunk']:.1f} s after the job opened")
                 print(f"   report: {result['inserted']} inserted, "
                       f"{sum(result['rejected'].values())} rejected "
                       f"({len(result['rejected'])} reasons), "

@@ -31,9 +31,9 @@ speed.memoize_rule_builders()  # tests/helpers/speed.py: why new apps are cheap
 hypothesis_settings.register_profile("gateway", deadline=None)
 hypothesis_settings.load_profile("gateway")
 
-TABLES = ["legacy_rows", "verification_rows", "vneid_rows", "import_rejects", "import_parts",
-          "import_chunks", "import_jobs", "passkeys", "vneid_links", "link_reviews",
-          "audit_records",
+TABLES = ["import_staged_chunks", "legacy_rows", "verification_rows", "vneid_rows",
+          "import_rejects", "import_parts", "import_chunks", "import_jobs", "passkeys",
+          "vneid_links", "link_reviews", "audit_records",
           "applications", "staff_sessions", "active_devices", "outbox_messages",
           "password_history", "events", "session_clients", "refresh_tokens", "login_sessions",
           "store_entries", "ssf_stream_subjects", "ssf_streams", "clients", "accounts",

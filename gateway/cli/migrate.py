@@ -120,9 +120,13 @@ def run_job(kind: str, file: str, *, workers: int, dry_run: bool, as_json: bool,
     module = bookkeeping.kind_module(kind)
     path = os.path.abspath(file)
     report = os.path.abspath(report or f"{path}.report.csv")
+    # The workers this command starts load the application while it reads the file.
+    started = (coordinator.start_workers(current_app._get_current_object(), workers - 1)
+               if workers > 1 and not dry_run and queue_of(current_app) is not None else [])
     try:
         plan = files.plan_file(path, module.HEADER, chunk_rows)
     except files.MigrationFileError as exc:
+        coordinator.stop_workers(started)
         fail(exc)
     label = f"{kind} {os.path.basename(path)}"
     progress = Progress(label)
@@ -144,15 +148,18 @@ def run_job(kind: str, file: str, *, workers: int, dry_run: bool, as_json: bool,
                 result = coordinator.run_inline(job.id, on_progress=progress)
             else:
                 result = coordinator.run_on_queue(job.id, workers=workers,
-                                                  on_progress=progress)
+                                                  on_progress=progress, started=started,
+                                                  work_here=workers > 0)
             write_report(job.id, report)
-    except coordinator.MigrationJobFailed as exc:
+    except (coordinator.MigrationJobFailed, bookkeeping.StagingLost) as exc:
         progress.close()
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     except files.MigrationFileError as exc:
         progress.close()
         fail(exc)
+    finally:
+        coordinator.stop_workers(started)  # those run_on_queue did not stop (an error)
     progress.close()
     output = {**result, "report": report, "dry_run": dry_run, "already_done": already_done}
     if as_json:
@@ -171,10 +178,11 @@ def run_job(kind: str, file: str, *, workers: int, dry_run: bool, as_json: bool,
 def _job_options(command):
     for option in reversed([
         click.option("--workers", type=click.IntRange(0, 64), default=1, show_default=True,
-                     help="Worker processes this command starts on this host for the job "
-                          "(PostgreSQL). Any `flask --app wsgi worker` on any host also takes "
-                          "its chunks; 0 leaves them all to those. Ignored on the embedded "
-                          "default, where the command does the work itself."),
+                     help="Processes working on the job on this host (PostgreSQL): the "
+                          "command itself and N-1 worker processes it starts. Any `flask "
+                          "--app wsgi worker` on any host also takes its chunks; 0 leaves "
+                          "them all to those. Ignored on the embedded default, where the "
+                          "command does the work itself."),
         click.option("--dry-run", is_flag=True,
                      help="Read and check the whole file and compute what the job would "
                           "insert, update and reject, in one transaction rolled back at the "

@@ -13,6 +13,7 @@ from gateway.models.migration import (
     ImportPart,
     ImportReject,
     LegacyRow,
+    StagedChunk,
     VerificationRow,
     VneidRow,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "SsfSubject",
     "StaffAccount",
     "StaffSession",
+    "StagedChunk",
     "StoreEntry",
     "VerificationRow",
     "VneidLink",

@@ -14,6 +14,13 @@ process, so a re-run resumes exactly where the committed work ends.
   column, and the identifiers masked (the report CSV is written from it).
 * ``LegacyRow`` — the staging table of ``import-legacy``: a valid record waiting for its
   part's merge; deleted when the job ends (it holds personal data in clear).
+* ``StagedChunk`` — a mark per staged chunk, written with the chunk's rows.
+
+The staging tables and the marks are UNLOGGED on PostgreSQL (migration 0020: no write-ahead
+log, so staging writes a fraction of the bytes). PostgreSQL's crash recovery empties every
+unlogged table, the marks with the rows: a chunk recorded ``staged`` without its mark has lost
+its rows, and the job stages it again (bookkeeping.recover_staging) before anything reads
+them.
 """
 
 from __future__ import annotations
@@ -97,6 +104,14 @@ class ImportReject(db.Model):
     id_number: Mapped[str] = mapped_column(String(16), default="")  # masked: ********1234
     # True: the line was not imported; False: imported, and reported (a conflict).
     refused: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class StagedChunk(db.Model):
+    """The staging rows of this chunk are there (UNLOGGED: gone with them after a crash)."""
+
+    __tablename__ = "import_staged_chunks"
+    job_id: Mapped[int] = mapped_column(ForeignKey("import_jobs.id"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
 
 
 class LegacyRow(db.Model):

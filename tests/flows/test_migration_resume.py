@@ -143,6 +143,53 @@ def test_a_chunk_run_twice_at_once_is_staged_once(app, tmp_path):
     assert staged + rejected == 100
 
 
+def test_staging_emptied_by_a_crash_recovery_is_staged_again(app, tmp_path):
+    """PostgreSQL's crash recovery empties the UNLOGGED staging tables (rows and marks, not
+    the logged bookkeeping): simulated here as it does it, half-way through the merges. The
+    rows are never read while lost (a merge refuses), and the same command again stages the
+    lost chunks anew and ends as a clean run."""
+    from gateway.jobs.migration import bookkeeping, files
+    from gateway.models import ImportPart
+    from policies.migration_rows import LEGACY_HEADER
+    from tests.helpers.migration import run
+
+    path, _ = export(tmp_path, 1201, seed=24)
+    if db.engine.dialect.name == "postgresql":
+        assert db.session.execute(text(
+            "SELECT array_agg(relname::text ORDER BY relname) FROM pg_class WHERE "
+            "relpersistence = 'u' AND relkind = 'r'")).scalar() == [
+            "import_staged_chunks", "legacy_rows", "verification_rows", "vneid_rows"]
+    plan = files.plan_file(str(path), LEGACY_HEADER, 300)
+    job, _ = bookkeeping.open_job("legacy", plan)
+    job_id = job.id
+    for number in range(len(plan.chunks)):
+        bookkeeping.stage_chunk(job_id, number)
+    assert bookkeeping.start_merging(job_id)
+    assert bookkeeping.merge_part(job_id, 0) and bookkeeping.merge_part(job_id, 1)
+    rejects = db.session.execute(text("SELECT count(*) FROM import_rejects")).scalar()
+    db.session.execute(text("DELETE FROM legacy_rows"))  # what crash recovery does
+    db.session.execute(text("DELETE FROM import_staged_chunks"))
+    db.session.commit()
+    with pytest.raises(bookkeeping.StagingLost, match="chunks 0, 1, 2, 3, 4 are gone"):
+        bookkeeping.merge_part(job_id, 2)
+    db.session.rollback()
+    code, resumed, stderr = run(app, "import-legacy", path, "--json", "--chunk-rows", 300)
+    assert code == 0, stderr
+    assert resumed["job"] == job_id and not resumed["already_done"]
+    assert db.session.execute(text(
+        "SELECT count(*) FROM events WHERE name = 'import_job.staging_lost'")).scalar() == 1
+    assert db.session.scalar(text("SELECT count(*) FROM import_rejects")) >= rejects
+    assert {p.number for p in db.session.query(ImportPart).filter_by(job_id=job_id)
+            if p.state == "merged"} == set(range(5))
+    after_crash = dump(with_ids=False)
+
+    _empty()
+    code, clean, stderr = run(app, "import-legacy", path, "--json", "--chunk-rows", 300)
+    assert code == 0, stderr
+    assert {k: clean[k] for k in RESULT_KEYS} == {k: resumed[k] for k in RESULT_KEYS}
+    assert dump(with_ids=False) == after_crash
+
+
 def test_the_work_command(app):
     if queue_of(app) is None:
         code, _, stderr = run(app, "work")

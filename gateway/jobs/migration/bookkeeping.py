@@ -20,17 +20,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from gateway.clock import utcnow
 from gateway.extensions import db
 from gateway.jobs.migration import files, legacy, verification, vneid
-from gateway.models import ImportChunk, ImportJob, ImportPart, ImportReject
+from gateway.models import ImportChunk, ImportJob, ImportPart, ImportReject, StagedChunk
 from gateway.services.events import emit
 
 KINDS = {"legacy": legacy, "verification": verification, "vneid": vneid}
 MAX_PARTS = 4096
+
+
+class StagingLost(RuntimeError):
+    """Chunks recorded staged whose rows are gone: PostgreSQL emptied its UNLOGGED staging
+    tables in a crash recovery. Nothing reads the staging rows while it is so; the next run
+    of the command stages those chunks again (recover_staging)."""
 
 
 def kind_module(kind: str):
@@ -100,25 +107,86 @@ def stage_chunk(job_id: int, number: int, *, commit: bool = True) -> bool:
         job, files.read_chunk(job.file_path, plan), today=utcnow().date())
     kind.copy_rows(rows)
     if rejects:
-        db.session.execute(ImportReject.__table__.insert(), rejects)
+        # A chunk staged again after a crash refuses the same lines (the same bytes): those
+        # rejects survived (logged), and are kept.
+        db.session.execute(_insert(ImportReject).on_conflict_do_nothing(), rejects)
+    db.session.execute(StagedChunk.__table__.insert(), {"job_id": job_id, "number": number})
     chunk.state, chunk.rows, chunk.rejected = "staged", count, len(rejects)
     chunk.staged_at = utcnow()
     _end(commit)
     return True
 
 
+def _insert(model):
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(model)
+
+
+def _lost(job_id: int):
+    """The job's chunks recorded staged whose mark is gone (with their rows)."""
+    return select(ImportChunk).where(
+        ImportChunk.job_id == job_id, ImportChunk.state == "staged",
+        ~select(StagedChunk.number).where(StagedChunk.job_id == job_id,
+                                          StagedChunk.number == ImportChunk.number).exists())
+
+
+def check_staging(job_id: int) -> None:
+    """StagingLost unless every chunk recorded staged still has its rows."""
+    lost = db.session.scalars(_lost(job_id).with_only_columns(ImportChunk.number)
+                              .order_by(ImportChunk.number).limit(10)).all()
+    if lost:
+        raise StagingLost(
+            f"job {job_id}: the staged rows of chunks {', '.join(map(str, lost))} are gone "
+            "(PostgreSQL restarted after a crash?); run the same command again: it stages "
+            "them again")
+
+
+def recover_staging(job_id: int, *, commit: bool = True) -> list[int]:
+    """Make the chunks whose staged rows a crash emptied pending again (and a job already
+    merging, staging again: its whole-file step, link-vneid's duplicate subjects, is redone
+    once they are back). The parts merged already stay merged. Returns those chunks."""
+    job = db.session.scalars(select(ImportJob).where(ImportJob.id == job_id)
+                             .with_for_update()).one()
+    lost = [] if job.state == "done" else db.session.scalars(
+        _lost(job_id).order_by(ImportChunk.number).with_for_update()).all()
+    if lost:
+        staged = kind_module(job.kind).STAGING
+        ends = dict(db.session.execute(select(ImportChunk.number, ImportChunk.first_line)
+                                       .where(ImportChunk.job_id == job_id)).all())
+        for chunk in lost:
+            # None after a crash; whatever a partial loss left, so the chunk stages anew.
+            rows = staged.delete().where(staged.c.job_id == job_id,
+                                         staged.c.line >= chunk.first_line)
+            if chunk.number + 1 in ends:
+                rows = rows.where(staged.c.line < ends[chunk.number + 1])
+            db.session.execute(rows)
+            chunk.state, chunk.rows, chunk.rejected, chunk.staged_at = "pending", 0, 0, None
+        if job.state == "merging":
+            job.state = "staging"
+        emit("import_job.staging_lost", kind=job.kind, job_id=job.id, run=job.run,
+             chunks=len(lost))
+    _end(commit)
+    return [chunk.number for chunk in lost]
+
+
 def merge_part(job_id: int, number: int, *, commit: bool = True) -> bool:
-    """Merge one part into the accounts; False if it was merged already. Refused while a
-    chunk is still to stage (the part would miss its rows)."""
+    """Merge one part into the accounts; False if it was merged already, or the job is not
+    merging (staging again after a crash). Refused while a chunk is still to stage, or its
+    staged rows are lost (the part would miss its rows)."""
     part = _locked(ImportPart, job_id, number)
     if part.state != "pending":
         if commit:
             db.session.rollback()
         return False
     job = db.session.get(ImportJob, job_id)
+    if job.state != "merging":  # deferred by a run before a crash (recover_staging)
+        if commit:
+            db.session.rollback()
+        return False
     if db.session.scalar(select(func.count()).select_from(ImportChunk).where(
             ImportChunk.job_id == job_id, ImportChunk.state != "staged")):
         raise RuntimeError(f"job {job_id}: part {number} merged before every chunk was staged")
+    check_staging(job_id)
     counts = kind_module(job.kind).merge_part(job, number, now=utcnow(),
                                               config=current_app.config)
     for name, value in counts.items():
@@ -138,6 +206,7 @@ def start_merging(job_id: int, *, commit: bool = True) -> bool:
                                           ImportChunk.state != "staged").exists(),
     ).values(state="merging")).rowcount
     if moved == 1:
+        check_staging(job_id)
         job = db.session.get(ImportJob, job_id)
         kind_module(job.kind).prepare(job)
     _end(commit)
@@ -153,7 +222,9 @@ def finish_job(job_id: int, *, commit: bool = True) -> dict:
     if db.session.scalar(select(func.count()).select_from(ImportPart).where(
             ImportPart.job_id == job_id, ImportPart.state != "merged")):
         raise RuntimeError(f"job {job_id}: finished before every part was merged")
+    check_staging(job_id)
     kind_module(job.kind).finish(job)
+    db.session.execute(delete(StagedChunk).where(StagedChunk.job_id == job_id))
     sums = db.session.execute(select(
         func.coalesce(func.sum(ImportPart.inserted), 0),
         func.coalesce(func.sum(ImportPart.updated), 0),
@@ -196,6 +267,14 @@ def progress(job_id: int) -> dict:
     return {"state": job.state, "lines": job.lines, "chunks": chunks,
             "chunks_staged": int(staged[0]), "rows_staged": int(staged[1]),
             "parts": job.parts, "parts_merged": int(merged)}
+
+
+def claim(model, job_id: int) -> int | None:
+    """A pending chunk (or part) of the job no other transaction holds, the last first,
+    locked in this transaction; None when there is none."""
+    return db.session.scalar(select(model.number).where(
+        model.job_id == job_id, model.state == "pending").order_by(model.number.desc())
+        .limit(1).with_for_update(skip_locked=True))
 
 
 def pending(model, job_id: int) -> list[int]:

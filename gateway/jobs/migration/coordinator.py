@@ -1,13 +1,15 @@
 """Who runs a migration job's steps (bookkeeping.py): the task queue's workers, or this process.
 
-On PostgreSQL the operator's command is only the coordinator. It defers one queue job per
-chunk still to stage (``gateway.migration.stage``, queue ``migration``), optionally starts
-``--workers N`` worker processes of its own on this host (``flask --app wsgi migrate work``:
-the migration queue only, one job at a time — the work is CPU-bound Python and PostgreSQL's),
-and follows the job: once every chunk is staged it moves the job to merging and defers one job
-per part (``gateway.migration.merge``); once every part is merged it finishes the job itself
-(a short step). Any ``flask --app wsgi worker`` on any host takes the same jobs, so
-``--workers 0`` leaves them all to workers elsewhere.
+On PostgreSQL the operator's command is the coordinator. It defers one queue job per
+chunk still to stage (``gateway.migration.stage``, queue ``migration``), starts ``--workers
+N`` - 1 worker processes of its own on this host (``flask --app wsgi migrate work``: the
+migration queue only, one job at a time — the work is CPU-bound Python and PostgreSQL's) and,
+unless N is 0, works itself, taking steps no one holds from the last back (the queue's
+workers take them from the first), and follows the job: once every chunk is staged it
+moves the job to merging and defers one job per part (``gateway.migration.merge``); once
+every part is merged it finishes the job itself (a short step). Any ``flask --app wsgi
+worker`` on any host takes the same jobs, so ``--workers 0`` leaves them all to workers
+elsewhere.
 
 A queueing lock per chunk and per part keeps at most one of its jobs waiting. Not
 procrastinate's ``lock``: a worker killed mid-chunk leaves its job "doing" (and the lock
@@ -52,6 +54,7 @@ class MigrationJobFailed(RuntimeError):  # noqa: N818 — what the operator read
 def run_inline(job_id: int, *, commit: bool = True,
                on_progress: Callable[[dict], None] | None = None) -> dict:
     """Every remaining step in this process (the embedded default; dry runs)."""
+    bookkeeping.recover_staging(job_id, commit=commit)
     for number in bookkeeping.pending(ImportChunk, job_id):
         bookkeeping.stage_chunk(job_id, number, commit=commit)
         if on_progress and commit:
@@ -127,15 +130,30 @@ def stop_workers(processes: list[subprocess.Popen]) -> None:
 
 
 def run_on_queue(job_id: int, *, workers: int,
-                 on_progress: Callable[[dict], None] | None = None) -> dict:
-    """Defer the remaining steps to the task queue and follow them until the job is done."""
+                 on_progress: Callable[[dict], None] | None = None,
+                 started: list[subprocess.Popen] | None = None,
+                 work_here: bool = False) -> dict:
+    """Defer the remaining steps to the task queue and follow them until the job is done.
+    ``started``: worker processes the caller started already (while it planned the file,
+    so that their start-up and the planning overlap); else ``workers`` are started here.
+    They are stopped at the end either way. ``work_here``: between two looks at the job,
+    this process stages (then merges) a step no one holds, from the last one back — the
+    queue's workers take them from the first — instead of waiting idle; the queue job of a
+    step done here later finds it done."""
     app = current_app._get_current_object()
     _clear_failed(job_id)
+    if bookkeeping.recover_staging(job_id):
+        # Merges a run before the crash left waiting would find the job staging again and
+        # do nothing; they are deferred again once it is merging.
+        db.session.execute(text(
+            "DELETE FROM procrastinate_jobs WHERE task_name = :merge AND status = 'todo' "
+            "AND (args->>'job_id')::int = :job"), {"merge": MIGRATION_MERGE, "job": job_id})
+        db.session.commit()
     state = bookkeeping.progress(job_id)["state"]
     if state == "staging":
         _defer(MIGRATION_STAGE, job_id, bookkeeping.pending(ImportChunk, job_id), "stage")
     merges_deferred = False
-    processes = start_workers(app, workers)
+    processes = started if started is not None else start_workers(app, workers)
     try:
         while True:
             status = bookkeeping.progress(job_id)
@@ -150,7 +168,9 @@ def run_on_queue(job_id: int, *, workers: int,
                 merges_deferred = True
             if status["state"] in ("merging", "done") and (
                     status["parts_merged"] == status["parts"]):
-                return bookkeeping.finish_job(job_id)
+                result = bookkeeping.finish_job(job_id)
+                _drop_waiting(job_id)
+                return result
             failed = _failed(job_id)
             if failed:
                 raise MigrationJobFailed(
@@ -159,6 +179,32 @@ def run_on_queue(job_id: int, *, workers: int,
             if processes and all(p.poll() is not None for p in processes):
                 raise MigrationJobFailed(f"job {job_id}: every local worker stopped; run the "
                                          "same command again to resume")
+            if work_here and _work_one(job_id, status["state"], merges_deferred):
+                continue
             time.sleep(POLL_SECONDS)
     finally:
         stop_workers(processes)
+
+
+def _work_one(job_id: int, state: str, merging: bool) -> bool:
+    """Stage or merge one step of the job no one holds, in this process; False if none."""
+    if state == "staging":
+        number = bookkeeping.claim(ImportChunk, job_id)
+        if number is not None:
+            return bookkeeping.stage_chunk(job_id, number)
+    elif state == "merging" and merging:
+        number = bookkeeping.claim(ImportPart, job_id)
+        if number is not None:
+            return bookkeeping.merge_part(job_id, number)
+    db.session.rollback()
+    return False
+
+
+def _drop_waiting(job_id: int) -> None:
+    """The finished job's queue jobs still waiting (steps this process did): nothing is left
+    for them to do."""
+    db.session.execute(text(
+        "DELETE FROM procrastinate_jobs WHERE task_name IN (:stage, :merge) "
+        "AND status = 'todo' AND (args->>'job_id')::int = :job"),
+        {"stage": MIGRATION_STAGE, "merge": MIGRATION_MERGE, "job": job_id})
+    db.session.commit()

@@ -86,7 +86,9 @@ def prepare(job) -> None:
         "'********' || substr(d.id_number, 9, 4), "
         ":refused FROM (SELECT r.job_id, r.line, r.id_number, row_number() OVER "
         "(PARTITION BY r.subject ORDER BY r.line) AS n FROM vneid_rows r "
-        "WHERE r.job_id = :job) d WHERE d.n > 1"
+        "WHERE r.job_id = :job) d WHERE d.n > 1 "
+        # Done again when a crash emptied the staging tables after it (bookkeeping.py).
+        "ON CONFLICT DO NOTHING"
     ).bindparams(bindparam("refused", True, type_=Boolean)), params)
     db.session.execute(text(
         "DELETE FROM vneid_rows WHERE job_id = :job AND line IN (SELECT x.line FROM "

@@ -74,6 +74,7 @@ def test_a_clean_row():
     ({"hash": "md5$salt$xyz"}, ("invalid_password_hash", "password_hash")),
     ({"hash": "sha256$x$" + "0" * 64}, ("invalid_password_hash", "password_hash")),
     ({"created": "yesterday"}, ("invalid_created_at", "created_at")),
+    ({"created": "0001-01-01 03:00:00"}, ("invalid_created_at", "created_at")),
     ({"status": "deleted"}, ("invalid_status", "status")),
 ])
 def test_each_dirty_value_has_its_reason(changes, expected):
