@@ -15,6 +15,7 @@ from gateway.availability import PG_CONNECT_TIMEOUT
 from gateway.clock import Clock
 from gateway.extensions import db, migrate
 from gateway.logs import configure_logging
+from gateway.services import client_cache
 from gateway.settings import (
     SANDBOX_CLIENT_ID,
     SANDBOX_PATH,
@@ -49,6 +50,7 @@ def create_app(overrides: dict | None = None, *, clock: Clock | None = None) -> 
     app.extensions["gateway.store"] = create_store(
         settings["REDIS_URL"], lambda: store_engine, settings["REDIS_KEY_PREFIX"]
     )
+    client_cache.init_app(app)
     app.extensions["gateway.sms"] = sms_provider_for(settings)
     app.extensions["gateway.email"] = email_provider_for(settings)
     app.extensions["gateway.files"] = file_store_for(settings)

@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from gateway.extensions import db
-from gateway.models import Client, SessionClient
+from gateway.models import SessionClient
 from gateway.oidc import backchannel  # also registers its outbox sender on import
 from gateway.oidc.client_auth import PrivateKeyJWT
 from gateway.oidc.dpop_binding import BearerTokenValidator, DPoPTokenValidator
@@ -29,6 +29,7 @@ from gateway.oidc.grants import (
 from gateway.oidc.logout import EndSessionEndpoint
 from gateway.oidc.openid import OpenIDCode
 from gateway.oidc.pkce import S256CodeChallenge
+from gateway.services.client_cache import cached_client
 from gateway.services.events import emit
 from gateway.services.revocation import session_ended
 
@@ -38,7 +39,7 @@ def query_client(client_id):
     if not isinstance(client_id, str) or not client_id or len(client_id) > 64 or (
             "\x00" in client_id):
         return None
-    return Client.query.filter_by(client_id=client_id).first()
+    return cached_client(client_id)  # no row read per request (services/client_cache.py)
 
 
 def save_token(token, request):
