@@ -10,7 +10,7 @@ from flask import Flask, g, request
 from sqlalchemy import create_engine, event, make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gateway import deferred
+from gateway import deferred, pool_checks
 from gateway.availability import PG_CONNECT_TIMEOUT
 from gateway.clock import Clock
 from gateway.extensions import db, migrate
@@ -121,9 +121,10 @@ def _engine_options(url: str, *, store: bool = False) -> dict:
         # The store's pool has no cap: a SQLite connection is a file handle, writers queue
         # on the database's lock, and a store operation must never wait for a connection.
         return {**options, "max_overflow": -1} if store else options
-    # pre-ping: a connection left stale by a restart or a dropped connection is replaced when
-    # a request takes it from the pool, instead of failing that request (gateway.availability).
-    options = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    # No pre-ping (a round trip per checkout): gateway/pool_checks.py checks each connection
+    # taken from the pool without one, so a connection left stale by a restart or a dropped
+    # connection is still replaced instead of failing a request (gateway.availability).
+    options = {"pool_size": 10, "max_overflow": 20}
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
         options["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT}
@@ -146,6 +147,8 @@ def _store_engine(orm_engine):
 
 
 def _tune_engine(engine) -> None:
+    if engine.dialect.name == "postgresql":
+        pool_checks.install(engine)
     if engine.dialect.name != "sqlite":
         return
 

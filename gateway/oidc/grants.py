@@ -265,6 +265,9 @@ class AuthorizationCodeGrant(ProofReadingMixin, TokenIssuingMixin,
         # Before the claim: a request without the bound key must not burn the code.
         proof = self.proof
         require_binding(proof, data["ctx"].get("jkt"), required=client.type == "app")
+        # The account is read before the code is claimed (authenticate_user finds it in the
+        # session): a database that cannot be reached answers 503 and leaves the code unused.
+        db.session.get(Account, data["ctx"]["account_id"])
         # The claim is the used-marker: one winner among racers, and every later
         # redemption finds it. The code entry itself simply expires (≤ 60 s).
         if not store().add(f"code-used:{digest}", family, CODE_USED_TTL):

@@ -7,11 +7,11 @@ from authlib.oauth2.base import invalid_error_characters
 from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secret_basic
 from authlib.oauth2.rfc6749.errors import UnsupportedResponseTypeError
 from authlib.oauth2.rfc9207 import IssuerParameter
-from flask import current_app
+from flask import current_app, has_request_context, request
 from sqlalchemy.exc import IntegrityError
 
 from gateway.extensions import db
-from gateway.models import SessionClient
+from gateway.models import Client, SessionClient
 from gateway.oidc import backchannel  # also registers its outbox sender on import
 from gateway.oidc.client_auth import PrivateKeyJWT
 from gateway.oidc.dpop_binding import BearerTokenValidator, DPoPTokenValidator
@@ -33,23 +33,34 @@ from gateway.services.client_cache import cached_client
 from gateway.services.events import emit
 from gateway.services.revocation import session_ended
 
+# Where clients authenticate on every call (machines, thousands a second): the client comes
+# from the process's copies (gateway/services/client_cache.py), not from its row. /authorize
+# and the other pages of a person's sign-in read the row: they need the database anyway, and
+# a database outage is then answered at once (503) rather than after the password is typed.
+CACHED_CLIENT_ENDPOINTS = frozenset({"oauth.token", "oauth.introspect", "oauth.revoke"})
+
 
 def query_client(client_id):
     # NUL: PostgreSQL refuses it in a text parameter (a DataError, a 500); no client has one.
     if not isinstance(client_id, str) or not client_id or len(client_id) > 64 or (
             "\x00" in client_id):
         return None
-    return cached_client(client_id)  # no row read per request (services/client_cache.py)
+    if has_request_context() and request.endpoint in CACHED_CLIENT_ENDPOINTS:
+        return cached_client(client_id)
+    return Client.query.filter_by(client_id=client_id).first()
 
 
 def save_token(token, request):
     """Refresh-token rows were added by the grant; commit them with the session link.
 
-    The link is inserted in a savepoint: two grants racing to link the same session lose
-    only the duplicate link, never the refresh token they are about to hand out."""
+    The link (which clients a session signed in to, for back-channel logout) is made when a
+    code is redeemed; a refresh belongs to a session that code linked already, so it reads
+    nothing here. The link is inserted in a savepoint: two grants racing to link the same
+    session lose only the duplicate link, never the refresh token they are about to hand out.
+    `token.issued` is a log event: no row (docs/events.md)."""
     ctx = issued_for(request)
     client = request.client
-    if ctx is not None and ctx.sid:
+    if ctx is not None and ctx.sid and request.authorization_code is not None:
         exists = SessionClient.query.filter_by(sid=ctx.sid, client_id=client.client_id).first()
         if exists is None:
             try:
