@@ -341,8 +341,13 @@ class RefreshTokenGrant(ProofReadingMixin, TokenIssuingMixin, grants.RefreshToke
             )
             .values(used_at=now)
         ).rowcount
-        db.session.commit()
+        # No commit here: the claim commits with the new refresh token (save_token), one
+        # transaction per grant. A racer's UPDATE waits on this row's lock, then finds it used
+        # (rowcount 0: a reuse); a grant that fails after its claim leaves the token unused.
         if claimed != 1:
+            # Nothing was written; end the transaction before the store's writes (on SQLite the
+            # UPDATE holds the database's write lock, which the SQL store would wait for).
+            db.session.rollback()
             revoked = revoke_family(row.family_id, "refresh_reuse")
             emit("refresh_token.reused", account_id=row.account_id, client_id=row.client_id,
                  revoked_tokens=revoked, commit=True)
