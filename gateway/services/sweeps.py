@@ -43,7 +43,9 @@ def _in_batches(table, key, condition, *, batch: int, max_batches: int, then=Non
     ``then(deleted_keys)``, if given, runs in each batch's transaction."""
     total = 0
     for _ in range(max_batches):
-        statement = delete(table).where(key.in_(select(key).where(condition).limit(batch)))
+        # No ORM synchronisation: nothing in this session holds the rows deleted.
+        statement = (delete(table).where(key.in_(select(key).where(condition).limit(batch)))
+                     .execution_options(synchronize_session=False))
         if then is None:
             deleted = db.session.execute(statement).rowcount
         else:
