@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import secrets
 import sys
 import time
 
@@ -98,8 +97,9 @@ def fill(dsn: str, rows: int, *, client_id: str, resource: str) -> tuple[dict, d
     return before, after, time.perf_counter() - t0
 
 
-def redis_bytes_of_one_session(redis_url: str, journey) -> tuple[int, dict[str, int]]:
-    """Run ``journey()`` alone; the bytes (MEMORY USAGE) of the Redis keys it left, by kind."""
+def redis_bytes_of_one_session(redis_url: str, journey) -> tuple[int, dict[str, str]]:
+    """Run ``journey()`` alone; the bytes (MEMORY USAGE) of the Redis keys it left, by kind
+    (the key's first segment), with the longest time to live among them."""
     import redis
 
     rds = redis.Redis.from_url(redis_url)
@@ -107,13 +107,16 @@ def redis_bytes_of_one_session(redis_url: str, journey) -> tuple[int, dict[str, 
         before = set(rds.scan_iter(count=1000))
         journey()
         left = set(rds.scan_iter(count=1000)) - before
-        kinds: dict[str, int] = {}
+        kinds: dict[str, list[int]] = {}  # kind -> [bytes, longest TTL in seconds]
         for key in left:
             size = rds.memory_usage(key, samples=0) or 0
             name = key.decode(errors="replace")
             kind = name.split(":", 1)[0] if ":" in name else name
-            kinds[kind] = kinds.get(kind, 0) + size
-        return sum(kinds.values()), kinds
+            entry = kinds.setdefault(kind, [0, 0])
+            entry[0] += size
+            entry[1] = max(entry[1], rds.ttl(key))
+        return sum(size for size, _ in kinds.values()), {
+            kind: f"{size} B, ttl {ttl} s" for kind, (size, ttl) in kinds.items()}
     finally:
         rds.close()
 
