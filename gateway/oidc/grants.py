@@ -265,9 +265,9 @@ class AuthorizationCodeGrant(ProofReadingMixin, TokenIssuingMixin,
         # Before the claim: a request without the bound key must not burn the code.
         proof = self.proof
         require_binding(proof, data["ctx"].get("jkt"), required=client.type == "app")
-        # The account is read before the code is claimed (authenticate_user finds it in the
-        # session): a database that cannot be reached answers 503 and leaves the code unused.
-        db.session.get(Account, data["ctx"]["account_id"])
+        # The account is read before the code is claimed (and kept for authenticate_user): a
+        # database that cannot be reached answers 503 and leaves the code unused.
+        self.account = db.session.get(Account, data["ctx"]["account_id"])
         # The claim is the used-marker: one winner among racers, and every later
         # redemption finds it. The code entry itself simply expires (≤ 60 s).
         if not store().add(f"code-used:{digest}", family, CODE_USED_TTL):
@@ -292,7 +292,9 @@ class AuthorizationCodeGrant(ProofReadingMixin, TokenIssuingMixin,
         it. Refusing here too left no redemption succeeding at all; the claimer is answered,
         and the replay's marker revokes what it receives (RFC 6749 §4.1.2)."""
         ctx = authorization_code.context
-        account = db.session.get(Account, ctx.account_id)
+        account = getattr(self, "account", None)
+        if account is None or account.id != ctx.account_id:
+            account = db.session.get(Account, ctx.account_id)
         if account is None or not account.is_active:
             return None
         if revocation_reason(sid=ctx.sid):

@@ -8,7 +8,7 @@ from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secre
 from authlib.oauth2.rfc6749.errors import UnsupportedResponseTypeError
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import current_app, has_request_context, request
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.extensions import db
 from gateway.models import Client, SessionClient
@@ -55,19 +55,16 @@ def save_token(token, request):
 
     The link (which clients a session signed in to, for back-channel logout) is made when a
     code is redeemed; a refresh belongs to a session that code linked already, so it reads
-    nothing here. The link is inserted in a savepoint: two grants racing to link the same
-    session lose only the duplicate link, never the refresh token they are about to hand out.
+    nothing here. The link is one `INSERT … ON CONFLICT DO NOTHING`: a session already linked
+    to the client (single sign-on again), or two grants racing to link it, lose only the
+    duplicate link, never the refresh token they are about to hand out.
     `token.issued` is a log event: no row (docs/events.md)."""
     ctx = issued_for(request)
     client = request.client
     if ctx is not None and ctx.sid and request.authorization_code is not None:
-        exists = SessionClient.query.filter_by(sid=ctx.sid, client_id=client.client_id).first()
-        if exists is None:
-            try:
-                with db.session.begin_nested():
-                    db.session.add(SessionClient(sid=ctx.sid, client_id=client.client_id))
-            except IntegrityError:
-                pass  # the other grant linked it
+        dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+        db.session.execute(dialect.insert(SessionClient).values(
+            sid=ctx.sid, client_id=client.client_id).on_conflict_do_nothing())
     emit(
         "token.issued",
         account_id=ctx.account_id if ctx else None,

@@ -104,7 +104,11 @@ def init_app(app) -> None:
     app.extensions[EXTENSION] = ClientCache(app.config["CLIENT_CACHE_SECONDS"])
 
 
-def cached_client(client_id: str) -> CachedClient | None:
+def cached_client(client_id) -> CachedClient | None:
+    # NUL: PostgreSQL refuses it in a text parameter (a DataError, a 500); no client has one.
+    if not isinstance(client_id, str) or not client_id or len(client_id) > 64 or (
+            "\x00" in client_id):
+        return None
     return current_app.extensions[EXTENSION].get(client_id)
 
 
