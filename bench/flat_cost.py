@@ -210,8 +210,8 @@ def main(argv=None) -> int:
         print(f"  {scenario:<14} wall: {e.per_core:7.1f} -> {f.per_core:7.1f} ops/s/core = "
               f"{f.per_core / e.per_core:4.2f};  cpu: {e.per_cpu_second:7.1f} -> "
               f"{f.per_cpu_second:7.1f} ops/cpu-s = {f.per_cpu_second / e.per_cpu_second:4.2f}"
-              f"  (load {e.load_avg:.1f} / {f.load_avg:.1f}; p50 {e.percentile(0.5):.1f} -> "
-              f"{f.percentile(0.5):.1f} ms)")
+              f"  (load {e.load_avg:.1f} / {f.load_avg:.1f}; p50 {e.percentile(0.5) * 1e3:.0f} -> "
+              f"{f.percentile(0.5) * 1e3:.0f} ms)")
     print("\nPostgreSQL bytes per row (pg_total_relation_size growth ÷ rows, indexes included):")
     for table in TABLES:
         grown = after[table] - before[table]
