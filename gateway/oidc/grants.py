@@ -343,9 +343,13 @@ class RefreshTokenGrant(ProofReadingMixin, TokenIssuingMixin, grants.RefreshToke
             )
             .values(used_at=now)
         ).rowcount
-        # No commit here: the claim commits with the new refresh token (save_token), one
-        # transaction per grant. A racer's UPDATE waits on this row's lock, then finds it used
-        # (rowcount 0: a reuse); a grant that fails after its claim leaves the token unused.
+        # On PostgreSQL no commit here: the claim commits with the new refresh token
+        # (save_token), one transaction per grant. A racer's UPDATE waits on this row's lock,
+        # then finds it used (rowcount 0: a reuse); a grant that fails after its claim leaves
+        # the token unused. On SQLite the UPDATE holds the database's only write lock, and the
+        # SQL store (its own connection) is called below: commit the claim first.
+        if db.session.get_bind().dialect.name == "sqlite":
+            db.session.commit()
         if claimed != 1:
             # Nothing was written; end the transaction before the store's writes (on SQLite the
             # UPDATE holds the database's write lock, which the SQL store would wait for).
