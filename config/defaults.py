@@ -218,9 +218,9 @@ SWEEP_EXPIRED_AFTER_DAYS = 7
 # Days a delivered or given-up outbox message stays (its content is erased at once; the row
 # is the delivery's record).
 OUTBOX_RETENTION_DAYS = 30
-# Days an audit record (a row of `events`) is kept. Two years online: long enough for the
-# complaints and inspections an identity provider answers; archive the rows first (COPY) if a
-# longer record is required. 0 keeps them forever.
+# Days a stored event (a row of `events`; never the chained audit_records) is kept. Two years
+# online: long enough for the complaints and inspections an identity provider answers;
+# archive the rows first (COPY) if a longer record is required. 0 keeps them forever.
 EVENTS_RETENTION_DAYS = 730
 
 # --- migration (gateway/jobs/migration/) --------------------------------------------------

@@ -1,8 +1,8 @@
-"""Emits `noun.past_verb` events: a structured log line each, and for the audit records a row.
+"""Emits `noun.past_verb` events: a structured log line each, and a row for the stored ones.
 
-Every event has a *kind* (docs/events.md, "Audit records and log events"):
+Every event has a *kind* (docs/events.md, "Stored events and log events"):
 
-* an **audit record** is one row of `events`, added in the caller's transaction (it exists
+* a **stored event** is one row of `events`, added in the caller's transaction (it exists
   exactly when the change it reports was committed), plus its log line;
 * a **log event** is a log line and its subscribers (metrics) only, never a row: events of
   every request of a hot path (`token.issued`: one per token) whose change is recorded
@@ -25,10 +25,10 @@ from gateway.clock import utcnow
 from gateway.extensions import db
 from gateway.models import Event
 
-AUDIT = "audit"
+STORED = "stored"
 LOG = "log"
 
-#: Log events: high volume, no row (docs/events.md). Every other event is an audit record.
+#: Log events: high volume, no row (docs/events.md). Every other event is stored.
 LOG_EVENTS = frozenset({"token.issued"})
 
 log = logging.getLogger("gateway.events")
@@ -36,7 +36,7 @@ _subscribers: dict[str, list[Callable]] = defaultdict(list)
 
 
 def kind_of(name: str) -> str:
-    return LOG if name in LOG_EVENTS else AUDIT
+    return LOG if name in LOG_EVENTS else STORED
 
 
 def subscribe(name: str, handler: Callable) -> None:
@@ -44,7 +44,7 @@ def subscribe(name: str, handler: Callable) -> None:
 
 
 def emit(name: str, *, account_id=None, client_id=None, commit=False, **data) -> Event:
-    """Emit the event; an audit record is added to the session (committed with the caller's
+    """Emit the event; a stored event's row is added to the session (committed with the caller's
     change, or here with ``commit=True``). A log event is returned unsaved."""
     # Work deferred after a response carries its request's id (gateway/deferred.py).
     request_id = g.get("request_id") if has_app_context() else None

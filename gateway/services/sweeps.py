@@ -11,7 +11,8 @@ What goes, and when (settings in config/defaults.py, docs/operations.md "Sweeps"
 * `store_entries` (the embedded store: flows, codes, counters) past their expiry;
 * `outbox_messages` delivered or given up `OUTBOX_RETENTION_DAYS` ago (their content was
   erased at once; the row was the delivery's record);
-* `events` (audit records) older than `EVENTS_RETENTION_DAYS` (0: kept forever).
+* `events` (stored events; never the chained `audit_records`) older than
+  `EVENTS_RETENTION_DAYS` (0: kept forever).
 
 Each batch is one statement, `DELETE … WHERE id IN (SELECT id … LIMIT n)`, committed on its
 own, so a batch holds its locks for milliseconds and a sweep stopped half-way loses nothing;
