@@ -5,7 +5,8 @@ One run, production backend only (PostgreSQL + Redis on loopback):
 1. a fresh database of its own (`gateway_bench_<random>`, dropped at the end) and Redis db 13
    (flushed before and after; not the main bench's 14, so the two can run side by side),
    migrated and prepared like `python -m bench` (a web client, a pool of accounts);
-2. the gateway is served in a process pinned to the server core; **empty**: sign-in
+2. the gateway is served in a process pinned to the server core; after a warm-up of each
+   scenario (`--warmup` seconds, unmeasured), **empty**: sign-in
    (`login+code`), `refresh_token` and `introspection` are measured with the load generator
    of bench/load.py, and one browser sign-in and one app sign-in are made alone to measure
    what a live session keeps in Redis (MEMORY USAGE of every key it left);
@@ -144,6 +145,9 @@ def parse_args(argv=None):
                              "(default: 1000000)")
     parser.add_argument("--seconds", type=float, default=10.0,
                         help="measured duration of each scenario (default: 10)")
+    parser.add_argument("--warmup", type=float, default=3.0,
+                        help="seconds of each scenario run, unmeasured, before the empty "
+                             "database's figures (default: 3)")
     parser.add_argument("--threads", type=int, default=6, help="client threads (default: 6)")
     parser.add_argument("--accounts", type=int, default=50,
                         help="accounts the sign-ins cycle through (default: 50)")
@@ -190,6 +194,11 @@ def main(argv=None) -> int:
             app_bytes, app_kinds = redis_bytes_of_one_session(
                 args.redis_url, lambda: load.device_sign_in(device, target, username))
             journeys.close()
+            if args.warmup > 0:  # the server's first seconds (imports, first connections,
+                # templates compiled) are not the empty database's cost
+                for scenario in SCENARIOS:
+                    load.run_scenario(scenario, target, threads=args.threads,
+                                      seconds=args.warmup, max_ops=args.max_ops, server_cores=1)
             print("\n=== empty database", flush=True)
             empty = measure(target, args, 1)
             print(f"\n=== filling: {args.rows:,} accounts, live sessions, refresh families, "
