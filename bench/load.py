@@ -250,6 +250,15 @@ def client_credentials(rp: requests.Session, target: Target) -> dict:
     return tokens
 
 
+def introspect(rp: requests.Session, target: Target, token: str) -> dict:
+    r = _expect(rp.post(f"{target.base}/introspect", data={"token": token},
+                        auth=target.web_auth, timeout=TIMEOUT), 200, "POST /introspect")
+    answer = r.json()
+    if answer.get("active") is not True:
+        raise JourneyError(f"POST /introspect: the token is not active: {answer}")
+    return answer
+
+
 def _new_device(target: Target, http: requests.Session, name: str) -> AppClient:
     """A phone never seen before: its own device_id and its own P-256 key (the DPoP key)."""
     return AppClient(target.base, target.fixture.app_client_id,
@@ -380,6 +389,21 @@ class ClientCredentialsWorker(Worker):
         client_credentials(self.rp, self.target)
 
 
+class IntrospectionWorker(Worker):
+    """The portal asks about a person's access token (RFC 7662): client authentication, the
+    JWT's signature, the revocation markers and the account's state."""
+
+    pool = "web"
+
+    def setup(self):
+        self.token = login_with_code_exchange(self.browser, self.rp, self.target)[
+            "access_token"]
+        self.op()
+
+    def op(self):
+        introspect(self.rp, self.target, self.token)
+
+
 class DeviceLoginWorker(Worker):
     """The same device signs in again (no OTP): each of this thread's accounts gets one
     device (its own device_id and key) in setup, which signs in again at every turn."""
@@ -463,6 +487,7 @@ SCENARIOS: dict[str, type[Worker]] = {
     "login+code": LoginWorker,
     "refresh_token": RefreshWorker,
     "client_credentials": ClientCredentialsWorker,
+    "introspection": IntrospectionWorker,
     "device_login": DeviceLoginWorker,
     "device_login_history": DeviceLoginHistoryWorker,
     "device_first_login": DeviceFirstLoginWorker,

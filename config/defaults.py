@@ -227,6 +227,12 @@ APPLICATION_STATUS_STARTS_PER_ADDRESS = 20
 # correct a rejected declaration (new photos included). 300 to 7200.
 APPLICATION_FLOW_TTL = 1800
 
+# --- clients in process (gateway/services/client_cache.py) -------------------------------
+# Seconds between a process's checks of the clients' version in the store: a client changed
+# by `clients …` on one host is seen by every gateway process within this time (at once by the
+# process that changed it). Between checks the token endpoint reads no client row. 0 to 60.
+CLIENT_CACHE_SECONDS = 2
+
 # --- outbox (messages to people; gateway/services/outbox/) ------------------------------
 # Delivery attempts before a message is given up (event message.failed). Retries wait 30 s,
 # 60 s, 120 s, ... at most 1 h; 8 attempts span about an hour.
@@ -236,6 +242,22 @@ OUTBOX_MAX_ATTEMPTS = 8
 # Seconds without a heartbeat after which a worker counts as dead and the jobs it was running
 # are retried (stalled-job recovery, every minute). Workers beat every third of it. 3 to 3600.
 QUEUE_STALLED_AFTER = 30
+
+# --- sweeps (gateway/services/sweeps.py; docs/operations.md, "Sweeps") -------------------
+# Rows deleted per statement (and per commit) by a sweep: small enough that a batch holds its
+# locks for milliseconds, large enough that a day's expired rows go in a few minutes.
+SWEEP_BATCH_SIZE = 1000
+# Days an expired session or refresh-token family stays (support questions: "why was I signed
+# out?") before the sweep deletes it. A refresh token is never deleted before its family has
+# expired, so a stolen, rotated token is still recognised as reused until then.
+SWEEP_EXPIRED_AFTER_DAYS = 7
+# Days a delivered or given-up outbox message stays (its content is erased at once; the row
+# is the delivery's record).
+OUTBOX_RETENTION_DAYS = 30
+# Days a stored event (a row of `events`; never the chained audit_records) is kept. Two years
+# online: long enough for the complaints and inspections an identity provider answers;
+# archive the rows first (COPY) if a longer record is required. 0 keeps them forever.
+EVENTS_RETENTION_DAYS = 730
 
 # --- migration (gateway/jobs/migration/) --------------------------------------------------
 # Accounts imported from the old VssID system (`migrate import-legacy`) must change their

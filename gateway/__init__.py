@@ -10,11 +10,12 @@ from flask import Flask, g, request
 from sqlalchemy import create_engine, event, make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gateway import deferred
+from gateway import deferred, pool_checks
 from gateway.availability import PG_CONNECT_TIMEOUT
 from gateway.clock import Clock
 from gateway.extensions import db, migrate
 from gateway.logs import configure_logging
+from gateway.services import client_cache
 from gateway.settings import (
     SANDBOX_CLIENT_ID,
     SANDBOX_PATH,
@@ -51,6 +52,7 @@ def create_app(overrides: dict | None = None, *, clock: Clock | None = None) -> 
         settings["REDIS_URL"], lambda: store_engine, settings["REDIS_KEY_PREFIX"],
         wait_replicas=settings["REDIS_WAIT_REPLICAS"], wait_ms=settings["REDIS_WAIT_MS"],
     )
+    client_cache.init_app(app)
     app.extensions["gateway.sms"] = sms_provider_for(settings)
     app.extensions["gateway.email"] = email_provider_for(settings)
     app.extensions["gateway.files"] = file_store_for(settings)
@@ -122,9 +124,10 @@ def _engine_options(url: str, *, store: bool = False) -> dict:
         # The store's pool has no cap: a SQLite connection is a file handle, writers queue
         # on the database's lock, and a store operation must never wait for a connection.
         return {**options, "max_overflow": -1} if store else options
-    # pre-ping: a connection left stale by a restart or a dropped connection is replaced when
-    # a request takes it from the pool, instead of failing that request (gateway.availability).
-    options = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    # No pre-ping (a round trip per checkout): gateway/pool_checks.py checks each connection
+    # taken from the pool without one, so a connection left stale by a restart or a dropped
+    # connection is still replaced instead of failing a request (gateway.availability).
+    options = {"pool_size": 10, "max_overflow": 20}
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
         options["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT}
@@ -147,6 +150,8 @@ def _store_engine(orm_engine):
 
 
 def _tune_engine(engine) -> None:
+    if engine.dialect.name == "postgresql":
+        pool_checks.install(engine)
     if engine.dialect.name != "sqlite":
         return
 

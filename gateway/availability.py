@@ -22,10 +22,11 @@ logged with its traceback, so it is noticed rather than passed off as an outage.
 
 A deadlock, a serialization failure or a cancelled statement is not: the database answered.
 
-Recovery needs nothing from here: the engine pre-pings pooled connections (`pool_pre_ping`,
-gateway.__init__), so the connections a restart left stale are replaced at their next
-checkout instead of failing a request each, and a connection lost in the middle of a request
-makes SQLAlchemy invalidate the whole pool (tests/faults/test_database_down.py shows both).
+Recovery needs nothing from here: pooled connections are checked at checkout
+(gateway/pool_checks.py, without a round trip unless they sat idle), so the connections a
+restart left stale are replaced at their next checkout instead of failing a request each,
+and a connection lost in the middle of a request makes SQLAlchemy invalidate the whole pool
+(tests/faults/test_database_down.py shows both).
 """
 
 from __future__ import annotations

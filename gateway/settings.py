@@ -160,6 +160,13 @@ def validate(settings: dict) -> None:
         raise ConfigError("OUTBOX_MAX_ATTEMPTS", "must be 1 or more")
     if not 3 <= settings["QUEUE_STALLED_AFTER"] <= 3600:
         raise ConfigError("QUEUE_STALLED_AFTER", "must be 3 to 3600 seconds")
+    if not 0 <= settings["CLIENT_CACHE_SECONDS"] <= 60:
+        raise ConfigError("CLIENT_CACHE_SECONDS", "must be 0 to 60 seconds")
+    if not 10 <= settings["SWEEP_BATCH_SIZE"] <= 100_000:
+        raise ConfigError("SWEEP_BATCH_SIZE", "must be 10 to 100000 rows")
+    for name in ("SWEEP_EXPIRED_AFTER_DAYS", "OUTBOX_RETENTION_DAYS", "EVENTS_RETENTION_DAYS"):
+        if not 0 <= settings[name] <= 36_500:
+            raise ConfigError(name, "must be 0 to 36500 days")
     durations = str(settings["LOCKOUT_DURATIONS"]).split(",")
     if not all(x.strip().isdigit() and int(x) > 0 for x in durations):
         raise ConfigError("LOCKOUT_DURATIONS", "comma-separated positive seconds, e.g. 60,300,900")

@@ -62,6 +62,7 @@ def register_cli(app) -> None:
         outbox,
         passwords,
         staff,
+        sweeps,
         worker,
     )
 
@@ -78,4 +79,5 @@ def register_cli(app) -> None:
     app.cli.add_command(audit.group)
     app.cli.add_command(links.group)
     app.cli.add_command(worker.command)
+    app.cli.add_command(sweeps.command)
     app.cli.add_command(migrate.group)

@@ -35,6 +35,7 @@ from gateway.methods.password import check_password
 from gateway.models import Account
 from gateway.oidc.tokens import read_id_token
 from gateway.services import passkeys, passwords, sessions
+from gateway.services.client_cache import cached_client
 from gateway.services.events import emit
 from policies import session_reuse
 from policies.assurance import ACR_VALUES, reachable_acr, requires_passkey
@@ -68,11 +69,11 @@ def resume(flow_id, *, browser: str | None, step: str) -> FlowRecord:
 
 
 def redirect_target(record: FlowRecord) -> str | None:
-    """The client's redirect URI this flow ends at, if the client is registered with it."""
-    from gateway.oidc.server import query_client
-
+    """The client's redirect URI this flow ends at, if the client is registered with it.
+    Read from the process's copy of the client (gateway/services/client_cache.py): the login
+    page's GET and POST read no client row."""
     query = dict(record.context.get("query") or [])
-    client = query_client(query.get("client_id"))
+    client = cached_client(query.get("client_id"))
     uri = query.get("redirect_uri")
     return uri if client is not None and uri and client.check_redirect_uri(uri) else None
 
@@ -145,8 +146,9 @@ def change_password(record: FlowRecord, current: str, new: str, confirm: str, *,
 
 
 def _signed_in(record: FlowRecord, account: Account) -> SignedIn:
-    handle, session = sessions.start_session(account, amr=["pwd"])
-    emit("login.succeeded", account_id=account.id, method="pwd", sid=session.sid, commit=True)
+    account_id = account.id
+    handle, session = sessions.start_session(account, amr=["pwd"], also=lambda started: emit(
+        "login.succeeded", account_id=account_id, method="pwd", sid=started.sid))
     return authenticated(record, handle, session)
 
 

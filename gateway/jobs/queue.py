@@ -17,7 +17,7 @@ Public surface::
     init_app(app)               chooses the queue (PostgreSQL) or in-place work (SQLite)
     queue_of(app) -> Queue | None
     Queue.defer(task, **kwargs) -> job id
-    DELIVER, SWEEP, REMIND, RETRY_STALLED   the tasks' names
+    DELIVER, SWEEP, SWEEP_EXPIRED, REMIND, RETRY_STALLED   the tasks' names
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ EXTENSION = "gateway.queue"
 DELIVER = "gateway.outbox.deliver"
 SWEEP = "gateway.outbox.sweep"
 REMIND = "gateway.passwords.remind"
+SWEEP_EXPIRED = "gateway.sweeps.expired"
 RETRY_STALLED = "gateway.queue.retry_stalled"
 # The migration jobs' steps (gateway/jobs/migration/), on a queue of their own so that the
 # command's own workers (`migrate work`) take nothing else.

@@ -10,6 +10,8 @@ queue delivers a job at least once, so the work must be idempotent:
   (or a race with the sweep) send nothing twice;
 * ``sweep_outbox``     — every due message (retries, and messages whose job was never deferred
   because the process died between its commit and its response); every minute;
+* ``sweep_expired``    — expired sessions, refresh tokens, store rows, old outbox rows and
+  events, in bounded batches (gateway/services/sweeps.py); every five minutes;
 * ``remind_passwords`` — expiry reminders, once per account and reminder window (the window is
   recorded on the account, so a second run reminds no one twice); daily.
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 from gateway.jobs.migration import bookkeeping
 from gateway.jobs.password_reminders import send_reminders
+from gateway.services import sweeps
 from gateway.services.outbox import deliver_due, deliver_keys
 
 SWEEP_BATCH = 100  # messages claimed at a time
@@ -45,6 +48,11 @@ def sweep_outbox(*, lease_owner: str | None = None) -> dict:
         if result["claimed"] < SWEEP_BATCH:
             break
     return totals
+
+
+def sweep_expired() -> dict:
+    """Delete what has expired, in bounded batches; the rows deleted per table."""
+    return sweeps.sweep_all()
 
 
 def remind_passwords() -> dict:

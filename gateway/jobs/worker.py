@@ -7,7 +7,8 @@ time. What a worker does:
 * runs the jobs the web processes deferred (``gateway.outbox.deliver``), each task in a thread
   of its own with an app context of its own (``concurrency`` at once);
 * defers the periodic jobs when they fall due — the outbox sweep every minute, the password
-  reminders at 02:00 UTC (09:00 in Viet Nam), the stalled-job retry every minute. Every worker
+  reminders at 02:00 UTC (09:00 in Viet Nam), the stalled-job retry every minute, the sweeps
+  of expired rows (gateway/services/sweeps.py) every five minutes. Every worker
   tries; the database keeps one job per task and tick (procrastinate's periodic defers), a
   queueing lock keeps at most one of each waiting, and a lock one sweep and one reminders job
   running;
@@ -42,9 +43,11 @@ from gateway.jobs.queue import (
     REMIND,
     RETRY_STALLED,
     SWEEP,
+    SWEEP_EXPIRED,
 )
 
 EVERY_MINUTE = "* * * * *"
+EVERY_FIVE_MINUTES = "*/5 * * * *"
 REMINDER_CRON = "0 2 * * *"  # 02:00 UTC = 09:00 in Viet Nam: reminders arrive in the morning
 # A periodic job missed while no worker ran (a deployment at 02:00) is still deferred when a
 # worker starts within this many seconds of its time (procrastinate's default: 10 minutes).
@@ -107,6 +110,13 @@ def build(flask_app, *, concurrency: int = 1) -> procrastinate.App:
     def sweep(context, timestamp: int):
         with _in_app(flask_app):
             return tasks.sweep_outbox(lease_owner=_owner(context))
+
+    # Bounded batches, each committed: a sweep interrupted loses nothing, the next goes on.
+    @queue.periodic(cron=EVERY_FIVE_MINUTES, periodic_id="every-five-minutes")
+    @queue.task(name=SWEEP_EXPIRED, lock=SWEEP_EXPIRED, queueing_lock=SWEEP_EXPIRED)
+    def sweep_expired(timestamp: int):
+        with _in_app(flask_app):
+            return tasks.sweep_expired()
 
     @queue.periodic(cron=REMINDER_CRON, periodic_id="daily")
     @queue.task(name=REMIND, lock=REMIND, queueing_lock=REMIND,

@@ -17,29 +17,10 @@ CLIENT_TYPES = ("app", "web", "service")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 
 
-class Client(db.Model, ClientMixin):
-    __tablename__ = "clients"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    client_id: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    type: Mapped[str] = mapped_column(String(16))
-    # SHA-256 of a 256-bit random secret: a fast hash is enough for a secret with that
-    # much entropy, and keeps client authentication cheap.
-    secret_hash: Mapped[str | None] = mapped_column(String(64))
-    token_endpoint_auth_method: Mapped[str] = mapped_column(String(32))
-    redirect_uris: Mapped[list] = mapped_column(JSON, default=list)
-    post_logout_redirect_uris: Mapped[list] = mapped_column(JSON, default=list)
-    backchannel_logout_uri: Mapped[str | None] = mapped_column(String(2000))
-    scopes: Mapped[list] = mapped_column(JSON, default=list)
-    grant_types: Mapped[list] = mapped_column(JSON, default=list)
-    jwks: Mapped[dict | None] = mapped_column(JSON)
-    jwks_uri: Mapped[str | None] = mapped_column(String(2000))
-    # `service` clients only: the resources (RFC 8707 URIs, the access tokens' `aud`) this
-    # service is the resource server for. It may introspect access tokens issued for them
-    # (RFC 7662 §4); every other client learns only about its own tokens.
-    resources: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+class ClientRules(ClientMixin):
+    """What Authlib asks of a client, read from its attributes only: shared by the row
+    (`Client`) and the in-process copy the token endpoint uses
+    (gateway/services/client_cache.py)."""
 
     # --- Authlib ClientMixin -------------------------------------------------------------
     def get_client_id(self):
@@ -89,3 +70,28 @@ class Client(db.Model, ClientMixin):
     @property
     def is_public(self) -> bool:
         return self.token_endpoint_auth_method == "none"  # noqa: S105
+
+
+class Client(db.Model, ClientRules):
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(16))
+    # SHA-256 of a 256-bit random secret: a fast hash is enough for a secret with that
+    # much entropy, and keeps client authentication cheap.
+    secret_hash: Mapped[str | None] = mapped_column(String(64))
+    token_endpoint_auth_method: Mapped[str] = mapped_column(String(32))
+    redirect_uris: Mapped[list] = mapped_column(JSON, default=list)
+    post_logout_redirect_uris: Mapped[list] = mapped_column(JSON, default=list)
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(String(2000))
+    scopes: Mapped[list] = mapped_column(JSON, default=list)
+    grant_types: Mapped[list] = mapped_column(JSON, default=list)
+    jwks: Mapped[dict | None] = mapped_column(JSON)
+    jwks_uri: Mapped[str | None] = mapped_column(String(2000))
+    # `service` clients only: the resources (RFC 8707 URIs, the access tokens' `aud`) this
+    # service is the resource server for. It may introspect access tokens issued for them
+    # (RFC 7662 §4); every other client learns only about its own tokens.
+    resources: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -49,8 +49,9 @@ class OutboxMessage(db.Model):
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     # Past this, sending is pointless (an OTP that has expired): the message fails instead.
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # indexed for the sweep of old rows (gateway/services/sweeps.py)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     # A short reason code from the provider, never content.
     last_error: Mapped[str | None] = mapped_column(String(200))
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

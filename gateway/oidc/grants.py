@@ -266,6 +266,9 @@ class AuthorizationCodeGrant(ProofReadingMixin, TokenIssuingMixin,
         # Before the claim: a request without the bound key must not burn the code.
         proof = self.proof
         require_binding(proof, data["ctx"].get("jkt"), required=client.type == "app")
+        # The account is read before the code is claimed (and kept for authenticate_user): a
+        # database that cannot be reached answers 503 and leaves the code unused.
+        self.account = db.session.get(Account, data["ctx"]["account_id"])
         # The claim is the used-marker: one winner among racers, and every later
         # redemption finds it. The code entry itself simply expires (≤ 60 s).
         if not store().add(f"code-used:{digest}", family, CODE_USED_TTL):
@@ -290,7 +293,9 @@ class AuthorizationCodeGrant(ProofReadingMixin, TokenIssuingMixin,
         it. Refusing here too left no redemption succeeding at all; the claimer is answered,
         and the replay's marker revokes what it receives (RFC 6749 §4.1.2)."""
         ctx = authorization_code.context
-        account = db.session.get(Account, ctx.account_id)
+        account = getattr(self, "account", None)
+        if account is None or account.id != ctx.account_id:
+            account = db.session.get(Account, ctx.account_id)
         if account is None or not account.is_active:
             return None
         if revocation_reason(sid=ctx.sid):
@@ -339,8 +344,17 @@ class RefreshTokenGrant(ProofReadingMixin, TokenIssuingMixin, grants.RefreshToke
             )
             .values(used_at=now)
         ).rowcount
-        db.session.commit()
+        # On PostgreSQL no commit here: the claim commits with the new refresh token
+        # (save_token), one transaction per grant. A racer's UPDATE waits on this row's lock,
+        # then finds it used (rowcount 0: a reuse); a grant that fails after its claim leaves
+        # the token unused. On SQLite the UPDATE holds the database's only write lock, and the
+        # SQL store (its own connection) is called below: commit the claim first.
+        if db.session.get_bind().dialect.name == "sqlite":
+            db.session.commit()
         if claimed != 1:
+            # Nothing was written; end the transaction before the store's writes (on SQLite the
+            # UPDATE holds the database's write lock, which the SQL store would wait for).
+            db.session.rollback()
             revoked = revoke_family(row.family_id, "refresh_reuse")
             emit("refresh_token.reused", account_id=row.account_id, client_id=row.client_id,
                  revoked_tokens=revoked, commit=True)

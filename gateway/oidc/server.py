@@ -7,8 +7,8 @@ from authlib.oauth2.base import invalid_error_characters
 from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secret_basic
 from authlib.oauth2.rfc6749.errors import UnsupportedResponseTypeError
 from authlib.oauth2.rfc9207 import IssuerParameter
-from flask import current_app
-from sqlalchemy.exc import IntegrityError
+from flask import current_app, has_request_context, request
+from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.extensions import db
 from gateway.models import Client, SessionClient
@@ -30,8 +30,15 @@ from gateway.oidc.logout import EndSessionEndpoint
 from gateway.oidc.openid import OpenIDCode
 from gateway.oidc.pkce import S256CodeChallenge
 from gateway.oidc.ssf import init_ssf  # also registers its outbox sender on import
+from gateway.services.client_cache import cached_client
 from gateway.services.events import emit
 from gateway.services.revocation import session_ended
+
+# Where clients authenticate on every call (machines, thousands a second): the client comes
+# from the process's copies (gateway/services/client_cache.py), not from its row. /authorize
+# and the other pages of a person's sign-in read the row: they need the database anyway, and
+# a database outage is then answered at once (503) rather than after the password is typed.
+CACHED_CLIENT_ENDPOINTS = frozenset({"oauth.token", "oauth.introspect", "oauth.revoke"})
 
 
 def query_client(client_id):
@@ -39,24 +46,26 @@ def query_client(client_id):
     if not isinstance(client_id, str) or not client_id or len(client_id) > 64 or (
             "\x00" in client_id):
         return None
+    if has_request_context() and request.endpoint in CACHED_CLIENT_ENDPOINTS:
+        return cached_client(client_id)
     return Client.query.filter_by(client_id=client_id).first()
 
 
 def save_token(token, request):
     """Refresh-token rows were added by the grant; commit them with the session link.
 
-    The link is inserted in a savepoint: two grants racing to link the same session lose
-    only the duplicate link, never the refresh token they are about to hand out."""
+    The link (which clients a session signed in to, for back-channel logout) is made when a
+    code is redeemed; a refresh belongs to a session that code linked already, so it reads
+    nothing here. The link is one `INSERT … ON CONFLICT DO NOTHING`: a session already linked
+    to the client (single sign-on again), or two grants racing to link it, lose only the
+    duplicate link, never the refresh token they are about to hand out.
+    `token.issued` is a log event: no row (docs/events.md)."""
     ctx = issued_for(request)
     client = request.client
-    if ctx is not None and ctx.sid:
-        exists = SessionClient.query.filter_by(sid=ctx.sid, client_id=client.client_id).first()
-        if exists is None:
-            try:
-                with db.session.begin_nested():
-                    db.session.add(SessionClient(sid=ctx.sid, client_id=client.client_id))
-            except IntegrityError:
-                pass  # the other grant linked it
+    if ctx is not None and ctx.sid and request.authorization_code is not None:
+        dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+        db.session.execute(dialect.insert(SessionClient).values(
+            sid=ctx.sid, client_id=client.client_id).on_conflict_do_nothing())
     emit(
         "token.issued",
         account_id=ctx.account_id if ctx else None,

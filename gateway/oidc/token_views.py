@@ -11,8 +11,9 @@ from authlib.oauth2.rfc6749 import TokenMixin
 from gateway.clock import as_utc, clock, utcnow
 from gateway.crypto.secrets import hash_secret
 from gateway.extensions import db
-from gateway.models import Account, Client, LoginSession, RefreshToken
+from gateway.models import Account, LoginSession, RefreshToken
 from gateway.oidc.tokens import read_access_token
+from gateway.services.client_cache import cached_client
 from gateway.services.revocation import revocation_reason
 
 
@@ -60,7 +61,8 @@ class AccessToken(TokenMixin):
         return self._account
 
     def get_client(self):
-        return Client.query.filter_by(client_id=self.claims.get("client_id")).first()
+        client_id = self.claims.get("client_id")
+        return cached_client(client_id) if isinstance(client_id, str) and client_id else None
 
     def introspection(self) -> dict:
         c = self.claims

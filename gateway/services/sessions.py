@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app, request
@@ -17,12 +18,14 @@ from policies.assurance import acr_for
 
 
 def start_session(account: Account, *, amr: list[str], kind: str = "browser",
-                  device_id: str | None = None, level: int | None = None):
+                  device_id: str | None = None, level: int | None = None,
+                  also: Callable[[LoginSession], None] | None = None):
     """Returns (cookie handle, session). The handle is shown once; only its hash is kept.
 
     ``level``: the identity level the sign-in itself established, when it is not the
     account's (a VNeID sign-in rests on VNeID's level: policies.assurance turns it and
-    ``amr`` into the session's ``acr``)."""
+    ``amr`` into the session's ``acr``). ``also(session)``: the caller's own writes (its
+    event), made in the session's transaction: one commit per sign-in."""
     handle = new_secret()
     now = utcnow()
     session = LoginSession(
@@ -39,9 +42,12 @@ def start_session(account: Account, *, amr: list[str], kind: str = "browser",
     )
     db.session.add(session)
     emit("session.started", account_id=account.id, sid=session.sid, kind=kind)
+    if also is not None:
+        also(session)
+    account_id = account.id  # read before the commit expires it (no reload)
     db.session.commit()
     if kind == "browser":
-        _limit_browser_sessions(account.id)
+        _limit_browser_sessions(account_id)
     return handle, session
 
 

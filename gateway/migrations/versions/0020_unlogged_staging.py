@@ -8,13 +8,13 @@ its mark is staged again (gateway/jobs/migration/bookkeeping.recover_staging). O
 databases have no UNLOGGED tables: there the marks are ordinary rows.
 
 Revision ID: 0020
-Revises: 0017
+Revises: 0019
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
-down_revision = "0017"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
