@@ -86,6 +86,12 @@ def _takeover_race(world: DeviceWorld) -> list[str]:
     return sorted(race(2, finish))
 
 
+# The replicas' acknowledgement may take longer than the default 200 ms on a loaded 2-core
+# machine running both suites at once; these tests are about what a failover loses, not
+# latency (a late acknowledgement answers 503, which is the documented fail-closed answer).
+WAIT_MS = 3000
+
+
 def _races(make_app, tmp_path, url: str, **settings):
     """The browser sign-in's code raced by four redemptions, and the takeover race."""
     app, port, base, client_id, web_id, web_secret = _world(make_app, tmp_path, url,
@@ -149,7 +155,7 @@ def _redeem_across_failover(app, browser, web_id, web_secret, fail_over):
 
 def test_cluster_races_and_a_primary_failing_over(make_app, tmp_path, cluster):
     app, browser, web_id, web_secret = _races(make_app, tmp_path, cluster.url,
-                                              REDIS_WAIT_REPLICAS=1)
+                                              REDIS_WAIT_REPLICAS=1, REDIS_WAIT_MS=WAIT_MS)
     store = app.extensions["gateway.store"]
     assert store.cluster
 
@@ -163,7 +169,7 @@ def test_cluster_races_and_a_primary_failing_over(make_app, tmp_path, cluster):
 
 def test_sentinel_races_and_the_primary_failing_over(make_app, tmp_path, sentinel):
     app, browser, web_id, web_secret = _races(make_app, tmp_path, sentinel.url,
-                                              REDIS_WAIT_REPLICAS=1)
+                                              REDIS_WAIT_REPLICAS=1, REDIS_WAIT_MS=WAIT_MS)
     _redeem_across_failover(app, browser, web_id, web_secret, sentinel.fail_over)
 
 
