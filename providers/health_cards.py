@@ -24,13 +24,14 @@ The file: UTF-8, header
 
 from __future__ import annotations
 
-import csv
 import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Protocol
+
+from providers.reference_files import ReferenceFileError, load
 
 HEADER = ["card_number", "full_name", "date_of_birth", "valid_from", "valid_to",
           "facility_code", "facility_name"]
@@ -39,7 +40,6 @@ SHIPPED = Path(__file__).resolve().parent.parent / "gateway" / "data" / "health-
 CARD_NUMBER = re.compile(r"[A-Z]{2}[1-5][0-9]{2}([0-9]{10})")
 _FACILITY = re.compile(r"[0-9A-Z-]{2,10}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-MAX_ERRORS = 50  # a broken file is answered with its first fifty problems, not a million
 
 
 @dataclass(frozen=True)
@@ -66,12 +66,8 @@ class HealthCardSource(Protocol):
         """The card of the person with this social-insurance number, or None."""
 
 
-class HealthCardFileError(ValueError):
+class HealthCardFileError(ReferenceFileError):
     """The card file cannot be used; ``errors`` lists "line N: problem" for each."""
-
-    def __init__(self, path: str, errors: list[str]) -> None:
-        super().__init__(f"{path}: " + "; ".join(errors))
-        self.errors = errors
 
 
 class CsvHealthCards:
@@ -90,32 +86,15 @@ class CsvHealthCards:
 
 
 def _read(path: str) -> dict[str, HealthCard]:
-    errors: list[str] = []
     cards: dict[str, HealthCard] = {}
-    try:
-        with open(path, encoding="utf-8", newline="") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            if [h.strip().lstrip("\ufeff") for h in header or []] != HEADER:
-                raise HealthCardFileError(path, [f"line 1: the header must be {','.join(HEADER)}"])
-            for row in reader:
-                if not row or all(not cell.strip() for cell in row):
-                    continue
-                card, problem = _card(row)
-                if problem is None and card.bhxh_number in cards:
-                    problem = "a second card for the same social-insurance number"
-                if problem is not None:
-                    errors.append(f"line {reader.line_num}: {problem}")
-                    if len(errors) >= MAX_ERRORS:
-                        break
-                    continue
-                cards[card.bhxh_number] = card
-    except UnicodeDecodeError:
-        raise HealthCardFileError(path, ["the file is not UTF-8"]) from None
-    except csv.Error as exc:
-        raise HealthCardFileError(path, [f"not a CSV file ({exc})"]) from None
-    if errors:
-        raise HealthCardFileError(path, errors)
+
+    def keep(card: HealthCard) -> str | None:
+        if card.bhxh_number in cards:
+            return "a second card for the same social-insurance number"
+        cards[card.bhxh_number] = card
+        return None
+
+    load(path, HEADER, _card, keep, HealthCardFileError)
     return cards
 
 

@@ -16,7 +16,6 @@ date (``yyyy-mm-dd``).
 
 from __future__ import annotations
 
-import csv
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -24,12 +23,13 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
+from providers.reference_files import ReferenceFileError, load
+
 HEADER = ["id_number", "bhxh_number", "full_name", "date_of_birth"]
 SHIPPED = Path(__file__).resolve().parent.parent / "gateway" / "data" / "insurance-register.csv"
 _CCCD = re.compile(r"[0-9]{12}")
 _BHXH = re.compile(r"[0-9]{10}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-MAX_ERRORS = 50  # a broken file is answered with its first fifty problems, not a million
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,8 @@ class InsuranceRegister(Protocol):
         """The participant with this CCCD, or None."""
 
 
-class RegisterFileError(ValueError):
+class RegisterFileError(ReferenceFileError):
     """The register file cannot be used; ``errors`` lists "line N: problem" for each."""
-
-    def __init__(self, path: str, errors: list[str]) -> None:
-        super().__init__(f"{path}: " + "; ".join(errors))
-        self.errors = errors
 
 
 class CsvInsuranceRegister:
@@ -69,37 +65,19 @@ class CsvInsuranceRegister:
 
 
 def _read(path: str) -> dict[str, RegisterRecord]:
-    errors: list[str] = []
     records: dict[str, RegisterRecord] = {}
     numbers: set[str] = set()
-    try:
-        with open(path, encoding="utf-8", newline="") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            if [h.strip().lstrip("\ufeff") for h in header or []] != HEADER:
-                raise RegisterFileError(path, [f"line 1: the header must be {','.join(HEADER)}"])
-            for row in reader:
-                line = reader.line_num
-                if not row or all(not cell.strip() for cell in row):
-                    continue
-                record, problem = _record(row)
-                if problem is None and record.id_number in records:
-                    problem = "the id_number appears twice"
-                if problem is None and record.bhxh_number in numbers:
-                    problem = "the bhxh_number appears twice"
-                if problem is not None:
-                    errors.append(f"line {line}: {problem}")
-                    if len(errors) >= MAX_ERRORS:
-                        break
-                    continue
-                records[record.id_number] = record
-                numbers.add(record.bhxh_number)
-    except UnicodeDecodeError:
-        raise RegisterFileError(path, ["the file is not UTF-8"]) from None
-    except csv.Error as exc:
-        raise RegisterFileError(path, [f"not a CSV file ({exc})"]) from None
-    if errors:
-        raise RegisterFileError(path, errors)
+
+    def keep(record: RegisterRecord) -> str | None:
+        if record.id_number in records:
+            return "the id_number appears twice"
+        if record.bhxh_number in numbers:
+            return "the bhxh_number appears twice"
+        records[record.id_number] = record
+        numbers.add(record.bhxh_number)
+        return None
+
+    load(path, HEADER, _record, keep, RegisterFileError)
     return records
 
 
