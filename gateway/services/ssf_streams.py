@@ -8,6 +8,10 @@ endpoint and its Authorization header are sealed at rest (gateway/models/ssf_str
 
 Who a stream hears about is gateway/services/ssf_subjects.py.
 
+Past 250 lines on purpose: the stream's whole management surface of SSF §8.1 (create,
+read, update, replace, delete, status, verification) validates one configuration shape and
+shares its checks; split, each half would need the other's validators.
+
 Public surface::
 
     EVENTS_SUPPORTED, SESSION_REVOKED, CREDENTIAL_CHANGE, ASSURANCE_LEVEL_CHANGE, VERIFICATION

@@ -1,6 +1,10 @@
 """The store on Redis: one server, a Sentinel-watched primary, or a Redis Cluster
 (gateway/store/redis_urls.py reads which from the URL).
 
+Past 250 lines on purpose: it is the store contract (gateway/store/__init__.py), operation by
+operation, on Redis; each operation's atomicity is only checkable next to the others' key
+layout, and the SQL store holds the same contract in one module too.
+
 Each operation is one command, one MULTI block on one key's slot, or one pipeline: atomic
 where the contract says so. Keys of one operation that must be atomic together share a hash
 tag by design (``{acct:<id>}…``, ``{lg:…}…``): one slot, so MULTI works on a Cluster. The

@@ -1,5 +1,8 @@
 """One migration job's life in the database: open it, stage a chunk, merge a part, finish it.
 
+Past 250 lines on purpose: every step's transaction and its record of having happened are
+what resumability rests on, and they are read together when a crash is reasoned about.
+
 Each step is one transaction that also records that it happened, so a process killed at any
 moment (kill -9 included) leaves either the whole step or none of it, and a step run twice
 — a queue job retried after its worker died, a second worker, a second command — does its
