@@ -180,7 +180,8 @@ def main(argv=None) -> int:
         settings = {**be.settings, "ISSUER": base}
         fixture = server.prepare(settings, {"web": args.accounts, "device": args.threads})
         dsn = settings["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
-        proc = ctx.Process(target=server.serve, args=(settings, port, server_cpu), daemon=True)
+        proc = ctx.Process(target=server.serve, args=(settings, port, server_cpu),
+                           daemon=False)  # granian's master has children
         proc.start()
         try:
             load.wait_ready(base, proc)

@@ -192,7 +192,7 @@ def sign_in_rates(ctx, settings: dict, fixture, seconds: float, threads: int) ->
     port = load.free_port()
     base = f"http://127.0.0.1:{port}"
     proc = ctx.Process(target=server.serve, args=({**settings, "ISSUER": base}, port, cpus[0]),
-                       daemon=True)
+                       daemon=False)  # granian's master has children
     proc.start()
     try:
         load.wait_ready(base, proc)

@@ -66,7 +66,7 @@ def main() -> None:
             settings = {**be.settings, "ISSUER": base, "RECOVERY_STARTS_PER_ADDRESS": 10**6}
             server.prepare(settings, {"web": 1})
             proc = ctx.Process(target=server.serve, args=(settings, port, args.server_cpu),
-                               daemon=True)
+                               daemon=False)  # granian's master has children
             proc.start()
             try:
                 load.wait_ready(base, proc)
