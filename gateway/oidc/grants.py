@@ -328,13 +328,17 @@ class RefreshTokenGrant(ProofReadingMixin, TokenIssuingMixin, grants.RefreshToke
         # Authlib checks the scope after this method, when the token is already consumed: a
         # refused request would cost the client its token, and its retry the whole family.
         self._validate_token_scope(RefreshTokenView(row))
-        # The store is read before the token is consumed: when it is down, the 503 leaves the
-        # token usable, instead of burning it and taking the client's retry for a reuse.
-        reason = revocation_reason(family_id=row.family_id, sid=row.sid)
-        if reason:
-            raise InvalidGrantWithReason(reason)
         # A token copied to another device (another key) is useless, and is not consumed.
         require_binding(self.proof, row.dpop_jkt, required=client.type == "app")
+        sqlite = db.session.get_bind().dialect.name == "sqlite"
+        if sqlite:
+            # SQLite commits the claim below at once: the store is read first, so that when it
+            # is down the 503 leaves the token usable instead of burning it (and taking the
+            # client's retry for a reuse). On PostgreSQL the claim commits only with the new
+            # token, so the one read after it is enough: a 503 there rolls the claim back.
+            reason = revocation_reason(family_id=row.family_id, sid=row.sid)
+            if reason:
+                raise InvalidGrantWithReason(reason)
         claimed = db.session.execute(
             update(RefreshToken)
             .where(
@@ -349,7 +353,7 @@ class RefreshTokenGrant(ProofReadingMixin, TokenIssuingMixin, grants.RefreshToke
         # then finds it used (rowcount 0: a reuse); a grant that fails after its claim leaves
         # the token unused. On SQLite the UPDATE holds the database's only write lock, and the
         # SQL store (its own connection) is called below: commit the claim first.
-        if db.session.get_bind().dialect.name == "sqlite":
+        if sqlite:
             db.session.commit()
         if claimed != 1:
             # Nothing was written; end the transaction before the store's writes (on SQLite the
