@@ -121,15 +121,21 @@ def make_app(backend_settings):
     yield factory
     if built:
         _clean(built[0])
-    for app in built:  # return every pooled connection: PostgreSQL has ~100 slots in all
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        store = app.extensions["gateway.store"]
-        if hasattr(store, "client"):
-            store.client.close()
-        if hasattr(store, "close"):  # the SQL store's own engine
-            store.close()
+    for app in built:
+        release(app)
+
+
+def release(app):
+    """Return every pooled connection of an app a test built (PostgreSQL has ~100 slots in
+    all): its ORM pool, and its store's Redis client or SQL engine."""
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    store = app.extensions["gateway.store"]
+    if hasattr(store, "client"):
+        store.client.close()
+    if hasattr(store, "close"):  # the SQL store's own engine
+        store.close()
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from gateway.clock import FixedClock
 from gateway.extensions import db
 from gateway.models import Account, Event
 from gateway.oidc.dpop import create_proof
-from tests.conftest import ClosingClient, _clean
+from tests.conftest import ClosingClient, _clean, release
 from tests.helpers import PASSWORD, basic, exchange, get_code, new_account, new_client, s256
 from tests.helpers.network import free_port, serve
 from tests.helpers.sms import last_otp
@@ -99,14 +99,7 @@ def world(backend_settings, tmp_path_factory):
     with serve(app, port):
         yield w
     _clean(app)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    store = app.extensions["gateway.store"]
-    if hasattr(store, "client"):
-        store.client.close()
-    if hasattr(store, "close"):  # the SQL store's own engine
-        store.close()
+    release(app)
 
 
 def _segments(value):

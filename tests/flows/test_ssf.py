@@ -32,7 +32,7 @@ from gateway.services.ssf_streams import (
     VERIFICATION,
 )
 from policies.assurance import ACR_LEVEL_1, ACR_LEVEL_2
-from tests.conftest import ClosingClient, _clean
+from tests.conftest import ClosingClient, _clean, release
 from tests.helpers import PASSWORD, basic, new_account, new_client, race, run_jobs
 from tests.helpers.links import identity
 from tests.helpers.network import free_port, serve
@@ -71,14 +71,7 @@ def served(backend_settings, tmp_path_factory):
     with serve(app, port):
         yield app, base
     _clean(app)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    store = app.extensions["gateway.store"]
-    for closing in (getattr(getattr(store, "client", None), "close", None),
-                    getattr(store, "close", None)):
-        if closing is not None:
-            closing()
+    release(app)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from gateway.services.events import emit
 from gateway.services.outbox import deliver_due
 from gateway.services.outbox.sealing import open_message
 from gateway.services.revocation import revoke_session
-from tests.conftest import ClosingClient, _clean
+from tests.conftest import ClosingClient, _clean, release
 from tests.helpers import basic, new_account, new_client, race
 from tests.helpers.staff import OPERATOR
 
@@ -36,14 +36,7 @@ def built(backend_settings):
     app.test_client_class = ClosingClient
     yield app
     _clean(app)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    store = app.extensions["gateway.store"]
-    for closing in (getattr(getattr(store, "client", None), "close", None),
-                    getattr(store, "close", None)):
-        if closing is not None:
-            closing()
+    release(app)
 
 
 @pytest.fixture
