@@ -33,9 +33,12 @@ def memoize_rule_builders() -> None:
         return
 
     def _compile_builder(self, append_unknown=True):
+        # a converter counts by its type and settings (not its `map`: the URL map, whose
+        # repr lists every rule so far)
         key = (self.rule, tuple(self._trace), repr(sorted((self.defaults or {}).items())),
-               tuple(sorted((k, type(v).__name__, repr(vars(v))) for k, v in
-                            self._converters.items())), append_unknown)
+               tuple(sorted((k, type(v).__name__,
+                             repr({a: b for a, b in vars(v).items() if a != "map"}))
+                            for k, v in self._converters.items())), append_unknown)
         builder = _BUILDERS.get(key)
         if builder is None:
             builder = _BUILDERS[key] = original(self, append_unknown)
