@@ -197,12 +197,16 @@ def decide(data, session, account, *, fresh: bool) -> str:
     )
     current = None
     if account is not None:
+        # What a new sign-in could reach is compared only with the acr values we define
+        # (policies.session_reuse): the passkey query is made only when the client asked for
+        # one of them, not on every /authorize.
+        asks_acr = any(value in ACR_VALUES for value in request.acr_values)
         current = session_reuse.Session(
             sub=account.sub,
             age=clock().timestamp() - int(as_utc(session.auth_time).timestamp()),
             acr=session.acr,
-            reachable_acr=reachable_acr(account.level,
-                                        has_passkey=passkeys.has_passkey(account.id)),
+            reachable_acr=reachable_acr(
+                account.level, has_passkey=asks_acr and passkeys.has_passkey(account.id)),
             fresh=fresh,
         )
     return session_reuse.decide(request, current, ACR_VALUES)

@@ -192,6 +192,17 @@ def check_app_request(data) -> None:
         raise LoginRequiredError()
 
 
+def _read_only_account(account_id) -> Account | None:
+    """The account a code was issued for, detached from the ORM session: the exchange only
+    reads it, and the commit of the new tokens (save_token) would otherwise expire it, so
+    that the ID token's ``sub`` read after that commit cost a second SELECT and a second
+    pool checkout."""
+    account = db.session.get(Account, account_id)
+    if account is not None:
+        db.session.expunge(account)
+    return account
+
+
 class AuthorizationCodeGrant(ProofReadingMixin, TokenIssuingMixin,
                              grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
@@ -206,7 +217,20 @@ class AuthorizationCodeGrant(ProofReadingMixin, TokenIssuingMixin,
             raise InvalidRequestError("The redirect URI is not registered for this client.")
         return grants.AuthorizationCodeGrant.validate_authorization_redirect_uri(request, client)
 
+    _validated: tuple[str] | None = None  # (redirect_uri,) once this request passed
+
     def validate_authorization_request(self):
+        """Validated once per request. Authlib validates again in
+        create_authorization_response what get_consent_grant validated on the same request
+        and grant object (one per request): a second read of the client row and a second run
+        of every check below, which can only give the same answer."""
+        if self._validated is not None:
+            return self._validated[0]
+        redirect_uri = self._validate_authorization_request()
+        self._validated = (redirect_uri,)
+        return redirect_uri
+
+    def _validate_authorization_request(self):
         data = self.request.payload.data
         redirect_uri = super().validate_authorization_request()
         try:
@@ -268,7 +292,7 @@ class AuthorizationCodeGrant(ProofReadingMixin, TokenIssuingMixin,
         require_binding(proof, data["ctx"].get("jkt"), required=client.type == "app")
         # The account is read before the code is claimed (and kept for authenticate_user): a
         # database that cannot be reached answers 503 and leaves the code unused.
-        self.account = db.session.get(Account, data["ctx"]["account_id"])
+        self.account = _read_only_account(data["ctx"]["account_id"])
         # The claim is the used-marker: one winner among racers, and every later
         # redemption finds it. The code entry itself simply expires (≤ 60 s).
         if not store().add(f"code-used:{digest}", family, CODE_USED_TTL):
@@ -295,7 +319,7 @@ class AuthorizationCodeGrant(ProofReadingMixin, TokenIssuingMixin,
         ctx = authorization_code.context
         account = getattr(self, "account", None)
         if account is None or account.id != ctx.account_id:
-            account = db.session.get(Account, ctx.account_id)
+            account = _read_only_account(ctx.account_id)
         if account is None or not account.is_active:
             return None
         if revocation_reason(sid=ctx.sid):

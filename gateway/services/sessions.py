@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app, request
+from sqlalchemy import select
 
 from gateway.clock import as_utc, utcnow
 from gateway.crypto.secrets import hash_secret, new_secret
@@ -45,6 +46,12 @@ def start_session(account: Account, *, amr: list[str], kind: str = "browser",
     if also is not None:
         also(session)
     account_id = account.id  # read before the commit expires it (no reload)
+    # The new row is only read after this (its sid, auth_time, acr, amr: the flow's record,
+    # the code's context): detached once written, the commit does not expire it, and reading
+    # it costs no SELECT and no second pool checkout. Nothing changes it through the ORM
+    # later; a session ends by sid (end_session, gateway.services.revocation).
+    db.session.flush()
+    db.session.expunge(session)
     db.session.commit()
     if kind == "browser":
         _limit_browser_sessions(account_id)
@@ -67,13 +74,17 @@ def current_session() -> tuple[LoginSession, Account] | tuple[None, None]:
     handle = request.cookies.get(current_app.config["SSO_COOKIE_NAME"])
     if not handle or len(handle) > 128:
         return None, None
-    session = LoginSession.query.filter_by(handle_hash=hash_secret(handle)).first()
-    if session is None or session.revoked_at is not None:
+    # The session and its account in one statement (every /authorize of a signed-in browser
+    # reads both).
+    row = db.session.execute(
+        select(LoginSession, Account).join(Account, Account.id == LoginSession.account_id)
+        .where(LoginSession.handle_hash == hash_secret(handle)).limit(1)).first()
+    if row is None:
         return None, None
-    if as_utc(session.expires_at) <= utcnow():
+    session, account = row
+    if session.revoked_at is not None or as_utc(session.expires_at) <= utcnow():
         return None, None
-    account = db.session.get(Account, session.account_id)
-    if account is None or not account.is_active:
+    if not account.is_active:
         return None, None
     return session, account
 
