@@ -23,12 +23,15 @@ import json
 import re
 from dataclasses import asdict, dataclass
 
+from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import (
+    InvalidClientError,
     InvalidRequestError,
     InvalidScopeError,
     UnauthorizedClientError,
 )
+from authlib.oauth2.rfc6749.hooks import hooked
 from authlib.oauth2.rfc6749.models import AuthorizationCodeMixin
 from authlib.oidc.core.errors import LoginRequiredError
 from flask import current_app
@@ -54,6 +57,7 @@ from gateway.oidc.parameters import (
 )
 from gateway.oidc.token_views import RefreshTokenView
 from gateway.oidc.tokens import GrantContext, mint_access_token, mint_refresh_token
+from gateway.services.client_cache import cached_client
 from gateway.services.clients import SSF_SCOPE
 from gateway.services.events import emit
 from gateway.services.revocation import revocation_reason, revoke_family
@@ -230,9 +234,55 @@ class AuthorizationCodeGrant(ProofReadingMixin, TokenIssuingMixin,
         self._validated = (redirect_uri,)
         return redirect_uri
 
+    def _authorizing_client(self, client_id):
+        """The client of an /authorize request. For a browser whose session was found
+        (Authlib's ``request.user``: the view read the session and its account from the
+        database just now), the process's copy (gateway/services/client_cache.py, as /token
+        does): the database is known to answer, and a second row read would only repeat
+        what the copy holds — a client change is seen within CLIENT_CACHE_SECONDS. Without a
+        session the row is read: the first /authorize of a sign-in then needs the database,
+        and an outage is answered at once (503), not after the password is typed."""
+        if self.request.user is not None:
+            return cached_client(client_id)
+        return self.server.query_client(client_id)
+
+    def _validate_code_request(self):
+        """Authlib's validate_code_authorization_request (rfc6749/grants/authorization_code.py,
+        Authlib 1.9), the client read by _authorizing_client; the same checks, errors and
+        hook (``validate_authorization_request_payload``, where OpenIDCode checks its part)."""
+        request = self.request
+        client_id = request.payload.client_id
+        if client_id is None:
+            raise InvalidClientError(description="Missing 'client_id' parameter.")
+        client = self._authorizing_client(client_id)
+        if not client:
+            raise InvalidClientError(description="The client does not exist on this server.")
+        redirect_uri = self.validate_authorization_redirect_uri(request, client)
+        response_type = request.payload.response_type
+        if not client.check_response_type(response_type):
+            raise UnauthorizedClientError(
+                f"The client is not authorized to use 'response_type={response_type}'",
+                redirect_uri=redirect_uri)
+        request.client = client
+
+        @hooked
+        def validate_authorization_request_payload(grant, redirect_uri):
+            grant.validate_requested_scope()
+            scope = client.get_allowed_scope(request.payload.scope)
+            if scope is None:
+                raise InvalidScopeError()
+            request.scope = scope
+
+        try:
+            validate_authorization_request_payload(self, redirect_uri)
+        except OAuth2Error as error:
+            error.redirect_uri = redirect_uri
+            raise
+        return redirect_uri
+
     def _validate_authorization_request(self):
         data = self.request.payload.data
-        redirect_uri = super().validate_authorization_request()
+        redirect_uri = self._validate_code_request()
         try:
             # After the redirect_uri is verified, so these go back to the client (OIDC Core §6).
             if has_repeated_parameter(self.request.payload.datalist.items()):

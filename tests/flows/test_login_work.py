@@ -145,8 +145,9 @@ EXPECTED = {
     # reservation, its release, the flow moved on.
     "POST /login": {"sql": 3 if BACKEND == "production" else 4, "commit": 1, "checkout": 1,
                     "store": 5},
-    # the session with its account (one statement); the client row; the flow taken, the code
-    "GET /authorize (back)": {"sql": 2, "checkout": 1, "store": 2},
+    # the session with its account (one statement; the client then from the process's copy,
+    # the database having answered); the flow taken, the code stored
+    "GET /authorize (back)": {"sql": 1, "checkout": 1, "store": 2},
     # the account; the session link and the refresh token; one commit.
     # Store: the code, its claim, the session's revocation marker.
     "POST /token": {"sql": 3, "commit": 1, "checkout": 1, "store": 3},
