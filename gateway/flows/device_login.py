@@ -150,8 +150,10 @@ def _send_otp(record: FlowRecord, account: Account) -> SignedIn:
     except otp.OtpError as exc:
         raise InsufficientAuthorizationError(exc.code, auth_session=record.id,
                                              retry_after=exc.retry_after) from None
-    db.session.commit()
+    # The code (waiting in the view's batch) and the record's new state in one round trip,
+    # both stored before the transaction that sends the SMS commits.
     flows.advance(record, "otp_required")
+    db.session.commit()
     raise InsufficientAuthorizationError("otp_required", auth_session=record.id,
                                          otp_sent_to=sent.masked_phone,
                                          expires_in=sent.expires_in)
@@ -178,11 +180,12 @@ def _take_over(record: FlowRecord, account: Account, code: str, address: str) ->
 
 
 def _finish(record: FlowRecord, account: Account, active, *, takeover: bool) -> SignedIn:
-    """Consume the record (one winner; already claimed after a new password), then the
-    session, the device compare-and-set and what the old device loses. DeviceChangedError
-    when another sign-in won the device."""
+    """Consume the record (one winner; already claimed after a new password; after an OTP,
+    the code's own take was the one-winner step, and the record is only forgotten), then
+    the session, the device compare-and-set and what the old device loses.
+    DeviceChangedError when another sign-in won the device."""
     amr = record.context["amr"]
-    record = flows.consume(record)
+    record = flows.forget(record) if takeover else flows.consume(record)
     old = devices.snapshot(active) if active is not None else None
     _, session = sessions.start_session(account, amr=amr, kind="app",
                                         device_id=record.context["device_id"])
