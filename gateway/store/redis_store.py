@@ -231,20 +231,34 @@ class RedisStore:
         # `others` sees every deletion and increment before it on the same node (on a
         # Cluster: keys of one slot are on one node, and the callers read a key of an
         # incremented key's slot).
+        # The reads are one MGET per slot.
+        commands, decode = self._incr_many_commands(items, others, deletes)
         pipe = self.client.pipeline(transaction=False)
+        for command in commands:
+            pipe.execute_command(*command)
+        return decode(pipe.execute())
+
+    def _incr_many_commands(self, items, others, deletes):
         names = [self._k(k) for k in deletes]
-        groups = list(by_slot(names).values())
-        for positions in groups:
-            pipe.execute_command("DEL", *(names[i] for i in positions))
+        commands = [("DEL", *(names[i] for i in p)) for p in by_slot(names).values()]
+        skip = len(commands)
         for item in items:
             key, ttl, by = (*item, 1)[:3]
-            pipe.incrby(self._k(key), by)
-            pipe.expire(self._k(key), ttl, nx=True)
-        for other in others:
-            pipe.get(self._k(other))
-        answers = pipe.execute()[len(groups):]
-        counts = [int(answers[2 * i]) for i in range(len(items))]
-        return counts, list(answers[2 * len(items):])
+            commands += [("INCRBY", self._k(key), by), ("EXPIRE", self._k(key), ttl, "NX")]
+        reads = [self._k(k) for k in others]
+        groups = list(by_slot(reads).values())
+        commands += [("MGET", *(reads[i] for i in p)) for p in groups]
+
+        def decode(answers):
+            answers = answers[skip:]
+            counts = [int(answers[2 * i]) for i in range(len(items))]
+            values: list[str | None] = [None] * len(reads)
+            for positions, answer in zip(groups, answers[2 * len(items):], strict=True):
+                for i, value in zip(positions, answer, strict=True):
+                    values[i] = value
+            return counts, values
+
+        return commands, decode
 
     # ---------------------------------------------------------------- batch
 
@@ -286,21 +300,10 @@ class RedisStore:
             return ([("DEL", *(names[i] for i in p)) for p in by_slot(names).values()], False,
                     lambda a: None)
         if name == "incr_many":
-            items, others = args[0], (args[1] if len(args) > 1 else kwargs.get("others", ()))
-            names = [self._k(k) for k in kwargs.get("deletes", ())]
-            commands = [("DEL", *(names[i] for i in p)) for p in by_slot(names).values()]
-            skip = len(commands)
-            for item in items:
-                key, ttl, by = (*item, 1)[:3]
-                commands += [("INCRBY", self._k(key), by), ("EXPIRE", self._k(key), ttl, "NX")]
-            commands += [("GET", self._k(k)) for k in others]
-
-            def counts(answers):
-                answers = answers[skip:]
-                return ([int(answers[2 * i]) for i in range(len(items))],
-                        list(answers[2 * len(items):]))
-
-            return commands, False, counts
+            others = args[1] if len(args) > 1 else kwargs.get("others", ())
+            commands, decode = self._incr_many_commands(args[0], others,
+                                                        kwargs.get("deletes", ()))
+            return commands, False, decode
         raise ValueError(f"batch: no operation {name!r}")
 
     @_guard
