@@ -182,20 +182,18 @@ def _take_over(record: FlowRecord, account: Account, code: str, address: str) ->
 def _finish(record: FlowRecord, account: Account, active, *, takeover: bool) -> SignedIn:
     """Consume the record (one winner; already claimed after a new password; after an OTP,
     the code's own take was the one-winner step, and the record is only forgotten), then
-    the session, the device compare-and-set and what the old device loses.
-    DeviceChangedError when another sign-in won the device."""
+    the session with the device's compare-and-set, and what the old device loses.
+    DeviceChangedError when another sign-in won the device (no session was made)."""
     amr = record.context["amr"]
     record = flows.forget(record) if takeover else flows.consume(record)
     old = devices.snapshot(active) if active is not None else None
-    _, session = sessions.start_session(account, amr=amr, kind="app",
-                                        device_id=record.context["device_id"])
     claim = _claim(record)
-    try:
-        devices.bind(account, claim, session.sid,
-                     expected_version=old["version"] if old else None)
-    except devices.DeviceChangedError:
-        sessions.end_session(session, "device_changed")
-        raise
+    # The session and the device's compare-and-set in one transaction: one commit, and a
+    # lost race leaves no session behind (it is rolled back with the device's change).
+    _, session = sessions.start_session(
+        account, amr=amr, kind="app", device_id=record.context["device_id"],
+        also=lambda started: devices.bind(account, claim, started.sid, commit=False,
+                                          expected_version=old["version"] if old else None))
     if old is not None:
         devices.replace(account, old, claim, takeover=takeover)
     ctx = record.context
