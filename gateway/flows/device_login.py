@@ -18,6 +18,7 @@ redeem it. Answers that are not a sign-in are InsufficientAuthorizationError (th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from gateway.clock import as_utc
 from gateway.errors import AuthenticationError, GatewayError
@@ -57,8 +58,21 @@ class Device:
 
 
 @dataclass(frozen=True)
+class Session:
+    """What a code is issued from (gateway.oidc.grants.session_context reads these), noted
+    before the sign-in's commits: reading them from the committed LoginSession would load
+    the row again."""
+
+    account_id: int
+    sid: str
+    auth_time: datetime
+    acr: str
+    amr: list[str]
+
+
+@dataclass(frozen=True)
 class SignedIn:
-    session: LoginSession
+    session: Session
     client_id: str
     jkt: str
     scope: str
@@ -188,13 +202,19 @@ def _finish(record: FlowRecord, account: Account, active, *, takeover: bool) -> 
     record = flows.forget(record) if takeover else flows.consume(record)
     old = devices.snapshot(active) if active is not None else None
     claim = _claim(record)
-    # The session and the device's compare-and-set in one transaction: one commit, and a
-    # lost race leaves no session behind (it is rolled back with the device's change).
-    _, session = sessions.start_session(
-        account, amr=amr, kind="app", device_id=record.context["device_id"],
-        also=lambda started: devices.bind(account, claim, started.sid, commit=False,
-                                          expected_version=old["version"] if old else None))
+    noted: list[Session] = []
+
+    def bind(started: LoginSession) -> None:
+        # The session and the device's compare-and-set in one transaction: one commit, and
+        # a lost race leaves no session behind (it is rolled back with the device's change).
+        devices.bind(account, claim, started.sid, commit=False,
+                     expected_version=old["version"] if old else None)
+        noted.append(Session(started.account_id, started.sid, started.auth_time, started.acr,
+                             list(started.amr)))
+
+    sessions.start_session(account, amr=amr, kind="app", device_id=record.context["device_id"],
+                           also=bind)
     if old is not None:
         devices.replace(account, old, claim, takeover=takeover)
     ctx = record.context
-    return SignedIn(session, claim.client_id, claim.jkt, ctx["scope"], ctx["code_challenge"])
+    return SignedIn(noted[0], claim.client_id, claim.jkt, ctx["scope"], ctx["code_challenge"])
