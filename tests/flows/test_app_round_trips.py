@@ -4,6 +4,8 @@ store call on these paths must show up here, and be worth it."""
 
 from __future__ import annotations
 
+import requests
+
 from tests.helpers.devices import expect_challenge
 
 CALLS = ("put", "add", "add_get", "get", "get_many", "take", "delete", "incr", "incr_get",
@@ -65,3 +67,44 @@ def test_a_takeover_makes_fifteen_round_trips(world):
     # challenge: claim + record, reservation, the code's try, its take, give-back + the
     # record forgotten + the old session's marker, the new code; /token: as a sign-in's
     assert counting.take_count() == 6 + 3
+
+
+def _post(url, proof, **data):
+    return requests.post(url, data=data, headers={"DPoP": proof}, timeout=10)
+
+
+def test_a_replayed_proof_is_refused_before_any_step_runs(world):
+    """The proof's jti claim rides with the first store read: a replay is still refused,
+    and the step behind it (here: sending an SMS code) does not run."""
+    world.device("An").sign_in(world.username, world.password)
+    phone = world.device("Binh")
+    url = f"{world.base}/authorize-challenge"
+    start = phone.proof("POST", url)
+    fields = {"client_id": world.client_id, "username": world.username,
+              "password": world.password, "device_id": phone.device_id,
+              "device_name": phone.device_name, "code_challenge": "x" * 43,
+              "code_challenge_method": "S256"}
+    conflict = _post(url, start, **fields)
+    assert conflict.json()["reason"] == "device_conflict"
+    assert _post(url, start, **fields).json()["error"] == "invalid_dpop_proof"
+
+    confirm = phone.proof("POST", url)
+    step = {"client_id": world.client_id, "auth_session": conflict.json()["auth_session"],
+            "takeover": "confirm"}
+    assert _post(url, confirm, **step).json()["reason"] == "otp_required"
+    replayed = _post(url, confirm, **step)
+    assert replayed.status_code == 400 and replayed.json()["error"] == "invalid_dpop_proof"
+    assert len([m for m in world.sms() if m["template"] == "otp"]) == 1
+
+
+def test_a_replayed_proof_is_refused_at_the_token_endpoint(world):
+    phone = world.device("An")
+    phone.sign_in(world.username, world.password)
+    url = f"{world.base}/token"
+    proof = phone.proof("POST", url)
+    first = _post(url, proof, client_id=world.client_id, grant_type="refresh_token",
+                  refresh_token=phone.tokens.refresh_token)
+    assert first.status_code == 200, first.text
+    again = _post(url, proof, client_id=world.client_id, grant_type="refresh_token",
+                  refresh_token=first.json()["refresh_token"])
+    assert again.status_code == 400 and again.json()["error"] == "invalid_dpop_proof"
