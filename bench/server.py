@@ -33,7 +33,7 @@ REDIRECT_URI = "https://portal.example.vn/callback"
 APP_REDIRECT_URI = "https://app.vssid.example.vn/callback"  # registered, never used: the app
 # signs in at the challenge endpoint, where no redirect happens
 STORE_METHODS = ("put", "add", "add_get", "get", "get_many", "take", "delete", "incr",
-                 "incr_get", "incr_many", "ping")
+                 "incr_get", "incr_many", "batch", "ping")
 
 
 def pin(cpu: int) -> None:

@@ -18,6 +18,7 @@ redeem it. Answers that are not a sign-in are InsufficientAuthorizationError (th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from gateway.clock import as_utc
 from gateway.errors import AuthenticationError, GatewayError
@@ -57,8 +58,21 @@ class Device:
 
 
 @dataclass(frozen=True)
+class Session:
+    """What a code is issued from (gateway.oidc.grants.session_context reads these), noted
+    before the sign-in's commits: reading them from the committed LoginSession would load
+    the row again."""
+
+    account_id: int
+    sid: str
+    auth_time: datetime
+    acr: str
+    amr: list[str]
+
+
+@dataclass(frozen=True)
 class SignedIn:
-    session: LoginSession
+    session: Session
     client_id: str
     jkt: str
     scope: str
@@ -150,8 +164,10 @@ def _send_otp(record: FlowRecord, account: Account) -> SignedIn:
     except otp.OtpError as exc:
         raise InsufficientAuthorizationError(exc.code, auth_session=record.id,
                                              retry_after=exc.retry_after) from None
-    db.session.commit()
+    # The code (waiting in the view's batch) and the record's new state in one round trip,
+    # both stored before the transaction that sends the SMS commits.
     flows.advance(record, "otp_required")
+    db.session.commit()
     raise InsufficientAuthorizationError("otp_required", auth_session=record.id,
                                          otp_sent_to=sent.masked_phone,
                                          expires_in=sent.expires_in)
@@ -178,22 +194,27 @@ def _take_over(record: FlowRecord, account: Account, code: str, address: str) ->
 
 
 def _finish(record: FlowRecord, account: Account, active, *, takeover: bool) -> SignedIn:
-    """Consume the record (one winner; already claimed after a new password), then the
-    session, the device compare-and-set and what the old device loses. DeviceChangedError
-    when another sign-in won the device."""
+    """Consume the record (one winner; already claimed after a new password; after an OTP,
+    the code's own take was the one-winner step, and the record is only forgotten), then
+    the session with the device's compare-and-set, and what the old device loses.
+    DeviceChangedError when another sign-in won the device (no session was made)."""
     amr = record.context["amr"]
-    record = flows.consume(record)
+    record = flows.forget(record) if takeover else flows.consume(record)
     old = devices.snapshot(active) if active is not None else None
-    _, session = sessions.start_session(account, amr=amr, kind="app",
-                                        device_id=record.context["device_id"])
     claim = _claim(record)
-    try:
-        devices.bind(account, claim, session.sid,
+    noted: list[Session] = []
+
+    def bind(started: LoginSession) -> None:
+        # The session and the device's compare-and-set in one transaction: one commit, and
+        # a lost race leaves no session behind (it is rolled back with the device's change).
+        devices.bind(account, claim, started.sid, commit=False,
                      expected_version=old["version"] if old else None)
-    except devices.DeviceChangedError:
-        sessions.end_session(session, "device_changed")
-        raise
+        noted.append(Session(started.account_id, started.sid, started.auth_time, started.acr,
+                             list(started.amr)))
+
+    sessions.start_session(account, amr=amr, kind="app", device_id=record.context["device_id"],
+                           also=bind)
     if old is not None:
         devices.replace(account, old, claim, takeover=takeover)
     ctx = record.context
-    return SignedIn(session, claim.client_id, claim.jkt, ctx["scope"], ctx["code_challenge"])
+    return SignedIn(noted[0], claim.client_id, claim.jkt, ctx["scope"], ctx["code_challenge"])

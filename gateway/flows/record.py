@@ -73,7 +73,8 @@ session, and to the number the code was sent to (the context)::
     otp_sent ──confirm (right code)──► ⇒ the phone moved (gateway.services.phone_change)
 
 Store round trips: ``new`` none, ``save``/``advance`` one put, ``load`` one get, ``take``,
-``claim`` and ``consume`` one take (none for a record never stored), ``discard`` one delete.
+``claim`` and ``consume`` one take (none for a record never stored), ``discard`` one delete,
+``forget`` a delete that rides with the request's next store call.
 
 Exceptions (GatewayError; views turn them into each surface's answer)::
 
@@ -100,7 +101,7 @@ from flask import current_app
 
 from gateway.clock import clock
 from gateway.errors import GatewayError
-from gateway.store.access import store
+from gateway.store.access import later, store
 
 _ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
@@ -335,6 +336,17 @@ def consume(record: FlowRecord) -> FlowRecord:
     racers (FlowNotFoundError for the others) and not stored again."""
     _require_final(record)
     return claim(record)
+
+
+def forget(record: FlowRecord) -> FlowRecord:
+    """The last step of a loaded record, from a final state, for a step that already won its
+    race on a one-time value of its own (an SMS code taken from the store): no second claim,
+    the record is deleted with the request's next store call (gateway.store.access.later)."""
+    _require_final(record)
+    if record.stored:
+        later("delete", _key(record.kind, record.id, record.bound_to))
+        record.stored = False
+    return record
 
 
 def discard(record: FlowRecord) -> None:

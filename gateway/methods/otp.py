@@ -74,7 +74,7 @@ from gateway.errors import GatewayError, ValidationError
 from gateway.services.events import emit
 from gateway.services.otp_void import void_key, voided
 from gateway.services.outbox import enqueue_sms
-from gateway.store.access import store
+from gateway.store.access import later, store
 from policies import otp_rules as rules
 from policies.identifiers import IdentifierError, mask_phone, parse_phone
 
@@ -190,33 +190,46 @@ def issue(*, account_id: int | None, phone: str, purpose: str, flow_id: str,
                 else _subject_code_key(key, subject, purpose, flow_id))
     refuse = {"account_id": account_id, "purpose": purpose, "stage": "issue"}
 
-    # The cool-down is claimed and the budgets read in one round trip (the account's keys
-    # share its slot). A refusal for the budget claims the cool-down too: the next try waits
-    # for it as well, and is refused for the budget first all the same.
+    # One round trip: the cool-down claimed, the budgets read, and the day's counts (the
+    # account's, the number's) taken. A refusal for the budget claims the cool-down too: the
+    # next try waits for it as well, and is refused for the budget first all the same. A
+    # refusal for the budget or the cool-down hands the day's counts back (nothing was
+    # sent). A refusal for the daily cap keeps the account's count, and the number's unless
+    # the account's cap refused first (one account at its cap spends nothing of the
+    # number's, which other accounts may share), as when they were counted one by one.
     budgets = ([_failures_key(account_id)] if account_id is not None else []) + (
         [_subject_failures_key(key, subject)] if subject is not None else [])
     cooldown_key = f"{code_key}:cooldown"
-    added, (*failures, since) = s.add_get(cooldown_key, str(ts), limits.resend_cooldown,
-                                          [*budgets, cooldown_key])
-    if any(int(f or 0) >= limits.failure_budget for f in failures):
+    day, day_ttl = rules.utc_day(now), rules.seconds_to_end_of_utc_day(now)
+    daily = ([(f"{_tag(account_id)}:otp:daily:{day}", day_ttl, limits.daily_cap_account)]
+             if account_id is not None else []) + [
+        (f"{_phone_tag(key, phone)}:otp:daily:{day}", day_ttl, limits.daily_cap_phone)]
+    added, (*failures, since), (counts, _) = s.batch([
+        ("add", (cooldown_key, str(ts), limits.resend_cooldown), {}),
+        ("get_many", ([*budgets, cooldown_key],), {}),
+        ("incr_many", ([(k, ttl) for k, ttl, _ in daily],), {})])
+    budget_spent = any(int(f or 0) >= limits.failure_budget for f in failures)
+    if budget_spent or not added:
+        s.incr_many([(k, ttl, -1) for k, ttl, _ in daily])
+    if budget_spent:
         _refuse(rules.BUDGET_EXHAUSTED, **refuse)
     if not added:
         left = limits.resend_cooldown - (ts - int(since)) if since else limits.resend_cooldown
         _refuse(rules.RATE_LIMITED, retry_after=max(1, left), **refuse)
-    day, day_ttl = rules.utc_day(now), rules.seconds_to_end_of_utc_day(now)
-    if (account_id is not None
-            and rules.over_cap(s.incr(f"{_tag(account_id)}:otp:daily:{day}", day_ttl),
-                               limits.daily_cap_account)) or \
-            rules.over_cap(s.incr(f"{_phone_tag(key, phone)}:otp:daily:{day}", day_ttl),
-                           limits.daily_cap_phone):
+    over = [rules.over_cap(count, cap) for count, (_, _, cap) in zip(counts, daily, strict=True)]
+    if any(over):
+        if len(daily) == 2 and over[0]:
+            s.incr_many([(daily[1][0], day_ttl, -1)])
         _refuse(rules.DAILY_CAP, retry_after=day_ttl, **refuse)
 
     code = rules.format_code(secrets.randbelow(10**rules.CODE_DIGITS))
     record = {"d": rules.code_digest(key, purpose, flow_id, code),
               "g": secrets.token_hex(8), "exp": ts + limits.ttl, "iat": now.timestamp()}
     # A new code starts with no tries (verify() counts them per account code; a subject's
-    # count belongs to its flow, verify_in_flow, and survives a resend).
-    s.put(code_key, json.dumps(record), limits.ttl,
+    # count belongs to its flow, verify_in_flow, and survives a resend). A caller that
+    # batches (gateway.store.access.carrying) sends it with its next store call — the
+    # flow's next state — before its transaction commits the SMS.
+    later("put", code_key, json.dumps(record), limits.ttl,
           clear=[_tries_key(code_key)] if account_id is not None else [])
     enqueue_sms(phone, "otp", {"code": code, "minutes": rules.validity_minutes(limits.ttl),
                                "purpose": purpose}, locale, expires_in=limits.ttl)

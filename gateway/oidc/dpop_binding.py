@@ -2,7 +2,10 @@
 
 Proofs are checked against the gateway's public URL (issuer + path), not the URL the WSGI
 server saw, so a TLS-terminating proxy in front does not break `htu`. Replay is refused with
-the store's atomic add(), for the proof's lifetime.
+the store's atomic add(), for the proof's lifetime. Inside a ``carrying()`` block (the
+challenge endpoint) that add rides with the request's next store read and is settled before
+anything is written (gateway.store.access): a replayed proof is still refused
+(``replayed``), one round trip later than it would be alone, and changes nothing.
 """
 
 from __future__ import annotations
@@ -16,11 +19,15 @@ from flask import current_app
 from gateway.clock import clock
 from gateway.oidc.dpop import DPoPProof, DPoPProofError, verify_proof, www_authenticate
 from gateway.oidc.token_views import AccessToken, find_token
-from gateway.store.access import store
+from gateway.store.access import claim
+
+
+def _replayed() -> DPoPProofError:
+    return DPoPProofError("replayed")
 
 
 def _replay_check(key: str, ttl: int) -> bool:
-    return store().add(f"dpop:{key}", "1", ttl)
+    return claim(f"dpop:{key}", "1", ttl, _replayed)
 
 
 def proof_from_headers(headers, *, method: str, path: str,

@@ -61,7 +61,7 @@ from gateway.services.client_cache import cached_client
 from gateway.services.clients import SSF_SCOPE
 from gateway.services.events import emit
 from gateway.services.revocation import revocation_reason, revoke_family
-from gateway.store.access import store
+from gateway.store.access import carrying, store
 
 ALL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 CODE_USED_TTL = 24 * 3600
@@ -172,8 +172,11 @@ class ProofReadingMixin:
     proof = None
 
     def validate_token_request(self):
-        self.proof = token_endpoint_proof(self.request)
-        return super().validate_token_request()
+        # The proof's jti claim rides with the grant's first store read, and is settled
+        # before validation ends: before any token exists (gateway.store.access).
+        with carrying():
+            self.proof = token_endpoint_proof(self.request)
+            return super().validate_token_request()
 
 
 def check_app_request(data) -> None:

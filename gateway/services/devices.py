@@ -48,9 +48,12 @@ def is_same_device(active: ActiveDevice | None, claim: DeviceClaim) -> bool:
     return active is not None and active.device_id == claim.device_id and active.jkt == claim.jkt
 
 
-def bind(account: Account, claim: DeviceClaim, sid: str, *, expected_version: int | None) -> None:
+def bind(account: Account, claim: DeviceClaim, sid: str, *, expected_version: int | None,
+         commit: bool = True) -> None:
     """Makes `claim` the active device with session `sid`, if the row is still at
-    `expected_version` (None: no row yet). Revokes the session it replaces."""
+    `expected_version` (None: no row yet). With ``commit=False`` it joins the caller's
+    transaction (the new session's: one commit for both); a lost race rolls that transaction
+    back either way."""
     now = utcnow()
     if expected_version is None:
         db.session.add(ActiveDevice(
@@ -64,7 +67,8 @@ def bind(account: Account, claim: DeviceClaim, sid: str, *, expected_version: in
             raise DeviceChangedError() from None
         emit("device.bound", account_id=account.id, client_id=claim.client_id,
              device=claim.device_name)
-        db.session.commit()
+        if commit:
+            db.session.commit()
         return
     previous = db.session.execute(
         update(ActiveDevice)
@@ -78,7 +82,8 @@ def bind(account: Account, claim: DeviceClaim, sid: str, *, expected_version: in
     if previous is None:
         db.session.rollback()
         raise DeviceChangedError()
-    db.session.commit()
+    if commit:
+        db.session.commit()
 
 
 def replace(account: Account, old: dict, claim: DeviceClaim, *, takeover: bool) -> None:

@@ -38,9 +38,9 @@ from gateway.errors import GatewayError
 from gateway.extensions import db
 from gateway.metrics import ADDRESS_VERDICTS
 from gateway.services.events import emit
-from gateway.store.access import store
+from gateway.store.access import later, store
 from policies.addresses import address_key
-from policies.lockout import LockoutRules, address_verdict, alarm_on, lock_duration
+from policies.lockout import LockoutRules, address_verdict, lock_duration
 
 DAY = 24 * 3600
 
@@ -141,29 +141,25 @@ class Attempt:
         window = now // rules.address_window
         tried, ok, pair = self._address_keys(window)
         ttl = 2 * rules.address_window
-        lock, global_failures, credit, redeemable = s.get_many(
+        # One round trip: reserve on the name and the address, then read the lock, the
+        # global count and the address's credits (after the increments, on the same
+        # connection, so a lock set by a racing try that crossed the threshold stops this one
+        # too). A locked name, or an address refused under the global alarm, hands both
+        # reservations back (a round trip only those cases pay): a refused attempt leaves
+        # nothing counted on the name, and nothing tried from the address.
+        (self.reserved, position), (lock, global_failures, credit, redeemable) = s.incr_many(
+            [(f"{self.tag}:tries", DAY), (tried, ttl)],
             [f"{self.tag}:lock", f"global:fail:{now // 60 - 1}", ok, pair])
-        if _locked_for(lock, now):
-            raise LockedError(_locked_for(lock, now))
-        global_failures, credit = int(global_failures or 0), int(credit or 0)
-        if alarm_on(global_failures, rules):
-            # The address may refuse: it reserves first, so a refused attempt leaves the
-            # name's count untouched, and gives its reservation back when it refuses.
-            verdict = address_verdict(s.incr(tried, ttl) - credit, global_failures, rules)
-            if verdict.refuse:
-                s.incr(ok, ttl)
-                ADDRESS_VERDICTS.labels("refused").inc()
-                raise ThrottledError((window + 1) * rules.address_window - now)
-            self.reserved, lock = s.incr_get(f"{self.tag}:tries", DAY, f"{self.tag}:lock")
-        else:
-            (self.reserved, position), (lock,) = s.incr_many(
-                [(f"{self.tag}:tries", DAY), (tried, ttl)], [f"{self.tag}:lock"])
-            verdict = address_verdict(position - credit, global_failures, rules)
-        # The lock is read again with the reservation: a lock set between the first check
-        # and the increment (by the try that crossed the threshold) must stop this one too.
-        if _locked_for(lock, now) or self.reserved > rules.threshold:
+        verdict = address_verdict(position - int(credit or 0), int(global_failures or 0), rules)
+        if _locked_for(lock, now) or verdict.refuse:
+            s.incr_many([(f"{self.tag}:tries", DAY, -1), (ok, ttl, 1)])
+            if _locked_for(lock, now):
+                raise LockedError(_locked_for(lock, now))
+            ADDRESS_VERDICTS.labels("refused").inc()
+            raise ThrottledError((window + 1) * rules.address_window - now)
+        if self.reserved > rules.threshold:
             s.incr(ok, ttl)  # the name refused: nothing was tried from the address
-            raise LockedError(_locked_for(lock, now) or self._lock_left(now))
+            raise LockedError(self._lock_left(now))
         self._window, self._redeemable = window, int(redeemable or 0)
         if verdict.delay_ms:
             ADDRESS_VERDICTS.labels("delayed").inc()
@@ -176,8 +172,10 @@ class Attempt:
         """The name starts afresh; the address gets back this try and this name's earlier
         failures from it (NIST SP 800-63B-4: disregard them after a success)."""
         _, ok, pair = self._address_keys(self._window)
-        store().incr_many([(ok, 2 * self.rules.address_window, 1 + self._redeemable)],
-                          deletes=[f"{self.tag}:tries", pair])  # one round trip
+        # One round trip, and none of its own where the caller batches (a give-back whose
+        # answer nobody reads: it rides with the request's next store call).
+        later("incr_many", [(ok, 2 * self.rules.address_window, 1 + self._redeemable)],
+              deletes=[f"{self.tag}:tries", pair])
 
     def failed(self, account_id: int | None = None) -> int:
         """The address keeps this try's reservation as its failure. Returns the seconds of

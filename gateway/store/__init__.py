@@ -20,6 +20,11 @@ the same contract (tests/unit/gateway/test_store.py runs against each):
 * ``incr_many(items, others, deletes=())``  delete ``deletes``, incr each ``(key, ttl)``
                                 or ``(key, ttl, by)`` in order, then read ``others``, in
                                 one round trip: each step atomic, no isolation between them
+* ``batch(ops)``                 several of ``add/put/get/get_many/take/delete/incr_many``,
+                                each ``(name, args, kwargs)``, in order and in one round trip
+                                (one pipeline; on a Cluster one call each): each operation
+                                atomic as on its own, no isolation between them; their
+                                answers, in order
 * ``ping()``
 
 Keys that one atomic operation touches together (``incr_get``) share a Redis hash tag
@@ -51,6 +56,7 @@ class Store(Protocol):
     def incr_get(self, key: str, ttl: int, other: str) -> tuple[int, str | None]: ...
     def incr_many(self, items: list[tuple], others: list[str] = (), *,
                   deletes: list[str] = ()) -> tuple[list[int], list[str | None]]: ...
+    def batch(self, ops: list[tuple[str, tuple, dict]]) -> list: ...
     def ping(self) -> None: ...
 
 

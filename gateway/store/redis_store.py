@@ -231,20 +231,106 @@ class RedisStore:
         # `others` sees every deletion and increment before it on the same node (on a
         # Cluster: keys of one slot are on one node, and the callers read a key of an
         # incremented key's slot).
+        # The reads are one MGET per slot.
+        commands, decode = self._incr_many_commands(items, others, deletes)
         pipe = self.client.pipeline(transaction=False)
+        for command in commands:
+            pipe.execute_command(*command)
+        return decode(pipe.execute())
+
+    def _incr_many_commands(self, items, others, deletes):
         names = [self._k(k) for k in deletes]
-        groups = list(by_slot(names).values())
-        for positions in groups:
-            pipe.execute_command("DEL", *(names[i] for i in positions))
+        commands = [("DEL", *(names[i] for i in p)) for p in by_slot(names).values()]
+        skip = len(commands)
         for item in items:
             key, ttl, by = (*item, 1)[:3]
-            pipe.incrby(self._k(key), by)
-            pipe.expire(self._k(key), ttl, nx=True)
-        for other in others:
-            pipe.get(self._k(other))
-        answers = pipe.execute()[len(groups):]
-        counts = [int(answers[2 * i]) for i in range(len(items))]
-        return counts, list(answers[2 * len(items):])
+            commands += [("INCRBY", self._k(key), by), ("EXPIRE", self._k(key), ttl, "NX")]
+        reads = [self._k(k) for k in others]
+        groups = list(by_slot(reads).values())
+        commands += [("MGET", *(reads[i] for i in p)) for p in groups]
+
+        def decode(answers):
+            answers = answers[skip:]
+            counts = [int(answers[2 * i]) for i in range(len(items))]
+            values: list[str | None] = [None] * len(reads)
+            for positions, answer in zip(groups, answers[2 * len(items):], strict=True):
+                for i, value in zip(positions, answer, strict=True):
+                    values[i] = value
+            return counts, values
+
+        return commands, decode
+
+    # ---------------------------------------------------------------- batch
+
+    def _batch_commands(self, op) -> tuple[list[tuple], bool, object]:
+        """The commands of one operation of a batch (each on one key, or MGET/DEL per slot),
+        whether it is a claim or a consumption (WAIT), and how its answers decode."""
+        name, args, kwargs = op
+        if name == "add":
+            key, value, ttl = args
+            return ([("SET", self._k(key), value, "EX", int(ttl), "NX")], True,
+                    lambda a: bool(a[0]))
+        if name == "put":
+            key, value, ttl = args
+            clear = [self._k(k) for k in kwargs.get("clear", ())]
+            commands = [("SET", self._k(key), value, "EX", int(ttl))]
+            commands += [("DEL", *(clear[i] for i in p)) for p in by_slot(clear).values()]
+            return commands, False, lambda a: None
+        if name in ("get", "get_many"):
+            keys = [args[0]] if name == "get" else list(args[0])
+            names = [self._k(k) for k in keys]
+            groups = list(by_slot(names).values())
+
+            def values(answers):
+                found: list[str | None] = [None] * len(names)
+                for positions, answer in zip(groups, answers, strict=True):
+                    for i, value in zip(positions, answer, strict=True):
+                        found[i] = value
+                return found[0] if name == "get" else found
+
+            return ([("MGET", *(names[i] for i in p)) for p in groups], False, values)
+        if name == "take":
+            key, *also = args
+            others = [self._k(k) for k in also]
+            commands = [("GETDEL", self._k(key))]
+            commands += [("DEL", *(others[i] for i in p)) for p in by_slot(others).values()]
+            return commands, True, lambda a: a[0]
+        if name == "delete":
+            names = [self._k(k) for k in args]
+            return ([("DEL", *(names[i] for i in p)) for p in by_slot(names).values()], False,
+                    lambda a: None)
+        if name == "incr_many":
+            others = args[1] if len(args) > 1 else kwargs.get("others", ())
+            commands, decode = self._incr_many_commands(args[0], others,
+                                                        kwargs.get("deletes", ()))
+            return commands, False, decode
+        raise ValueError(f"batch: no operation {name!r}")
+
+    @_guard
+    def batch(self, ops):
+        if self.cluster:
+            # Keys of many slots on many nodes: each operation on its own, in order (as the
+            # contract allows: no isolation between them), each with its own WAIT.
+            return [getattr(self, name)(*args, **kwargs) for name, args, kwargs in ops]
+        plans = [self._batch_commands(op) for op in ops]
+        pipe = self.client.pipeline(transaction=False)
+        for commands, _, _ in plans:
+            for command in commands:
+                pipe.execute_command(*command)
+        wait = self.wait_replicas and any(replicated for _, replicated, _ in plans)
+        if wait:
+            pipe.execute_command("WAIT", self.wait_replicas, self.wait_ms)
+        answers = pipe.execute()
+        if wait:
+            replicas = int(answers.pop())
+            if replicas < self.wait_replicas:
+                raise StoreUnavailableError(f"redis: batch reached {replicas} of "
+                                            f"{self.wait_replicas} replicas")
+        results, at = [], 0
+        for commands, _, decode in plans:
+            results.append(decode(answers[at:at + len(commands)]))
+            at += len(commands)
+        return results
 
     def clear(self) -> None:
         """Deletes this prefix's keys (tests and the bench); refuses without a prefix."""

@@ -194,6 +194,16 @@ class SqlStore:
             counts = [self._incr(conn, item[0], item[1], (*item, 1)[2], now) for item in items]
         return counts, (self.get_many(list(others)) if others else [])
 
+    _BATCHED = frozenset({"add", "put", "get", "get_many", "take", "delete", "incr_many"})
+
+    def batch(self, ops):
+        # Each operation in its own short transaction, in order: the contract promises no
+        # isolation between them, and the embedded store has no network to save.
+        for name, _, _ in ops:
+            if name not in self._BATCHED:
+                raise ValueError(f"batch: no operation {name!r}")
+        return [getattr(self, name)(*args, **kwargs) for name, args, kwargs in ops]
+
     @_guard
     def ping(self):
         with self._begin() as conn:

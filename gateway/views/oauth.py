@@ -30,6 +30,7 @@ from gateway.oidc.server import query_client
 from gateway.services import sessions
 from gateway.services.devices import DeviceChangedError
 from gateway.services.throttle import client_address
+from gateway.store.access import carrying
 from gateway.views import vneid as vneid_views
 from gateway.views.pages import (
     allow_form_redirect,
@@ -151,15 +152,17 @@ def authorize_challenge():
             raise ChallengeError("invalid_client", "unknown_client", status=401)
         if client.type != "app":
             raise ChallengeError("unauthorized_client", "not_first_party")
-        proof = proof_from_headers(request.headers, method="POST", path="/authorize-challenge")
-        if proof is None:
-            raise DPoPProofError("proof_required", "DPoP proof: required here.")
-        try:
-            done = _device_login(form, client, proof.jkt)
-        except GatewayError as exc:
-            raise _challenge_answer(exc) from None
-        code = ch.issue_code(done.session, client_id=done.client_id, jkt=done.jkt,
-                             scope=done.scope, code_challenge=done.code_challenge)
+        with carrying():  # the proof's jti claim and the steps' give-backs ride along
+            proof = proof_from_headers(request.headers, method="POST",
+                                       path="/authorize-challenge")
+            if proof is None:
+                raise DPoPProofError("proof_required", "DPoP proof: required here.")
+            try:
+                done = _device_login(form, client, proof.jkt)
+            except GatewayError as exc:
+                raise _challenge_answer(exc) from None
+            code = ch.issue_code(done.session, client_id=done.client_id, jkt=done.jkt,
+                                 scope=done.scope, code_challenge=done.code_challenge)
     except OAuth2Error as error:
         return server.handle_error_response(None, error)
     response = jsonify(authorization_code=code)

@@ -8,7 +8,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
 from examples.vssid_app_client import AppClient, Challenge
-from gateway.models import ActiveDevice, Event
+from gateway.models import ActiveDevice, Event, LoginSession
 from tests.helpers.devices import expect_challenge
 
 
@@ -155,6 +155,9 @@ def test_concurrent_takeovers_have_one_winner(world):
     assert sorted(outcomes) == ["device_changed", "won"]
     with world.app.app_context():
         assert ActiveDevice.query.count() == 1
+        # the loser's session went with its lost compare-and-set: only the winner's is live
+        live = LoginSession.query.filter_by(kind="app", revoked_at=None).all()
+        assert [s.sid for s in live] == [ActiveDevice.query.one().sid]
 
 
 def test_refresh_racing_a_takeover_leaves_the_old_device_nothing(world):

@@ -200,6 +200,7 @@ OPERATIONS = [
     ("incr", lambda s: s.incr("k", TTL)),
     ("incr_by", lambda s: s.incr("k", TTL, by=2)),
     ("incr_many", lambda s: s.incr_many([("k", TTL)], ["l"])),
+    ("batch", lambda s: s.batch([("add", ("k", "v", TTL), {}), ("get", ("l",), {})])),
     ("ping", lambda s: s.ping()),
 ]
 
@@ -287,3 +288,33 @@ def test_put_clears_its_companions(store, key):
     store.put(key("{a}:tries"), "4", TTL)
     store.put(key("{a}:code"), "new", TTL, clear=[key("{a}:tries")])
     assert store.get_many([key("{a}:code"), key("{a}:tries")]) == ["new", None]
+
+
+def test_batch_runs_each_operation_in_order_and_answers_each(store, key):
+    store.put(key("{a}:taken"), "once", TTL)
+    store.put(key("{b}:tries"), "2", TTL)
+    answers = store.batch([
+        ("add", (key("claim"), "1", TTL), {}),
+        ("add", (key("claim"), "2", TTL), {}),
+        ("put", (key("{b}:code"), "c", TTL), {"clear": [key("{b}:tries")]}),
+        ("get", (key("{b}:code"),), {}),
+        ("get_many", ([key("{b}:tries"), key("claim"), key("{a}:taken")],), {}),
+        ("take", (key("{a}:taken"),), {}),
+        ("incr_many", ([(key("{a}:n"), TTL, 2)], [key("{a}:n"), key("{b}:code")]),
+         {"deletes": [key("claim")]}),
+        ("delete", (key("{b}:code"),), {}),
+        ("get_many", ([key("{a}:taken"), key("{b}:code"), key("claim")],), {}),
+    ])
+    assert answers == [True, False, None, "c", [None, "1", "once"], "once", ([2], ["2", "c"]),
+                       None, [None, None, None]]
+
+
+def test_batch_refuses_an_operation_it_does_not_carry(store, key):
+    with pytest.raises(ValueError):
+        store.batch([("incr_get", (key("a"), TTL, key("b")), {})])
+
+
+def test_concurrent_batched_claims_have_one_winner(store, key):
+    outcomes = race(12, lambda i: store.batch([("add", (key("jti"), str(i), TTL), {}),
+                                               ("get", (key("other"),), {})])[0])
+    assert sorted(outcomes) == [False] * 11 + [True]
