@@ -54,7 +54,12 @@ from gateway.oidc.parameters import (
     has_repeated_parameter,
 )
 from gateway.oidc.token_views import RefreshTokenView
-from gateway.oidc.tokens import GrantContext, mint_access_token, mint_refresh_token
+from gateway.oidc.tokens import (
+    GrantContext,
+    mint_access_token,
+    mint_refresh_token,
+    new_refresh_token_value,
+)
 from gateway.services import refresh_tokens as refresh_token_sql
 from gateway.services.clients import SSF_SCOPE
 from gateway.services.events import emit
@@ -330,6 +335,7 @@ class RefreshTokenGrant(ProofReadingMixin, TokenIssuingMixin, grants.RefreshToke
 
     TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
+    rotated = None  # (value, scope) of the new refresh token the claim inserted
 
     def validate_token_request(self):
         """RFC 8707 §2.2, as for codes; checked first, because validating the rest rotates the
@@ -351,7 +357,7 @@ class RefreshTokenGrant(ProofReadingMixin, TokenIssuingMixin, grants.RefreshToke
         if db.session.get_bind().dialect.name == "sqlite":
             row = self._claim_committed(refresh_token_sql.lookup(digest), client, now)
         else:
-            row = refresh_token_sql.claim(digest, client.client_id, now)
+            row = self._claim(digest, client, now)
             if row is None:
                 self._refuse(refresh_token_sql.lookup(digest), client, now)
             # Claimed, not committed: a refusal below rolls the claim back.
@@ -376,6 +382,34 @@ class RefreshTokenGrant(ProofReadingMixin, TokenIssuingMixin, grants.RefreshToke
             family_expires_at=int(as_utc(row.expires_at).timestamp()),
         )
         return view
+
+    def _claim(self, digest, client, now):
+        """PostgreSQL: the claim, and with it the new refresh token when this request will be
+        given one (its scope asks for offline_access, as TokenIssuingMixin decides): one
+        statement for the whole rotation (generate_token hands out the token it inserted)."""
+        scope = self.request.payload.scope or None  # Authlib: none asked, the token's own
+        if scope is not None and "offline_access" not in scope.split():
+            return refresh_token_sql.claim(digest, client.client_id, now)
+        value = new_refresh_token_value()
+        row = refresh_token_sql.claim_and_rotate(digest, client.client_id, now,
+                                                 new_digest=hash_secret(value), scope=scope)
+        if row is not None:
+            self.rotated = (value, scope or row.scope)
+        return row
+
+    def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None,
+                       include_refresh_token=True):
+        """The refresh token the claim inserted, if it did (for this very scope); else minted
+        as for any grant."""
+        rotated = self.rotated
+        if rotated is None or rotated[1] != scope or "offline_access" not in scope.split():
+            return super().generate_token(user, scope, grant_type, expires_in,
+                                          include_refresh_token)
+        token = super().generate_token(user, scope, grant_type, expires_in,
+                                       include_refresh_token=False)
+        if include_refresh_token:
+            token["refresh_token"] = rotated[0]
+        return token
 
     def _check(self, row, client, now) -> bool:
         """The refusals that leave the token as it is; False: not this client's token."""

@@ -107,11 +107,16 @@ def mint_id_token(*, client_id: str, sub: str, ctx: GrantContext, extra: dict) -
     return _sign(None, {k: v for k, v in claims.items() if v is not None})
 
 
+def new_refresh_token_value() -> str:
+    """A refresh token: 256 random bits, opaque; only its hash is ever stored."""
+    return secrets.token_urlsafe(32)
+
+
 def mint_refresh_token(*, client_id: str, scope: str, ctx: GrantContext) -> str:
     """A new refresh token; its row is inserted in the open transaction (one INSERT, no ORM
     object: the grant commits it with the rest of its work, gateway.oidc.server.save_token)."""
     cfg = current_app.config
-    value = secrets.token_urlsafe(32)
+    value = new_refresh_token_value()
     now = clock().now()
     insert_token({
         "token_hash": hash_secret(value),

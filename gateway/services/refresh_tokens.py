@@ -15,6 +15,8 @@ cache key, and their rows are plain tuples.
   with its account's ``sub`` and ``status``, so that nothing else is read. It commits with
   the new token (one transaction per grant): a racer's UPDATE waits on the row's lock, then
   finds it used; a refusal after the claim rolls it back and leaves the token usable.
+* ``claim_and_rotate`` (PostgreSQL): the claim and the new token's INSERT in one statement
+  (a data-modifying CTE), when the new token is a copy of the claimed one;
 * ``lookup``: the same row and account by the token's hash, read when the claim found
   nothing (to tell unknown, another client's, revoked, expired and reused apart) and, on
   SQLite, before the claim (see the grant).
@@ -24,7 +26,7 @@ cache key, and their rows are plain tuples.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from gateway.extensions import db
 from gateway.models import Account, ActiveDevice, RefreshToken
@@ -50,6 +52,23 @@ _CLAIM = (
     .values(used_at=bindparam("now"))
     .returning(*_ROW)
 )
+
+# The claim and the rotation in one statement (PostgreSQL): the new token, a copy of the
+# claimed one but for its hash, issue time and (narrowed) scope, inserted only if the claim
+# returned a row. A refusal after it rolls both back.
+_CLAIMED = _CLAIM.cte("claimed")
+_COPIED = ("family_id", "client_id", "account_id", "sid", "resource", "auth_time", "acr", "amr",
+           "expires_at", "dpop_jkt")
+_ROTATED = insert(TOKENS).from_select(
+    ["token_hash", "scope", "issued_at", *_COPIED],
+    select(
+        bindparam("new_digest", type_=TOKENS.c.token_hash.type),
+        func.coalesce(bindparam("new_scope", type_=TOKENS.c.scope.type), _CLAIMED.c.scope),
+        bindparam("now", type_=TOKENS.c.issued_at.type),
+        *(_CLAIMED.c[name] for name in _COPIED),
+    ),
+).cte("rotated")
+_CLAIM_AND_ROTATE = select(_CLAIMED).add_cte(_ROTATED)
 
 _LOOKUP = (
     select(*_ROW)
@@ -78,6 +97,14 @@ def claim(digest: str, client_id: str, now):
     no live token of this client has this hash (``lookup`` says why)."""
     return db.session.execute(
         _CLAIM, {"digest": digest, "client": client_id, "now": now}).first()
+
+
+def claim_and_rotate(digest: str, client_id: str, now, *, new_digest: str, scope: str | None):
+    """PostgreSQL: ``claim``, and in the same statement the new token with hash
+    ``new_digest`` and ``scope`` (None: the claimed token's), both in the open transaction."""
+    return db.session.execute(_CLAIM_AND_ROTATE, {
+        "digest": digest, "client": client_id, "now": now, "new_digest": new_digest,
+        "new_scope": scope}).first()
 
 
 def lookup(digest: str):

@@ -229,6 +229,23 @@ def test_sql_work_per_refresh(app, client, world):
         event.remove(db.engine, "commit", commit)
     assert response.status_code == 200, response.json
     if db.engine.dialect.name == "postgresql":
-        assert counts == {"statements": ["UPDATE", "INSERT"], "commits": 1}
+        assert counts == {"statements": ["WITH"], "commits": 1}
     else:
         assert counts == {"statements": ["SELECT", "UPDATE", "INSERT"], "commits": 2}
+
+
+def test_a_narrowed_refresh_keeps_the_narrowed_scope(client, world):
+    """The new refresh token (inserted with the claim on PostgreSQL) carries the scope the
+    request narrowed to, and cannot be widened back."""
+    token = world["tokens"]["refresh_token"]
+    narrowed = _refresh(client, world, token, scope="openid offline_access")
+    assert narrowed.status_code == 200, narrowed.json
+    assert narrowed.json["scope"] == "openid offline_access"
+    new = narrowed.json["refresh_token"]
+    info = introspect(client, world["client_id"], world["secret"], new,
+                      hint="refresh_token").json
+    assert info["active"] is True and info["scope"] == "openid offline_access"
+    wider = _refresh(client, world, new, scope="openid profile offline_access")
+    assert wider.status_code == 400 and wider.json["error"] == "invalid_scope"
+    plain = _refresh(client, world, new)
+    assert plain.status_code == 200 and plain.json["scope"] == "openid offline_access"
