@@ -360,8 +360,9 @@ class RefreshTokenGrant(ProofReadingMixin, TokenIssuingMixin, grants.RefreshToke
             row = self._claim(digest, client, now)
             if row is None:
                 self._refuse(refresh_token_sql.lookup(digest), client, now)
-            # Claimed, not committed: a refusal below rolls the claim back.
-            self._check(row, client, now)
+            # Claimed (this client's, unrevoked, unexpired), not committed: a refusal below
+            # rolls the claim back.
+            self._check_unspent(row, client)
             reason = revocation_reason(family_id=row.family_id, sid=row.sid)
             if reason:
                 raise InvalidGrantWithReason(reason)
@@ -419,12 +420,16 @@ class RefreshTokenGrant(ProofReadingMixin, TokenIssuingMixin, grants.RefreshToke
             raise InvalidGrantWithReason(row.revoked_reason or "revoked")
         if as_utc(row.expires_at) <= now:
             raise InvalidGrantWithReason("expired")
+        self._check_unspent(row, client)
+        return True
+
+    def _check_unspent(self, row, client) -> None:
+        """The refusals of a live token of this client that leave it as it is."""
         # Authlib checks the scope after this method, when the token is already consumed: a
         # refused request would cost the client its token, and its retry the whole family.
         self._validate_token_scope(RefreshTokenView(row))
         # A token copied to another device (another key) is useless, and is not consumed.
         require_binding(self.proof, row.dpop_jkt, required=client.type == "app")
-        return True
 
     def _refuse(self, row, client, now):
         """PostgreSQL, the claim found nothing: why. Always raises."""

@@ -36,8 +36,12 @@ ACCOUNTS = Account.__table__
 DEVICES = ActiveDevice.__table__
 
 # What a rotation needs of the presented token, and of its account (labelled: never mixed up
-# with a token column).
-_ROW = (*TOKENS.c, ACCOUNTS.c.sub.label("account_sub"), ACCOUNTS.c.status.label("account_status"))
+# with a token column). The claim returns only what the grant reads after it and the new token
+# copies: the driver builds a description of every returned column on every execution.
+_ACCOUNT = (ACCOUNTS.c.sub.label("account_sub"), ACCOUNTS.c.status.label("account_status"))
+_CLAIMED_COLUMNS = ("client_id", "family_id", "account_id", "sid", "scope", "resource",
+                    "auth_time", "acr", "amr", "expires_at", "dpop_jkt")
+_ROW = (*TOKENS.c, *_ACCOUNT)
 
 _CLAIM = (
     update(TOKENS)
@@ -50,7 +54,7 @@ _CLAIM = (
         ACCOUNTS.c.id == TOKENS.c.account_id,
     )
     .values(used_at=bindparam("now"))
-    .returning(*_ROW)
+    .returning(*(TOKENS.c[name] for name in _CLAIMED_COLUMNS), *_ACCOUNT)
 )
 
 # The claim and the rotation in one statement (PostgreSQL): the new token, a copy of the
