@@ -2,8 +2,9 @@
 
 * codes live in the store for ≤ 60 s and are claimed with an atomic set-if-absent; a second
   redemption revokes what the first one issued (RFC 6749 §4.1.2, RFC 9700 §4.2.4);
-* refresh tokens rotate on every use; claiming is one conditional UPDATE, and presenting a
-  used token revokes the whole family (RFC 9700 §4.14.2);
+* refresh tokens rotate on every use; claiming is one conditional UPDATE (on PostgreSQL the
+  same statement inserts the successor), and presenting a used token revokes the whole
+  family (RFC 9700 §4.14.2);
 * every client may use every authentication method it registered, and only that one.
 
 Nothing of ours rides on Authlib's request between modules: the person and session behind an
