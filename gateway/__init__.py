@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from gateway import deferred, pool_checks
 from gateway.availability import PG_CONNECT_TIMEOUT
 from gateway.clock import Clock
+from gateway.cookie_session import CookieSessionInterface
 from gateway.extensions import db, migrate
 from gateway.logs import configure_logging
 from gateway.services import client_cache
@@ -102,6 +103,7 @@ def _mount_vneid_sandbox(app: Flask, settings: dict) -> None:
 
 
 def _configure_flask(app: Flask, settings: dict) -> None:
+    app.session_interface = CookieSessionInterface()
     app.config.update(
         SECRET_KEY=settings["SECRET_KEY"],
         SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"],

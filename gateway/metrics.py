@@ -49,6 +49,20 @@ def _count_device_event(event) -> None:
     DEVICE_CHANGES.labels(EVENTS_COUNTED[event.name]).inc()
 
 
+_CHILDREN: dict[tuple, object] = {}
+
+
+def _child(metric, *labels):
+    """``metric.labels(*labels)``, looked up once: labels() takes the metric's lock and
+    builds its key on every call, on every request. The label sets are few (endpoints ×
+    methods × statuses), and a child is never removed, so the copy here stays the one."""
+    key = (metric, *labels)
+    child = _CHILDREN.get(key)
+    if child is None:
+        child = _CHILDREN[key] = metric.labels(*(str(label) for label in labels))
+    return child
+
+
 def init_metrics(app, subscribe) -> None:
     """Request metrics on `app`; device changes counted from events through `subscribe`
     (gateway.services.events.subscribe, passed in by create_app so that this module, which
@@ -65,9 +79,9 @@ def init_metrics(app, subscribe) -> None:
     @app.after_request
     def _record(response):
         endpoint = request.endpoint or "unknown"
-        REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+        _child(REQUESTS, endpoint, request.method, response.status_code).inc()
         if "started" in g:
-            LATENCY.labels(endpoint).observe(time.perf_counter() - g.started)
+            _child(LATENCY, endpoint).observe(time.perf_counter() - g.started)
         if endpoint == "oauth.token":
             try:
                 grant_type = request.form.get("grant_type", "")

@@ -20,7 +20,10 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = CONFIDENTIAL_METHODS
 
     def query_token(self, token_string, token_type_hint):
-        return find_token(token_string, token_type_hint)
+        token = find_token(token_string, token_type_hint)
+        if isinstance(token, AccessToken):
+            token.status_only = True  # `active` needs the account's state, not the account
+        return token
 
     def check_permission(self, token, client, request):
         """RFC 7662 §4: only the client the token was issued to, and a `service` registered

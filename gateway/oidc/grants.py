@@ -2,8 +2,9 @@
 
 * codes live in the store for ≤ 60 s and are claimed with an atomic set-if-absent; a second
   redemption revokes what the first one issued (RFC 6749 §4.1.2, RFC 9700 §4.2.4);
-* refresh tokens rotate on every use; claiming is one conditional UPDATE, and presenting a
-  used token revokes the whole family (RFC 9700 §4.14.2);
+* refresh tokens rotate on every use; claiming is one conditional UPDATE (on PostgreSQL the
+  same statement inserts the successor), and presenting a used token revokes the whole
+  family (RFC 9700 §4.14.2);
 * every client may use every authentication method it registered, and only that one.
 
 Nothing of ours rides on Authlib's request between modules: the person and session behind an
@@ -21,12 +22,14 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import (
     InvalidClientError,
+    InvalidGrantError,
     InvalidRequestError,
     InvalidScopeError,
     UnauthorizedClientError,
@@ -35,12 +38,11 @@ from authlib.oauth2.rfc6749.hooks import hooked
 from authlib.oauth2.rfc6749.models import AuthorizationCodeMixin
 from authlib.oidc.core.errors import LoginRequiredError
 from flask import current_app
-from sqlalchemy import update
 
 from gateway.clock import as_utc, utcnow
 from gateway.crypto.secrets import hash_secret
 from gateway.extensions import db
-from gateway.models import Account, ActiveDevice, LoginSession, RefreshToken
+from gateway.models import Account, LoginSession
 from gateway.oidc.dpop_binding import require_binding, token_endpoint_proof
 from gateway.oidc.errors import (
     InvalidGrantWithReason,
@@ -56,7 +58,13 @@ from gateway.oidc.parameters import (
     has_repeated_parameter,
 )
 from gateway.oidc.token_views import RefreshTokenView
-from gateway.oidc.tokens import GrantContext, mint_access_token, mint_refresh_token
+from gateway.oidc.tokens import (
+    GrantContext,
+    mint_access_token,
+    mint_refresh_token,
+    new_refresh_token_value,
+)
+from gateway.services import refresh_tokens as refresh_token_sql
 from gateway.services.client_cache import cached_client
 from gateway.services.clients import SSF_SCOPE
 from gateway.services.events import emit
@@ -380,73 +388,66 @@ class AuthorizationCodeGrant(ProofReadingMixin, TokenIssuingMixin,
         return account
 
 
+@dataclass(frozen=True)
+class TokenOwner:
+    """The person a refresh is for, as the claim returned them (no second read): what the
+    token response needs of them is their ``sub``."""
+
+    id: int
+    sub: str
+
+
 class RefreshTokenGrant(ProofReadingMixin, TokenIssuingMixin, grants.RefreshTokenGrant):
+    """Rotation, in as few round trips as the rules allow (the SQL:
+    gateway/services/refresh_tokens.py).
+
+    On PostgreSQL the claim comes first, one statement with the account, and commits only
+    with the new token: every refusal after it (scope, DPoP key, revocation markers, the
+    account's state) rolls it back, so the token stays usable (``_refused`` rolls back before
+    the answer is written). Only a claim that found nothing reads the row again, to say why:
+    unknown or another client's (``invalid_grant``), revoked, expired, a refusal that leaves
+    it as it is, or else a reuse, which revokes the family (RFC 9700 §4.14.2). On SQLite the
+    claim commits at once (the SQL store writes on its own connection), so the checks that
+    must not burn the token run before it, as they always did.
+    """
+
     TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
+    rotated = None  # (value, scope) of the new refresh token the claim inserted
 
     def validate_token_request(self):
         """RFC 8707 §2.2, as for codes; checked first, because validating the rest rotates the
         refresh token, and a refused request must not cost the client its grant."""
         check_resource(self.request)
-        super().validate_token_request()
+        with _refused():
+            super().validate_token_request()
+
+    def create_token_response(self):
+        with _refused():
+            return super().create_token_response()
 
     def authenticate_refresh_token(self, refresh_token):
         if not isinstance(refresh_token, str) or len(refresh_token) > 256:
             return None
-        row = RefreshToken.query.filter_by(token_hash=hash_secret(refresh_token)).first()
+        digest = hash_secret(refresh_token)
         client = self.request.client
-        if row is None or row.client_id != client.client_id:
-            return None
-        if row.revoked_at is not None:
-            raise InvalidGrantWithReason(row.revoked_reason or "revoked")
         now = utcnow()
-        if as_utc(row.expires_at) <= now:
-            raise InvalidGrantWithReason("expired")
-        # Authlib checks the scope after this method, when the token is already consumed: a
-        # refused request would cost the client its token, and its retry the whole family.
-        self._validate_token_scope(RefreshTokenView(row))
-        # A token copied to another device (another key) is useless, and is not consumed.
-        require_binding(self.proof, row.dpop_jkt, required=client.type == "app")
-        sqlite = db.session.get_bind().dialect.name == "sqlite"
-        if sqlite:
-            # SQLite commits the claim below at once: the store is read first, so that when it
-            # is down the 503 leaves the token usable instead of burning it (and taking the
-            # client's retry for a reuse). On PostgreSQL the claim commits only with the new
-            # token, so the one read after it is enough: a 503 there rolls the claim back.
+        if db.session.get_bind().dialect.name == "sqlite":
+            row = self._claim_committed(refresh_token_sql.lookup(digest), client, now)
+        else:
+            row = self._claim(digest, client, now)
+            if row is None:
+                self._refuse(refresh_token_sql.lookup(digest), client, now)
+            # Claimed (this client's, unrevoked, unexpired), not committed: a refusal below
+            # rolls the claim back.
+            self._check_unspent(row, client)
             reason = revocation_reason(family_id=row.family_id, sid=row.sid)
             if reason:
                 raise InvalidGrantWithReason(reason)
-        claimed = db.session.execute(
-            update(RefreshToken)
-            .where(
-                RefreshToken.id == row.id,
-                RefreshToken.used_at.is_(None),
-                RefreshToken.revoked_at.is_(None),
-            )
-            .values(used_at=now)
-        ).rowcount
-        # On PostgreSQL no commit here: the claim commits with the new refresh token
-        # (save_token), one transaction per grant. A racer's UPDATE waits on this row's lock,
-        # then finds it used (rowcount 0: a reuse); a grant that fails after its claim leaves
-        # the token unused. On SQLite the UPDATE holds the database's only write lock, and the
-        # SQL store (its own connection) is called below: commit the claim first.
-        if sqlite:
-            db.session.commit()
-        if claimed != 1:
-            # Nothing was written; end the transaction before the store's writes (on SQLite the
-            # UPDATE holds the database's write lock, which the SQL store would wait for).
-            db.session.rollback()
-            revoked = revoke_family(row.family_id, "refresh_reuse")
-            emit("refresh_token.reused", account_id=row.account_id, client_id=row.client_id,
-                 revoked_tokens=revoked, commit=True)
-            raise InvalidGrantWithReason("refresh_token_reused")
-        reason = revocation_reason(family_id=row.family_id, sid=row.sid)
-        if reason:
-            raise InvalidGrantWithReason(reason)
+        if row is None:
+            return None
         if client.type == "app" and row.sid:
-            db.session.execute(update(ActiveDevice).where(  # by primary key: O(1)
-                ActiveDevice.account_id == row.account_id, ActiveDevice.sid == row.sid,
-            ).values(last_seen_at=now))
+            refresh_token_sql.device_seen(row.account_id, row.sid, now)
         view = RefreshTokenView(row)
         view.context = GrantContext(
             account_id=row.account_id,
@@ -461,14 +462,104 @@ class RefreshTokenGrant(ProofReadingMixin, TokenIssuingMixin, grants.RefreshToke
         )
         return view
 
+    def _claim(self, digest, client, now):
+        """PostgreSQL: the claim, and with it the new refresh token when this request will be
+        given one (its scope asks for offline_access, as TokenIssuingMixin decides): one
+        statement for the whole rotation (generate_token hands out the token it inserted)."""
+        scope = self.request.payload.scope or None  # Authlib: none asked, the token's own
+        if scope is not None and "offline_access" not in scope.split():
+            return refresh_token_sql.claim(digest, client.client_id, now)
+        value = new_refresh_token_value()
+        row = refresh_token_sql.claim_and_rotate(digest, client.client_id, now,
+                                                 new_digest=hash_secret(value), scope=scope)
+        if row is not None:
+            self.rotated = (value, scope or row.scope)
+        return row
+
+    def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None,
+                       include_refresh_token=True):
+        """The refresh token the claim inserted, if it did (for this very scope); else minted
+        as for any grant."""
+        rotated = self.rotated
+        if rotated is None or rotated[1] != scope or "offline_access" not in scope.split():
+            return super().generate_token(user, scope, grant_type, expires_in,
+                                          include_refresh_token)
+        token = super().generate_token(user, scope, grant_type, expires_in,
+                                       include_refresh_token=False)
+        if include_refresh_token:
+            token["refresh_token"] = rotated[0]
+        return token
+
+    def _check(self, row, client, now) -> bool:
+        """The refusals that leave the token as it is; False: not this client's token."""
+        if row is None or row.client_id != client.client_id:
+            return False
+        if row.revoked_at is not None:
+            raise InvalidGrantWithReason(row.revoked_reason or "revoked")
+        if as_utc(row.expires_at) <= now:
+            raise InvalidGrantWithReason("expired")
+        self._check_unspent(row, client)
+        return True
+
+    def _check_unspent(self, row, client) -> None:
+        """The refusals of a live token of this client that leave it as it is."""
+        # Authlib checks the scope after this method, when the token is already consumed: a
+        # refused request would cost the client its token, and its retry the whole family.
+        self._validate_token_scope(RefreshTokenView(row))
+        # A token copied to another device (another key) is useless, and is not consumed.
+        require_binding(self.proof, row.dpop_jkt, required=client.type == "app")
+
+    def _refuse(self, row, client, now):
+        """PostgreSQL, the claim found nothing: why. Always raises."""
+        if not self._check(row, client, now) or row.used_at is None:
+            # Unknown, another client's, or (a claim racing its own rollback) live again.
+            raise InvalidGrantError()
+        self._reused(row)
+
+    def _claim_committed(self, row, client, now):
+        """SQLite: the checks, then the store's markers (the SQL store is down: a 503 before
+        anything is burned), then the claim, committed at once (it holds the database's only
+        write lock, and the SQL store writes on its own connection)."""
+        if not self._check(row, client, now):
+            return None
+        reason = revocation_reason(family_id=row.family_id, sid=row.sid)
+        if reason:
+            raise InvalidGrantWithReason(reason)
+        claimed = refresh_token_sql.claim_by_id(row.id, now)
+        db.session.commit()
+        if not claimed:
+            self._reused(row)
+        return row
+
+    @staticmethod
+    def _reused(row):
+        # Nothing was written; end the transaction before the store's writes (on SQLite an
+        # UPDATE would hold the database's write lock, which the SQL store would wait for).
+        db.session.rollback()
+        revoked = revoke_family(row.family_id, "refresh_reuse")
+        emit("refresh_token.reused", account_id=row.account_id, client_id=row.client_id,
+             revoked_tokens=revoked, commit=True)
+        raise InvalidGrantWithReason("refresh_token_reused")
+
     def authenticate_user(self, refresh_token):
-        account = db.session.get(Account, refresh_token.row.account_id)
-        if account is None or not account.is_active:
+        row = refresh_token.row
+        if row.account_status != "active":  # Account.is_active, read with the claim
             raise InvalidGrantWithReason("account_inactive")
-        return account
+        return TokenOwner(row.account_id, row.account_sub)
 
     def revoke_old_credential(self, refresh_token):
         """Already consumed atomically in authenticate_refresh_token."""
+
+
+@contextmanager
+def _refused():
+    """A refused refresh ends its transaction before the answer: on PostgreSQL that rolls the
+    claim back (the token stays usable), and nothing half-done waits for the teardown."""
+    try:
+        yield
+    except BaseException:
+        db.session.rollback()
+        raise
 
 
 class ClientCredentialsGrant(ProofReadingMixin, TokenIssuingMixin,

@@ -59,7 +59,8 @@ def save_token(token, request):
     nothing here. The link is one `INSERT … ON CONFLICT DO NOTHING`: a session already linked
     to the client (single sign-on again), or two grants racing to link it, lose only the
     duplicate link, never the refresh token they are about to hand out.
-    `token.issued` is a log event: no row (docs/events.md)."""
+    `token.issued` is a log event: no row (docs/events.md). A grant that wrote nothing (a
+    client's own token) commits nothing."""
     ctx = issued_for(request)
     client = request.client
     if ctx is not None and ctx.sid and request.authorization_code is not None:
@@ -73,7 +74,10 @@ def save_token(token, request):
         grant_type=request.payload.grant_type,
         refresh=bool(token.get("refresh_token")),
     )
-    db.session.commit()
+    # A client's own token writes nothing: no session was even made, no commit to send.
+    # Anything added or executed began a transaction (autobegin), so this misses nothing.
+    if db.session.registry.has() and db.session().in_transaction():
+        db.session.commit()
 
 
 class GatewayIssuer(IssuerParameter):

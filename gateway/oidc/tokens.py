@@ -20,9 +20,8 @@ from joserfc.errors import JoseError
 
 from gateway.clock import clock
 from gateway.crypto.secrets import hash_secret
-from gateway.extensions import db
-from gateway.models import RefreshToken
 from gateway.oidc.keys import signing_key, verification_keys
+from gateway.services.refresh_tokens import insert_token
 
 ACCEPTED_ALGS = ["ES256", "RS256"]  # never "none", never HS*: a public key is not a secret
 
@@ -108,28 +107,34 @@ def mint_id_token(*, client_id: str, sub: str, ctx: GrantContext, extra: dict) -
     return _sign(None, {k: v for k, v in claims.items() if v is not None})
 
 
+def new_refresh_token_value() -> str:
+    """A refresh token: 256 random bits, opaque; only its hash is ever stored."""
+    return secrets.token_urlsafe(32)
+
+
 def mint_refresh_token(*, client_id: str, scope: str, ctx: GrantContext) -> str:
+    """A new refresh token; its row is inserted in the open transaction (one INSERT, no ORM
+    object: the grant commits it with the rest of its work, gateway.oidc.server.save_token)."""
     cfg = current_app.config
-    value = secrets.token_urlsafe(32)
+    value = new_refresh_token_value()
     now = clock().now()
-    row = RefreshToken(
-        token_hash=hash_secret(value),
-        family_id=ctx.family_id,
-        client_id=client_id,
-        account_id=ctx.account_id,
-        sid=ctx.sid,
-        scope=scope,
-        resource=ctx.resource or cfg["DEFAULT_RESOURCE"],
-        auth_time=datetime.fromtimestamp(ctx.auth_time, now.tzinfo),
-        acr=ctx.acr or "",
-        amr=" ".join(ctx.amr),
-        issued_at=now,
-        expires_at=(datetime.fromtimestamp(ctx.family_expires_at, now.tzinfo)
-                    if ctx.family_expires_at
-                    else now + timedelta(seconds=cfg["REFRESH_TOKEN_TTL"])),
-        dpop_jkt=ctx.jkt,
-    )
-    db.session.add(row)
+    insert_token({
+        "token_hash": hash_secret(value),
+        "family_id": ctx.family_id,
+        "client_id": client_id,
+        "account_id": ctx.account_id,
+        "sid": ctx.sid,
+        "scope": scope,
+        "resource": ctx.resource or cfg["DEFAULT_RESOURCE"],
+        "auth_time": datetime.fromtimestamp(ctx.auth_time, now.tzinfo),
+        "acr": ctx.acr or "",
+        "amr": " ".join(ctx.amr),
+        "issued_at": now,
+        "expires_at": (datetime.fromtimestamp(ctx.family_expires_at, now.tzinfo)
+                       if ctx.family_expires_at
+                       else now + timedelta(seconds=cfg["REFRESH_TOKEN_TTL"])),
+        "dpop_jkt": ctx.jkt,
+    })
     return value
 
 

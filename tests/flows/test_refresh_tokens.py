@@ -152,3 +152,100 @@ def test_refresh_after_the_account_is_disabled(client, world):
     assert response.status_code == 400 and response.json["error"] == "invalid_grant"
     assert introspect(client, world["client_id"], world["secret"],
                       world["tokens"]["access_token"]).json == {"active": False}
+
+
+def _family_and_sid(token):
+    from sqlalchemy import select
+
+    from gateway.crypto.secrets import hash_secret
+    from gateway.models import RefreshToken
+
+    db.session.remove()  # read what the request committed
+    return db.session.execute(select(RefreshToken.family_id, RefreshToken.sid, RefreshToken.used_at)
+                              .where(RefreshToken.token_hash == hash_secret(token))).one()
+
+
+@pytest.mark.parametrize("marker", ["fam", "sid"])
+def test_a_revocation_marker_refuses_without_burning_the_token(client, world, marker):
+    """The store's marker is read after the claim on PostgreSQL (before it on SQLite): a
+    refusal there must leave the token exactly as it was, its claim rolled back."""
+    from gateway.store.access import store
+
+    token = world["tokens"]["refresh_token"]
+    family, sid, _ = _family_and_sid(token)
+    key = f"rv:{marker}:{family if marker == 'fam' else sid}"
+    store().put(key, "logout", 60)
+    refused = _refresh(client, world, token)
+    assert refused.status_code == 400 and refused.json["error"] == "invalid_grant"
+    assert _family_and_sid(token).used_at is None  # not consumed, not left locked either
+    store().delete(key)  # (a marker is never lifted in production; here it shows the token)
+    again = _refresh(client, world, token)
+    assert again.status_code == 200, again.json
+
+
+def test_refusals_after_the_claim_leave_the_row_unlocked(client, world):
+    """A refused refresh ends its transaction before answering: another transaction can take
+    the row's lock at once (a claim left open would hold it until the session's teardown)."""
+    from sqlalchemy import text
+
+    token = world["tokens"]["refresh_token"]
+    wider = _refresh(client, world, token, scope="openid profile phone offline_access")
+    assert wider.status_code == 400 and wider.json["error"] == "invalid_scope"
+    with db.engine.connect() as other:
+        if other.dialect.name == "postgresql":
+            other.execute(text("SET lock_timeout = '1s'"))
+            row = other.execute(text(
+                "SELECT used_at FROM refresh_tokens WHERE used_at IS NULL FOR UPDATE")).all()
+        else:
+            row = other.execute(text(
+                "SELECT used_at FROM refresh_tokens WHERE used_at IS NULL")).all()
+        assert len(row) == 1
+        other.rollback()
+    assert _refresh(client, world, token).status_code == 200
+
+
+def test_sql_work_per_refresh(app, client, world):
+    """Exact counters, the regression guard of the refresh's cost (its speed is measured in
+    bench/): on PostgreSQL the claim (with the account) and the new token's INSERT, one
+    commit; SQLite looks the token up first and commits its claim at once."""
+    from sqlalchemy import event
+
+    counts = {"statements": [], "commits": 0}
+
+    def statement(_conn, _cursor, sql, *_args):
+        counts["statements"].append(sql.split(None, 1)[0].upper())
+
+    def commit(_conn):
+        counts["commits"] += 1
+
+    token = _refresh(client, world, world["tokens"]["refresh_token"]).json["refresh_token"]
+    db.session.remove()
+    event.listen(db.engine, "before_cursor_execute", statement)
+    event.listen(db.engine, "commit", commit)
+    try:
+        response = _refresh(client, world, token)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", statement)
+        event.remove(db.engine, "commit", commit)
+    assert response.status_code == 200, response.json
+    if db.engine.dialect.name == "postgresql":
+        assert counts == {"statements": ["WITH"], "commits": 1}
+    else:
+        assert counts == {"statements": ["SELECT", "UPDATE", "INSERT"], "commits": 2}
+
+
+def test_a_narrowed_refresh_keeps_the_narrowed_scope(client, world):
+    """The new refresh token (inserted with the claim on PostgreSQL) carries the scope the
+    request narrowed to, and cannot be widened back."""
+    token = world["tokens"]["refresh_token"]
+    narrowed = _refresh(client, world, token, scope="openid offline_access")
+    assert narrowed.status_code == 200, narrowed.json
+    assert narrowed.json["scope"] == "openid offline_access"
+    new = narrowed.json["refresh_token"]
+    info = introspect(client, world["client_id"], world["secret"], new,
+                      hint="refresh_token").json
+    assert info["active"] is True and info["scope"] == "openid offline_access"
+    wider = _refresh(client, world, new, scope="openid profile offline_access")
+    assert wider.status_code == 400 and wider.json["error"] == "invalid_scope"
+    plain = _refresh(client, world, new)
+    assert plain.status_code == 200 and plain.json["scope"] == "openid offline_access"
