@@ -25,16 +25,13 @@ import re
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
-from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import (
-    InvalidClientError,
     InvalidGrantError,
     InvalidRequestError,
     InvalidScopeError,
     UnauthorizedClientError,
 )
-from authlib.oauth2.rfc6749.hooks import hooked
 from authlib.oauth2.rfc6749.models import AuthorizationCodeMixin
 from authlib.oidc.core.errors import LoginRequiredError
 from flask import current_app
@@ -65,7 +62,7 @@ from gateway.oidc.tokens import (
     new_refresh_token_value,
 )
 from gateway.services import refresh_tokens as refresh_token_sql
-from gateway.services.client_cache import cached_client
+from gateway.services.client_cache import client_copies_allowed
 from gateway.services.clients import SSF_SCOPE
 from gateway.services.events import emit
 from gateway.services.revocation import revocation_reason, revoke_family
@@ -241,59 +238,21 @@ class AuthorizationCodeGrant(ProofReadingMixin, TokenIssuingMixin,
         of every check below, which can only give the same answer."""
         if self._validated is not None:
             return self._validated[0]
-        redirect_uri = self._validate_authorization_request()
+        # A browser whose session was found (Authlib's ``request.user``: the view read the
+        # session and its account from the database just now) gets its client from the
+        # process's copies (gateway/services/client_cache.py, as /token does): the database
+        # is known to answer, and a second row read would only repeat what the copy holds (a
+        # client change is seen within CLIENT_CACHE_SECONDS). Without a session the row is
+        # read: the first /authorize of a sign-in needs the database, and an outage is
+        # answered at once (503), not after the password is typed.
+        with client_copies_allowed(self.request.user is not None):
+            redirect_uri = self._validate_authorization_request()
         self._validated = (redirect_uri,)
-        return redirect_uri
-
-    def _authorizing_client(self, client_id):
-        """The client of an /authorize request. For a browser whose session was found
-        (Authlib's ``request.user``: the view read the session and its account from the
-        database just now), the process's copy (gateway/services/client_cache.py, as /token
-        does): the database is known to answer, and a second row read would only repeat
-        what the copy holds — a client change is seen within CLIENT_CACHE_SECONDS. Without a
-        session the row is read: the first /authorize of a sign-in then needs the database,
-        and an outage is answered at once (503), not after the password is typed."""
-        if self.request.user is not None:
-            return cached_client(client_id)
-        return self.server.query_client(client_id)
-
-    def _validate_code_request(self):
-        """Authlib's validate_code_authorization_request (rfc6749/grants/authorization_code.py,
-        Authlib 1.9), the client read by _authorizing_client; the same checks, errors and
-        hook (``validate_authorization_request_payload``, where OpenIDCode checks its part)."""
-        request = self.request
-        client_id = request.payload.client_id
-        if client_id is None:
-            raise InvalidClientError(description="Missing 'client_id' parameter.")
-        client = self._authorizing_client(client_id)
-        if not client:
-            raise InvalidClientError(description="The client does not exist on this server.")
-        redirect_uri = self.validate_authorization_redirect_uri(request, client)
-        response_type = request.payload.response_type
-        if not client.check_response_type(response_type):
-            raise UnauthorizedClientError(
-                f"The client is not authorized to use 'response_type={response_type}'",
-                redirect_uri=redirect_uri)
-        request.client = client
-
-        @hooked
-        def validate_authorization_request_payload(grant, redirect_uri):
-            grant.validate_requested_scope()
-            scope = client.get_allowed_scope(request.payload.scope)
-            if scope is None:
-                raise InvalidScopeError()
-            request.scope = scope
-
-        try:
-            validate_authorization_request_payload(self, redirect_uri)
-        except OAuth2Error as error:
-            error.redirect_uri = redirect_uri
-            raise
         return redirect_uri
 
     def _validate_authorization_request(self):
         data = self.request.payload.data
-        redirect_uri = self._validate_code_request()
+        redirect_uri = super().validate_authorization_request()
         try:
             # After the redirect_uri is verified, so these go back to the client (OIDC Core §6).
             if has_repeated_parameter(self.request.payload.datalist.items()):

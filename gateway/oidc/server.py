@@ -30,14 +30,16 @@ from gateway.oidc.logout import EndSessionEndpoint
 from gateway.oidc.openid import OpenIDCode
 from gateway.oidc.pkce import S256CodeChallenge
 from gateway.oidc.ssf import init_ssf  # also registers its outbox sender on import
-from gateway.services.client_cache import cached_client
+from gateway.services.client_cache import cached_client, copies_allowed_here
 from gateway.services.events import emit
 from gateway.services.revocation import session_ended
 
 # Where clients authenticate on every call (machines, thousands a second): the client comes
 # from the process's copies (gateway/services/client_cache.py), not from its row. /authorize
 # and the other pages of a person's sign-in read the row: they need the database anyway, and
-# a database outage is then answered at once (503) rather than after the password is typed.
+# a database outage is then answered at once (503) rather than after the password is typed;
+# only the /authorize of a browser whose session was just read uses the copies too
+# (AuthorizationCodeGrant.validate_authorization_request, client_copies_allowed).
 CACHED_CLIENT_ENDPOINTS = frozenset({"oauth.token", "oauth.introspect", "oauth.revoke"})
 
 
@@ -46,7 +48,8 @@ def query_client(client_id):
     if not isinstance(client_id, str) or not client_id or len(client_id) > 64 or (
             "\x00" in client_id):
         return None
-    if has_request_context() and request.endpoint in CACHED_CLIENT_ENDPOINTS:
+    if has_request_context() and (request.endpoint in CACHED_CLIENT_ENDPOINTS
+                                  or copies_allowed_here()):
         return cached_client(client_id)
     return Client.query.filter_by(client_id=client_id).first()
 

@@ -24,8 +24,9 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from contextlib import contextmanager
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -38,6 +39,7 @@ VERSION_KEY = "clients:version"
 VERSION_TTL = 10 * 365 * 24 * 3600  # the counter must outlive every process reading it
 MAX_ENTRIES = 10_000  # more registered clients than this: the copies are rebuilt as needed
 EXTENSION = "gateway.client_cache"
+_COPIES_ALLOWED = "_gateway_client_copies_allowed"  # on flask.g, for one request
 _COLUMNS = tuple(column.key for column in Client.__table__.columns)
 
 
@@ -110,6 +112,23 @@ def cached_client(client_id) -> CachedClient | None:
             "\x00" in client_id):
         return None
     return current_app.extensions[EXTENSION].get(client_id)
+
+
+@contextmanager
+def client_copies_allowed(allowed: bool):
+    """Within this block the request may take its client from the process's copies even at
+    an endpoint that reads the row (gateway/oidc/server.py decides): for a step whose caller
+    has just seen the database answer, so the row read would only repeat the copy."""
+    previous = g.get(_COPIES_ALLOWED, False)
+    setattr(g, _COPIES_ALLOWED, allowed)
+    try:
+        yield
+    finally:
+        setattr(g, _COPIES_ALLOWED, previous)
+
+
+def copies_allowed_here() -> bool:
+    return has_request_context() and g.get(_COPIES_ALLOWED, False)
 
 
 def clients_changed() -> int:

@@ -141,10 +141,10 @@ EXPECTED = {
     "GET /authorize": {"sql": 1, "checkout": 1, "store": 1},  # the flow parked
     "GET /login": {"store": 2},  # the flow read; the passkey challenge
     # the account; the session and its two audit events (one INSERT for both on PostgreSQL,
-    # one each on SQLite); one commit. Store: the flow, the throttle's reads, its
-    # reservation, its release, the flow moved on.
+    # one each on SQLite); one commit. Store: the flow, the throttle's reservation with its
+    # reads (one round trip), its release, the flow moved on.
     "POST /login": {"sql": 3 if BACKEND == "production" else 4, "commit": 1, "checkout": 1,
-                    "store": 5},
+                    "store": 4},
     # the session with its account (one statement; the client then from the process's copy,
     # the database having answered); the flow taken, the code stored
     "GET /authorize (back)": {"sql": 1, "checkout": 1, "store": 2},
