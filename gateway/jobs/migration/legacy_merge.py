@@ -130,9 +130,10 @@ def _merge_in_one_pass(connection, params: dict) -> dict | None:
     was committed meanwhile (everything the statement did is then undone)."""
     connection.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
     try:
+        # Through the session: its savepoint is emitted on first use inside the block.
         with db.session.begin_nested():
-            firsts, duplicates, existing, inserted, updated = connection.execute(
-                typed(_ONE_PASS), params).one()  # noqa: S608
+            firsts, duplicates, existing, inserted, updated = db.session.execute(
+                typed(_ONE_PASS), params).one()
     except IntegrityError as exc:
         if getattr(exc.orig.diag, "constraint_name", None) != _UNIQUE_BHXH:
             raise
