@@ -112,6 +112,30 @@ def copy_rows(table, rows: list[tuple], line: Callable[[tuple], str] = copy_line
                                             for row in rows])
 
 
+_REJECT_COLUMNS = (("job_id", "integer"), ("line", "bigint"), ("reason", "text"),
+                   ("field", "text"), ("bhxh", "text"), ("id_number", "text"),
+                   ("refused", "boolean"))
+
+
+def insert_rejects(rejects: list[dict], insert) -> None:
+    """Write a chunk's refused lines, keeping those already there (a chunk staged again after
+    a crash refuses the same lines; those rows are logged, they survived). On PostgreSQL one
+    statement over arrays, a column each: a row per parameter set cost 7 % of staging's
+    Python time (2,500 rejects a chunk at 5 % dirty). ``insert``: the dialect's
+    ``insert(ImportReject)``, for the others."""
+    if not rejects:
+        return
+    if db.session.get_bind().dialect.name != "postgresql":
+        db.session.execute(insert.on_conflict_do_nothing(), rejects)
+        return
+    names = ", ".join(name for name, _ in _REJECT_COLUMNS)
+    arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _REJECT_COLUMNS)
+    db.session.execute(text(
+        f"INSERT INTO import_rejects ({names}) SELECT * FROM unnest({arrays}) "  # noqa: S608
+        "ON CONFLICT DO NOTHING"),
+        {name: [reject[name] for reject in rejects] for name, _ in _REJECT_COLUMNS})
+
+
 def drop_staged(table, job) -> None:
     """Delete the job's staged rows, in the caller's transaction. On PostgreSQL, when no
     other unfinished job of the kind has rows staged, ``TRUNCATE`` (instant, where a DELETE
