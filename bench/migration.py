@@ -29,6 +29,9 @@ of their own and PostgreSQL keeps up; on this machine (``os.cpu_count()`` cores 
 database) only as many workers as cores can run at once.
 
 Nothing is asserted; the figures are printed (and the load average, to read them by).
+
+Past 250 lines on purpose: the samplers (peak memory, CPU of the processes and of the
+database's backends), the baseline and the import are one measurement, read together.
 """
 
 from __future__ import annotations
