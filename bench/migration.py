@@ -11,7 +11,10 @@ For each size (``--rows``, default 100,000 and 1,000,000), on a fresh PostgreSQL
    (`login+code` and `refresh_token` of `python -m bench`, same server and load generator);
 4. **the import**: `flask --app wsgi migrate import-legacy FILE --workers W --json` as an
    operator runs it, timed, with the peak RSS (VmHWM) of the command and of each worker
-   process it started, sampled from /proc every 0.5 s;
+   process it started, sampled from /proc every 0.5 s, and the CPU seconds it took: of the
+   command and its workers (their rusage) and of the database's backends (sampled from
+   /proc), against the plain COPY's backend — figures a loaded machine distorts less than
+   wall time;
 5. where the time went (from the job's rows: planning, staging, merging, finishing), the
    size on disk per account (accounts table and its indexes, and the whole database over the
    accounts), and the report's counts;
@@ -26,6 +29,9 @@ of their own and PostgreSQL keeps up; on this machine (``os.cpu_count()`` cores 
 database) only as many workers as cores can run at once.
 
 Nothing is asserted; the figures are printed (and the load average, to read them by).
+
+Past 250 lines on purpose: the samplers (peak memory, CPU of the processes and of the
+database's backends), the baseline and the import are one measurement, read together.
 """
 
 from __future__ import annotations
@@ -78,6 +84,56 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a live process (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class BackendCpu:
+    """CPU seconds of the PostgreSQL backends serving one database, sampled every 0.5 s
+    until stopped (a backend's last half second before it exits is missed). On a loaded
+    machine CPU seconds say more than wall time: they count what the work took, not what
+    the other sessions left it."""
+
+    def __init__(self, settings: dict):
+        import psycopg
+
+        url = settings["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
+        self.conn = psycopg.connect(url, autocommit=True)
+        self.own = self.conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        self.seen: dict[int, tuple[float, float]] = {}  # pid -> (first, last) sample
+        self._stop = threading.Event()
+        self._sample()
+        self.baseline = {pid: first for pid, (first, _) in self.seen.items()}
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        for (pid,) in self.conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()").fetchall():
+            cpu = _cpu_seconds(pid)
+            first, last = self.seen.get(pid, (cpu, cpu))
+            self.seen[pid] = (first, max(last, cpu))
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self._sample()
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        self.conn.close()
+        # Backends alive at the start count from then; those born later, from zero.
+        return sum(last - self.baseline.get(pid, 0.0) for pid, (_, last) in self.seen.items())
+
+
 class PeakMemory:
     """Peak RSS of a process and of its children, sampled until stopped."""
 
@@ -117,9 +173,9 @@ def copyable(path: Path) -> Path:
     return out
 
 
-def baseline_copy(settings: dict, path: Path) -> float:
-    """Seconds for COPY of the file's rows into an indexed table of its columns (then
-    dropped)."""
+def baseline_copy(settings: dict, path: Path) -> tuple[float, float]:
+    """(seconds, CPU seconds of its PostgreSQL backend) for COPY of the file's rows into an
+    indexed table of its columns (then dropped)."""
     import psycopg
 
     path = copyable(path)
@@ -129,6 +185,8 @@ def baseline_copy(settings: dict, path: Path) -> float:
         conn.execute(f"CREATE TABLE bench_copy ({columns})")
         conn.execute("CREATE INDEX ON bench_copy (bhxh_number)")
         conn.execute("CREATE INDEX ON bench_copy (id_number)")
+        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        cpu = _cpu_seconds(backend)
         started = time.perf_counter()
         with conn.cursor() as cursor, cursor.copy(
                 "COPY bench_copy FROM STDIN WITH (FORMAT csv, HEADER true)") as copy, \
@@ -136,8 +194,9 @@ def baseline_copy(settings: dict, path: Path) -> float:
             while block := handle.read(1 << 20):
                 copy.write(block)
         elapsed = time.perf_counter() - started
+        cpu = _cpu_seconds(backend) - cpu
         conn.execute("DROP TABLE bench_copy")
-    return elapsed
+    return elapsed, cpu
 
 
 def _environment(settings: dict) -> dict:
@@ -149,6 +208,10 @@ def _environment(settings: dict) -> dict:
 
 
 def run_import(settings: dict, path: Path, workers: int, chunk_rows: int) -> dict:
+    import resource
+
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    backends = BackendCpu(settings)
     started = time.perf_counter()
     process = subprocess.Popen(
         [FLASK, "--app", "wsgi", "migrate", "import-legacy", str(path), "--json",
@@ -159,10 +222,13 @@ def run_import(settings: dict, path: Path, workers: int, chunk_rows: int) -> dic
     out, err = process.communicate()
     elapsed = time.perf_counter() - started
     command_kib, worker_kib = memory.stop()
+    database_cpu = backends.stop()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the command and its workers
+    python_cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
     if process.returncode != 0:
         raise SystemExit(f"bench: the import failed ({process.returncode}): {err[-2000:]}")
     return {"result": json.loads(out), "seconds": elapsed, "command_kib": command_kib,
-            "worker_kib": worker_kib}
+            "worker_kib": worker_kib, "python_cpu": python_cpu, "database_cpu": database_cpu}
 
 
 def job_phases(settings: dict, job_id: int) -> dict:
@@ -247,9 +313,10 @@ def main(argv=None) -> int:
                 with app.app_context():
                     upgrade()
                     db.engine.dispose()
-                copy_seconds = baseline_copy(settings, path)
+                copy_seconds, copy_cpu = baseline_copy(settings, path)
                 print(f"   plain COPY into an indexed table: {copy_seconds:.1f} s "
-                      f"({rows / copy_seconds:,.0f} rows/s)")
+                      f"({rows / copy_seconds:,.0f} rows/s), {copy_cpu:.1f} s of PostgreSQL "
+                      "CPU")
                 largest = rows == sizes[-1] and not args.no_sign_in
                 if largest:
                     fixture = server.prepare(settings, {"web": 50})
@@ -267,6 +334,12 @@ def main(argv=None) -> int:
                       f"finishing {phases['finishing']:.1f} s, the rest (starting the command, "
                       f"planning the file, writing the report) {rest:.1f} s; the first chunk "
                       f"staged {phases['first_chunk']:.1f} s after the job opened")
+                cpu = run["python_cpu"] + run["database_cpu"]
+                print(f"   CPU: the command and its workers {run['python_cpu']:.1f} s, "
+                      f"PostgreSQL {run['database_cpu']:.1f} s = {cpu / rows * 1e6:.1f} µs per "
+                      f"row, {cpu / copy_cpu:.1f} x the plain COPY's; on {os.cpu_count()} cores "
+                      f"with nothing else running, at best {copy_cpu * os.cpu_count() / cpu:.2f}"
+                      " x its time")
                 print(f"   report: {result['inserted']} inserted, "
                       f"{sum(result['rejected'].values())} rejected "
                       f"({len(result['rejected'])} reasons), "

@@ -13,7 +13,9 @@ process, so a re-run resumes exactly where the committed work ends.
 * ``ImportReject`` — every refused or conflicting line: line number, stable reason, the
   column, and the identifiers masked (the report CSV is written from it).
 * ``LegacyRow`` — the staging table of ``import-legacy``: a valid record waiting for its
-  part's merge; deleted when the job ends (it holds personal data in clear).
+  part's merge; deleted when the job ends (it holds personal data in clear). The staging
+  tables have no foreign key to their job (migration 0022): checked per row, it cost more
+  than the staging COPY itself, and only the job's own steps write them.
 * ``StagedChunk`` — a mark per staged chunk, written with the chunk's rows.
 
 The staging tables and the marks are UNLOGGED on PostgreSQL (migration 0020: no write-ahead
@@ -116,7 +118,7 @@ class StagedChunk(db.Model):
 
 class LegacyRow(db.Model):
     __tablename__ = "legacy_rows"
-    job_id: Mapped[int] = mapped_column(ForeignKey("import_jobs.id"), primary_key=True)
+    job_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # no foreign key: 0022
     # (job, part, line): one index both finds a part's rows and keeps a line staged once.
     part: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     line: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -139,7 +141,7 @@ class VerificationRow(db.Model):
     """The staging table of ``import-verification`` (deleted when the job ends)."""
 
     __tablename__ = "verification_rows"
-    job_id: Mapped[int] = mapped_column(ForeignKey("import_jobs.id"), primary_key=True)
+    job_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # no foreign key: 0022
     # (job, part, line): one index both finds a part's rows and keeps a line staged once.
     part: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     line: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -154,7 +156,7 @@ class VneidRow(db.Model):
     """The staging table of ``link-vneid`` (deleted when the job ends)."""
 
     __tablename__ = "vneid_rows"
-    job_id: Mapped[int] = mapped_column(ForeignKey("import_jobs.id"), primary_key=True)
+    job_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # no foreign key: 0022
     # (job, part, line): one index both finds a part's rows and keeps a line staged once.
     part: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     line: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -153,6 +153,77 @@ def test_an_export_never_overwrites_an_account_made_here(app, tmp_path):
     assert (mine.full_name, mine.password_hash, mine.phone) == kept and mine.imported_at is None
 
 
+def test_an_account_made_here_during_a_merge_is_not_overwritten(app, tmp_path):
+    """An account with one of a part's numbers committed while the part is merged: on
+    PostgreSQL the one-statement merge (a plain INSERT) waits for it, fails on the unique
+    number, and the part is merged again by the ON CONFLICT path — the account made here is
+    kept and the line reported ``account_exists``, the rest imported. (SQLite has one writer
+    at a time: there the account is simply made before the merge, to the same end.)"""
+    import csv
+    import threading
+    import time
+
+    from gateway.jobs.migration import bookkeeping, files, staging
+    from gateway.models import ImportChunk
+    from gateway.services.accounts import create_account
+    from policies.migration_rows import LEGACY_HEADER
+
+    path, _ = export(tmp_path, 30, seed=18, dirty=0)
+    first = next(csv.DictReader(path.open(encoding="utf-8")))
+    job, _ = bookkeeping.open_job("legacy", files.plan_file(str(path), LEGACY_HEADER, 10))
+    job_id, parts = job.id, job.parts
+    for number in bookkeeping.pending(ImportChunk, job_id):
+        bookkeeping.stage_chunk(job_id, number)
+    assert bookkeeping.start_merging(job_id)
+    part = staging.part_of(first["bhxh_number"], parts)
+    others = [n for n in range(parts) if n != part]
+    outcome = {}
+
+    def merge():
+        with app.app_context():
+            try:
+                outcome["merged"] = bookkeeping.merge_part(job_id, part)
+            except BaseException as exc:  # noqa: BLE001 — re-raised below
+                outcome["error"] = exc
+
+    postgresql = db.engine.dialect.name == "postgresql"
+    mine = create_account(bhxh=first["bhxh_number"], name="Trần Thị Bình", dob="1990-02-03",
+                          phone="0912345680", password="Mật-khẩu-của-tôi-2026", via="test")
+    kept = (mine.id, mine.full_name, mine.password_hash, mine.phone)
+    if postgresql:
+        db.session.flush()  # not committed yet: the merge starts without seeing it
+        thread = threading.Thread(target=merge)
+        thread.start()
+        with db.engine.connect() as watcher:  # until the merge waits on this transaction
+            deadline = time.monotonic() + 60
+            while not watcher.execute(text(
+                    "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND query LIKE 'WITH repeated%'")).first():
+                assert time.monotonic() < deadline, "the merge never waited for the account"
+                watcher.rollback()
+                time.sleep(0.02)
+        db.session.commit()
+        thread.join(60)
+        assert not thread.is_alive()
+    else:
+        db.session.commit()
+        merge()
+    if "error" in outcome:
+        raise outcome["error"]
+    assert outcome["merged"] is True
+    for number in others:
+        bookkeeping.merge_part(job_id, number)
+    result = bookkeeping.finish_job(job_id)
+    assert result["rejected"] == {"account_exists": 1}
+    assert (result["inserted"], result["updated"], result["unchanged"]) == (29, 0, 0)
+    account = Account.query.filter_by(bhxh=first["bhxh_number"]).one()
+    assert (account.id, account.full_name, account.password_hash, account.phone) == kept
+    assert account.imported_at is None
+    assert db.session.execute(text(
+        "SELECT reason FROM import_rejects WHERE job_id = :j AND line = 2"),
+        {"j": job_id}).scalar() == "account_exists"
+
+
 def test_a_changed_export_updates_imported_accounts_but_not_a_password_changed_here(
         app, tmp_path):
     path, _ = export(tmp_path, 30, seed=17, dirty=0)

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.clock import utcnow
 from gateway.extensions import db
-from gateway.jobs.migration import files, legacy, verification, vneid
+from gateway.jobs.migration import files, legacy, staging, verification, vneid
 from gateway.models import ImportChunk, ImportJob, ImportPart, ImportReject, StagedChunk
 from gateway.services.events import emit
 
@@ -109,10 +109,7 @@ def stage_chunk(job_id: int, number: int, *, commit: bool = True) -> bool:
     rows, rejects, count = kind.stage_lines(
         job, files.read_chunk(job.file_path, plan), today=utcnow().date())
     kind.copy_rows(rows)
-    if rejects:
-        # A chunk staged again after a crash refuses the same lines (the same bytes): those
-        # rejects survived (logged), and are kept.
-        db.session.execute(_insert(ImportReject).on_conflict_do_nothing(), rejects)
+    staging.insert_rejects(rejects, _insert(ImportReject))
     db.session.execute(StagedChunk.__table__.insert(), {"job_id": job_id, "number": number})
     chunk.state, chunk.rows, chunk.rejected = "staged", count, len(rejects)
     chunk.staged_at = utcnow()

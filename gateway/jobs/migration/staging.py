@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import zlib
 from collections.abc import Callable, Iterable
+from operator import itemgetter
 
 from sqlalchemy import text
 
@@ -36,6 +37,10 @@ def stage_lines(job, lines: Iterable[tuple[int, str | None, bool]], *,
                 clean: Callable[[str], tuple | None] | None = None,
                 ) -> tuple[list[tuple], list[dict], int]:
     """(staging rows ``(job_id, part, line, *parsed)``, rejects, data lines) of a chunk.
+    The rows come grouped by part (by line within one), so a chunk's rows of one part are
+    written side by side: a part's merge then reads a few runs of pages, where in line order
+    each of its rows sat on a page of its own among every other part's rows (at 1,000,000
+    rows, each part read almost the whole staging table, twice).
 
     ``clean``, when the kind has one, is its fast path: the record of a clean line as
     ``parse`` would give it, or None for any line it is not sure of (those go to ``parse``)."""
@@ -67,6 +72,7 @@ def stage_lines(job, lines: Iterable[tuple[int, str | None, bool]], *,
                             "id_number": id_number, "refused": True})
             continue
         rows.append((job.id, part_of(key(parsed), job.parts), line_no, *parsed))
+    rows.sort(key=itemgetter(1))  # stable: by line within a part
     return rows, rejects, count
 
 
@@ -104,6 +110,30 @@ def copy_rows(table, rows: list[tuple], line: Callable[[tuple], str] = copy_line
     else:
         connection.execute(table.insert(), [dict(zip(columns, row, strict=True))
                                             for row in rows])
+
+
+_REJECT_COLUMNS = (("job_id", "integer"), ("line", "bigint"), ("reason", "text"),
+                   ("field", "text"), ("bhxh", "text"), ("id_number", "text"),
+                   ("refused", "boolean"))
+
+
+def insert_rejects(rejects: list[dict], insert) -> None:
+    """Write a chunk's refused lines, keeping those already there (a chunk staged again after
+    a crash refuses the same lines; those rows are logged, they survived). On PostgreSQL one
+    statement over arrays, a column each: a row per parameter set cost 7 % of staging's
+    Python time (2,500 rejects a chunk at 5 % dirty). ``insert``: the dialect's
+    ``insert(ImportReject)``, for the others."""
+    if not rejects:
+        return
+    if db.session.get_bind().dialect.name != "postgresql":
+        db.session.execute(insert.on_conflict_do_nothing(), rejects)
+        return
+    names = ", ".join(name for name, _ in _REJECT_COLUMNS)
+    arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _REJECT_COLUMNS)
+    db.session.execute(text(
+        f"INSERT INTO import_rejects ({names}) SELECT * FROM unnest({arrays}) "  # noqa: S608
+        "ON CONFLICT DO NOTHING"),
+        {name: [reject[name] for reject in rejects] for name, _ in _REJECT_COLUMNS})
 
 
 def drop_staged(table, job) -> None:
