@@ -8,10 +8,10 @@ layout, and the SQL store holds the same contract in one module too.
 Each operation is one command, one MULTI block on one key's slot, or one pipeline: atomic
 where the contract says so. Keys of one operation that must be atomic together share a hash
 tag by design (``{acct:<id>}…``, ``{lg:…}…``): one slot, so MULTI works on a Cluster. The
-reads and deletes of several independent keys (``get_many``, ``delete``) are one MGET or DEL
-on one server (Sentinel's primary included), and on a Cluster grouped by slot, one MGET or
-DEL per slot, all in one pipeline: one round trip per node, and never a cross-slot command
-(tests/faults/test_redis_topologies.py checks every command on the wire).
+reads and deletes of several independent keys (``get_many``, ``delete``) are grouped by slot,
+one MGET or DEL per slot, all in one pipeline: one round trip on one server, one per node on
+a Cluster, and never a cross-slot command (tests/faults/test_redis_topologies.py checks every
+command on the wire).
 
 One-time values and failover: Redis replicates asynchronously, so a failover can lose the
 last writes the old primary acknowledged. A claim (``add``, ``add_get``) or a consumption
@@ -166,8 +166,6 @@ class RedisStore:
         if not keys:
             return []
         names = [self._k(k) for k in keys]
-        if not self.cluster:  # one server holds every slot: one MGET, whatever the keys
-            return list(self.client.mget(names))
         groups = by_slot(names)
         if len(groups) == 1:
             return list(self.client.mget(names))
@@ -197,9 +195,6 @@ class RedisStore:
         if not keys:
             return
         names = [self._k(k) for k in keys]
-        if not self.cluster:  # one server holds every slot: one DEL, whatever the keys
-            self.client.delete(*names)
-            return
         groups = by_slot(names)
         if len(groups) == 1:
             self.client.delete(*names)
@@ -236,7 +231,7 @@ class RedisStore:
         # `others` sees every deletion and increment before it on the same node (on a
         # Cluster: keys of one slot are on one node, and the callers read a key of an
         # incremented key's slot).
-        # The reads are one MGET (on a Cluster: one per slot).
+        # The reads are one MGET per slot.
         commands, decode = self._incr_many_commands(items, others, deletes)
         pipe = self.client.pipeline(transaction=False)
         for command in commands:
@@ -251,9 +246,7 @@ class RedisStore:
             key, ttl, by = (*item, 1)[:3]
             commands += [("INCRBY", self._k(key), by), ("EXPIRE", self._k(key), ttl, "NX")]
         reads = [self._k(k) for k in others]
-        # One server holds every slot: one MGET; a Cluster: one per slot.
-        groups = (list(by_slot(reads).values()) if self.cluster
-                  else [list(range(len(reads)))] if reads else [])
+        groups = list(by_slot(reads).values())
         commands += [("MGET", *(reads[i] for i in p)) for p in groups]
 
         def decode(answers):
