@@ -82,6 +82,11 @@ def gateway(tmp_path_factory):
             "SMS_OUTBOX": str(tmp_path_factory.mktemp("sms") / "outbox.jsonl"),
             "ISSUER": base,
             "LOG_LEVEL": "WARNING",
+            # The clients' version check (in the store, which is this very database on the
+            # embedded backend) must not fall due during the outage, or whether a client's
+            # own token is answered would depend on how long the outage's requests took; a
+            # check that falls due with the store down is tested in test_store_down.py.
+            "CLIENT_CACHE_SECONDS": 60,  # the most the settings allow
         })
         app.config["TESTING"] = True
         with app.app_context():
