@@ -84,7 +84,7 @@ def pkce(form) -> str:
 
 def issue_code(session, *, client_id: str, jkt: str, scope: str, code_challenge: str) -> str:
     """The authorization code a finished sign-in answers with: bound to the DPoP key that
-    signed in, redeemed at /token like any other (gateway.oidc.grants)."""
+    signed in, redeemed at /token like any other (gateway.oidc.code_grant)."""
     code = secrets.token_urlsafe(32)
     ctx = session_context(session, resource=current_app.config["DEFAULT_RESOURCE"], jkt=jkt)
     store_code(code, client_id=client_id, redirect_uri=None, scope=scope,

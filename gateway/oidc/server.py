@@ -14,21 +14,18 @@ from gateway.extensions import db
 from gateway.models import Client, SessionClient
 from gateway.oidc import backchannel  # also registers its outbox sender on import
 from gateway.oidc.client_auth import PrivateKeyJWT
+from gateway.oidc.code_grant import AuthorizationCodeGrant
 from gateway.oidc.dpop_binding import BearerTokenValidator, DPoPTokenValidator
 from gateway.oidc.endpoints import (
     IntrospectionEndpoint,
     RevocationEndpoint,
     UserInfoEndpoint,
 )
-from gateway.oidc.grants import (
-    AuthorizationCodeGrant,
-    ClientCredentialsGrant,
-    RefreshTokenGrant,
-    issued_for,
-)
+from gateway.oidc.grants import ClientCredentialsGrant, issued_for
 from gateway.oidc.logout import EndSessionEndpoint
 from gateway.oidc.openid import OpenIDCode
 from gateway.oidc.pkce import S256CodeChallenge
+from gateway.oidc.refresh_grant import RefreshTokenGrant
 from gateway.oidc.ssf import init_ssf  # also registers its outbox sender on import
 from gateway.services.client_cache import cached_client, copies_allowed_here
 from gateway.services.events import emit

@@ -189,6 +189,11 @@ def _create(identity: VneidIdentity, decision: LinkDecision, bhxh: str | None) -
     if not bhxh:
         raise ValueError("rule 4 needs the social-insurance number the register gave")
     taken = find_by_login(bhxh)
+    if taken is not None and find_link(identity.subject) is not None:
+        # This very identity made the account (and its link) in another request between our
+        # decision and now: a lost race, decided again on the new facts (the retry signs in).
+        raise AlreadyLinkedError("account_already_linked", field="bhxh",
+                                 detail="the register's number got an account")
     if taken is not None:
         # The register's number already has an account, which the identity number did not
         # find (no CCCD on it, or another one): a person must look at both.

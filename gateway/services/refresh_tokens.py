@@ -1,6 +1,6 @@
 """The SQL of a refresh-token rotation: claim the presented token, learn why a claim failed,
 add the new token. The rules (what is refused, in which order, what a reuse costs) are the
-refresh grant's (gateway/oidc/grants.py); this module only says how the rows are read and
+refresh grant's (gateway/oidc/refresh_grant.py); this module only says how the rows are read and
 written, in as few round trips as the rotation allows.
 
 Why SQLAlchemy Core, and statements built once: a rotation is the hottest write of the
